@@ -1,0 +1,1 @@
+//! shoal-announce (work in progress)

@@ -1,0 +1,367 @@
+//! The strict, zero-copy bencode decoder.
+
+use crate::value::{Dict, Value};
+
+/// Default bound on list/dictionary nesting. Real torrents nest a handful of levels.
+pub const MAX_DEPTH: usize = 64;
+
+/// Why input was refused. `at` is the byte offset of the problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    #[error("input ends early at byte {at}")]
+    UnexpectedEof { at: usize },
+    #[error("unexpected byte {byte:#04x} at {at}")]
+    InvalidByte { at: usize, byte: u8 },
+    #[error("integer or length with a leading zero at {at}")]
+    LeadingZero { at: usize },
+    #[error("negative zero at {at}")]
+    NegativeZero { at: usize },
+    #[error("integer or length overflows at {at}")]
+    Overflow { at: usize },
+    #[error("string length at {at} runs past the end of the input")]
+    LengthBeyondInput { at: usize },
+    #[error("nesting deeper than {max} levels at {at}")]
+    TooDeep { at: usize, max: usize },
+    #[error("dictionary keys out of order at {at}")]
+    UnsortedKeys { at: usize },
+    #[error("duplicate dictionary key at {at}")]
+    DuplicateKey { at: usize },
+    #[error("trailing data after the value at {at}")]
+    TrailingData { at: usize },
+}
+
+/// Decoder settings.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeOptions {
+    /// Deepest allowed nesting of lists and dictionaries.
+    pub max_depth: usize,
+    /// Refuse dictionaries whose keys are not in ascending byte order (BEP 3 requires it).
+    pub require_sorted_keys: bool,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            max_depth: MAX_DEPTH,
+            require_sorted_keys: true,
+        }
+    }
+}
+
+/// Decodes exactly one canonical value spanning the whole input.
+pub fn decode(input: &[u8]) -> Result<Value<'_>, DecodeError> {
+    whole(input, &DecodeOptions::default())
+}
+
+/// Like [`decode`], but tolerates dictionary keys out of order (duplicates are still
+/// refused). Some real-world torrents and trackers produce unsorted dictionaries.
+pub fn decode_lenient(input: &[u8]) -> Result<Value<'_>, DecodeError> {
+    whole(
+        input,
+        &DecodeOptions {
+            require_sorted_keys: false,
+            ..DecodeOptions::default()
+        },
+    )
+}
+
+/// Decodes one strict value at the start of `input` and returns it with the number of
+/// bytes it used; whatever follows is left to the caller (ut_metadata appends raw data).
+pub fn decode_prefix(input: &[u8]) -> Result<(Value<'_>, usize), DecodeError> {
+    decode_with(input, &DecodeOptions::default())
+}
+
+/// Decodes one value at the start of `input` with explicit options.
+pub fn decode_with<'a>(
+    input: &'a [u8],
+    opts: &DecodeOptions,
+) -> Result<(Value<'a>, usize), DecodeError> {
+    let mut parser = Parser {
+        input,
+        pos: 0,
+        opts,
+    };
+    let value = parser.value(0)?;
+    Ok((value, parser.pos))
+}
+
+fn whole<'a>(input: &'a [u8], opts: &DecodeOptions) -> Result<Value<'a>, DecodeError> {
+    let (value, used) = decode_with(input, opts)?;
+    if used != input.len() {
+        return Err(DecodeError::TrailingData { at: used });
+    }
+    Ok(value)
+}
+
+struct Parser<'a, 'o> {
+    input: &'a [u8],
+    pos: usize,
+    opts: &'o DecodeOptions,
+}
+
+impl<'a> Parser<'a, '_> {
+    fn peek(&self) -> Result<u8, DecodeError> {
+        self.input
+            .get(self.pos)
+            .copied()
+            .ok_or(DecodeError::UnexpectedEof { at: self.pos })
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value<'a>, DecodeError> {
+        match self.peek()? {
+            b'i' => {
+                self.pos += 1;
+                let i = self.integer(b'e')?;
+                Ok(Value::Int(i))
+            }
+            b'0'..=b'9' => self.bytes().map(Value::Bytes),
+            b'l' => {
+                self.enter(depth)?;
+                self.pos += 1;
+                let mut items = Vec::new();
+                while self.peek()? != b'e' {
+                    items.push(self.value(depth + 1)?);
+                }
+                self.pos += 1;
+                Ok(Value::List(items))
+            }
+            b'd' => {
+                self.enter(depth)?;
+                let start = self.pos;
+                self.pos += 1;
+                let mut entries: Vec<(&'a [u8], Value<'a>)> = Vec::new();
+                while self.peek()? != b'e' {
+                    let key_at = self.pos;
+                    if !self.peek()?.is_ascii_digit() {
+                        return Err(DecodeError::InvalidByte {
+                            at: self.pos,
+                            byte: self.peek()?,
+                        });
+                    }
+                    let key = self.bytes()?;
+                    self.check_key(&entries, key, key_at)?;
+                    let value = self.value(depth + 1)?;
+                    entries.push((key, value));
+                }
+                self.pos += 1;
+                Ok(Value::Dict(Dict {
+                    entries,
+                    raw: &self.input[start..self.pos],
+                }))
+            }
+            byte => Err(DecodeError::InvalidByte { at: self.pos, byte }),
+        }
+    }
+
+    fn enter(&self, depth: usize) -> Result<(), DecodeError> {
+        if depth >= self.opts.max_depth {
+            return Err(DecodeError::TooDeep {
+                at: self.pos,
+                max: self.opts.max_depth,
+            });
+        }
+        Ok(())
+    }
+
+    fn check_key(
+        &self,
+        entries: &[(&[u8], Value<'_>)],
+        key: &[u8],
+        at: usize,
+    ) -> Result<(), DecodeError> {
+        if self.opts.require_sorted_keys {
+            match entries.last() {
+                Some((prev, _)) if *prev == key => Err(DecodeError::DuplicateKey { at }),
+                Some((prev, _)) if *prev > key => Err(DecodeError::UnsortedKeys { at }),
+                _ => Ok(()),
+            }
+        } else if entries.iter().any(|(k, _)| *k == key) {
+            Err(DecodeError::DuplicateKey { at })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A byte string `<len>:<bytes>`, the length checked against the remaining input.
+    fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
+        let at = self.pos;
+        let len = self.integer(b':')?;
+        let len = usize::try_from(len).map_err(|_| DecodeError::InvalidByte { at, byte: b'-' })?;
+        let end = self
+            .pos
+            .checked_add(len)
+            .ok_or(DecodeError::Overflow { at })?;
+        if end > self.input.len() {
+            return Err(DecodeError::LengthBeyondInput { at });
+        }
+        let out = &self.input[self.pos..end];
+        self.pos = end;
+        Ok(out)
+    }
+
+    /// A canonical decimal integer ending in `terminator`.
+    fn integer(&mut self, terminator: u8) -> Result<i64, DecodeError> {
+        let start = self.pos;
+        let negative = self.peek()? == b'-';
+        if negative {
+            if terminator == b':' {
+                return Err(DecodeError::InvalidByte {
+                    at: self.pos,
+                    byte: b'-',
+                });
+            }
+            self.pos += 1;
+        }
+        let digits_at = self.pos;
+        let mut value: i64 = 0;
+        loop {
+            let byte = self.peek()?;
+            if byte == terminator {
+                break;
+            }
+            if !byte.is_ascii_digit() {
+                return Err(DecodeError::InvalidByte { at: self.pos, byte });
+            }
+            let digit = i64::from(byte - b'0');
+            value = value
+                .checked_mul(10)
+                .and_then(|v| {
+                    if negative {
+                        v.checked_sub(digit)
+                    } else {
+                        v.checked_add(digit)
+                    }
+                })
+                .ok_or(DecodeError::Overflow { at: start })?;
+            self.pos += 1;
+        }
+        let digits = self.pos - digits_at;
+        if digits == 0 {
+            return Err(DecodeError::InvalidByte {
+                at: self.pos,
+                byte: terminator,
+            });
+        }
+        if digits > 1 && self.input[digits_at] == b'0' {
+            return Err(DecodeError::LeadingZero { at: digits_at });
+        }
+        if negative && value == 0 {
+            return Err(DecodeError::NegativeZero { at: start });
+        }
+        self.pos += 1; // terminator
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalars() {
+        assert_eq!(decode(b"i42e"), Ok(Value::Int(42)));
+        assert_eq!(decode(b"i-7e"), Ok(Value::Int(-7)));
+        assert_eq!(decode(b"i0e"), Ok(Value::Int(0)));
+        assert_eq!(decode(b"4:spam"), Ok(Value::Bytes(b"spam")));
+        assert_eq!(decode(b"0:"), Ok(Value::Bytes(b"")));
+        assert_eq!(decode(b"i-9223372036854775808e"), Ok(Value::Int(i64::MIN)));
+    }
+
+    #[test]
+    fn refuses_non_canonical_integers() {
+        assert_eq!(decode(b"i03e"), Err(DecodeError::LeadingZero { at: 1 }));
+        assert_eq!(decode(b"i-0e"), Err(DecodeError::NegativeZero { at: 1 }));
+        assert!(matches!(
+            decode(b"ie"),
+            Err(DecodeError::InvalidByte { .. })
+        ));
+        assert!(matches!(
+            decode(b"i-e"),
+            Err(DecodeError::InvalidByte { .. })
+        ));
+        assert!(matches!(
+            decode(b"i9223372036854775808e"),
+            Err(DecodeError::Overflow { .. })
+        ));
+        assert!(matches!(
+            decode(b"i1x2e"),
+            Err(DecodeError::InvalidByte { .. })
+        ));
+        assert_eq!(decode(b"03:abc"), Err(DecodeError::LeadingZero { at: 0 }));
+        assert!(matches!(
+            decode(b"-3:abc"),
+            Err(DecodeError::InvalidByte { .. })
+        ));
+    }
+
+    #[test]
+    fn refuses_lengths_past_input_without_allocating() {
+        assert_eq!(
+            decode(b"4294967296:x"),
+            Err(DecodeError::LengthBeyondInput { at: 0 })
+        );
+        assert!(matches!(
+            decode(b"99999999999999999999999:x"),
+            Err(DecodeError::Overflow { .. })
+        ));
+        assert_eq!(
+            decode(b"5:abc"),
+            Err(DecodeError::LengthBeyondInput { at: 0 })
+        );
+    }
+
+    #[test]
+    fn dicts_keep_raw_span_and_order() {
+        let input = b"d4:infod6:lengthi5ee3:zzzi1ee";
+        let v = decode(input).unwrap();
+        let d = v.as_dict().unwrap();
+        assert_eq!(d.get_dict(b"info").unwrap().raw(), b"d6:lengthi5ee");
+        assert_eq!(d.raw(), input);
+        assert_eq!(d.get_int(b"zzz"), Some(1));
+        assert_eq!(
+            decode(b"d1:bi1e1:ai2ee"),
+            Err(DecodeError::UnsortedKeys { at: 7 })
+        );
+        assert_eq!(
+            decode(b"d1:ai1e1:ai2ee"),
+            Err(DecodeError::DuplicateKey { at: 7 })
+        );
+        assert!(decode_lenient(b"d1:bi1e1:ai2ee").is_ok());
+        assert_eq!(
+            decode_lenient(b"d1:ai1e1:bi1e1:ai2ee"),
+            Err(DecodeError::DuplicateKey { at: 13 })
+        );
+        assert!(matches!(
+            decode(b"di1ei2ee"),
+            Err(DecodeError::InvalidByte { .. })
+        ));
+    }
+
+    #[test]
+    fn depth_is_bounded() {
+        let deep = format!("{}{}", "l".repeat(MAX_DEPTH + 1), "e".repeat(MAX_DEPTH + 1));
+        assert!(matches!(
+            decode(deep.as_bytes()),
+            Err(DecodeError::TooDeep { .. })
+        ));
+        let ok = format!("{}{}", "l".repeat(MAX_DEPTH), "e".repeat(MAX_DEPTH));
+        assert!(decode(ok.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn prefix_and_trailing() {
+        assert_eq!(decode(b"i1ei2e"), Err(DecodeError::TrailingData { at: 3 }));
+        let (v, used) = decode_prefix(b"d1:ai1eeRAWDATA").unwrap();
+        assert_eq!(used, 8);
+        assert_eq!(v.as_dict().unwrap().get_int(b"a"), Some(1));
+        assert!(matches!(
+            decode(b""),
+            Err(DecodeError::UnexpectedEof { .. })
+        ));
+        assert!(matches!(
+            decode(b"l"),
+            Err(DecodeError::UnexpectedEof { .. })
+        ));
+    }
+}

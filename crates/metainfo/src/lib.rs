@@ -1,0 +1,1 @@
+//! shoal-metainfo (work in progress)

@@ -1,0 +1,1 @@
+//! shoal-storage (work in progress)

@@ -1,0 +1,1 @@
+//! shoal-swarm (work in progress)
