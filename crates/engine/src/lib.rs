@@ -1,1 +1,32 @@
-//! shoal-engine (work in progress)
+//! The tokio engine: owns sockets, files and timers, and drives the sans-IO protocol
+//! crates (`shoal-wire`, `shoal-swarm`, `shoal-tracker`) for many torrents at once.
+//!
+//! Shape: a [`Session`] owns the listening socket and the set of torrents. Each torrent
+//! has one control task (connecting, choking, announcing) and one task per peer
+//! connection. Peer tasks share the torrent's picker and peer table through one mutex
+//! that is never held across an `.await` or a disk operation. See ARCHITECTURE.md.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod config;
+mod error;
+mod handshake;
+mod peer;
+mod ratelimit;
+mod session;
+mod torrent;
+
+pub use config::{AddTorrentOptions, SessionConfig};
+pub use error::{AddTorrentError, SessionError, TorrentError};
+pub use session::Session;
+pub use torrent::{PeerSnapshot, TorrentHandle, TorrentStats};
+
+/// Our client name as sent in the extension handshake and tracker user agent.
+pub const CLIENT_NAME: &str = concat!("shoal ", env!("CARGO_PKG_VERSION"));
+
+/// A fresh Azureus-style peer id: `-SH0100-` followed by 12 random bytes.
+pub fn generate_peer_id() -> [u8; 20] {
+    let mut id = [0u8; 20];
+    id[..8].copy_from_slice(b"-SH0100-");
+    rand::Rng::fill(&mut rand::thread_rng(), &mut id[8..]);
+    id
+}

@@ -126,7 +126,10 @@ mod tests {
         assert_eq!(InfoHash::from_base32(&b), Some(h));
         assert_eq!(InfoHash::from_base32(&b.to_lowercase()), Some(h));
         assert_eq!(b.parse::<InfoHash>(), Ok(h));
-        assert_eq!(InfoHash::from_base32("1111111111111111111111111111111!"), None);
+        assert_eq!(
+            InfoHash::from_base32("1111111111111111111111111111111!"),
+            None
+        );
     }
 
     #[test]

@@ -201,7 +201,9 @@ mod tests {
         );
         let again = Magnet::parse(&m.to_string()).unwrap();
         assert_eq!(again, m);
-        assert!(m.to_string().starts_with(&format!("magnet:?xt=urn:btih:{HEX}&dn=Some%20File%20Name")));
+        assert!(m
+            .to_string()
+            .starts_with(&format!("magnet:?xt=urn:btih:{HEX}&dn=Some%20File%20Name")));
         assert!(m.to_string().contains("&so=0,2,4-6"));
     }
 
@@ -217,7 +219,10 @@ mod tests {
     #[test]
     fn errors() {
         assert_eq!(Magnet::parse("http://x"), Err(MagnetError::NotMagnet));
-        assert_eq!(Magnet::parse("magnet:?dn=x"), Err(MagnetError::MissingInfoHash));
+        assert_eq!(
+            Magnet::parse("magnet:?dn=x"),
+            Err(MagnetError::MissingInfoHash)
+        );
         assert_eq!(
             Magnet::parse("magnet:?xt=urn:btih:abc"),
             Err(MagnetError::InvalidInfoHash("abc".into()))

@@ -16,8 +16,8 @@ const MAX_KEPT_EXTENSION: usize = 32;
 /// Device names Windows reserves in any directory, with or without an extension.
 const WINDOWS_RESERVED: &[&str] = &[
     "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
-    "COM9", "COM¹", "COM²", "COM³", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7",
-    "LPT8", "LPT9", "LPT¹", "LPT²", "LPT³", "CONIN$", "CONOUT$",
+    "COM9", "COM¹", "COM²", "COM³", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8",
+    "LPT9", "LPT¹", "LPT²", "LPT³", "CONIN$", "CONOUT$",
 ];
 
 /// Sanitises one raw path element. `None` means "drop this element".
@@ -193,7 +193,14 @@ mod tests {
 
     #[test]
     fn plain_names_unchanged() {
-        for n in ["file.txt", "Ubuntu 22.04.iso", "ä ö ü", "a:b", ".hidden", "x"] {
+        for n in [
+            "file.txt",
+            "Ubuntu 22.04.iso",
+            "ä ö ü",
+            "a:b",
+            ".hidden",
+            "x",
+        ] {
             assert_eq!(s(n.as_bytes()).as_deref(), Some(n), "{n}");
             assert!(is_safe_component(n));
         }
@@ -201,7 +208,7 @@ mod tests {
 
     #[test]
     fn dropped() {
-        for n in ["", ".", "..", "...", "   ", " . ", ".. ", "\t"] {
+        for n in ["", ".", "..", "...", "   ", " . ", ".. ", "\u{3000}"] {
             assert_eq!(s(n.as_bytes()), None, "{n:?}");
         }
     }
@@ -211,6 +218,7 @@ mod tests {
         assert_eq!(s(b"/etc/passwd").as_deref(), Some("_etc_passwd"));
         assert_eq!(s(b"..\\..\\win").as_deref(), Some(".._.._win"));
         assert_eq!(s(b"a\0b").as_deref(), Some("a_b"));
+        assert_eq!(s(b"\t").as_deref(), Some("_"));
         assert_eq!(s(b"a\nb\x7f").as_deref(), Some("a_b_"));
         assert_eq!(s(b"../x").as_deref(), Some(".._x"));
     }
@@ -256,6 +264,30 @@ mod tests {
         // Truncation exposing a reserved name is still caught.
         let tricky = format!("CON{}x", " ".repeat(300));
         assert_eq!(s(tricky.as_bytes()).as_deref(), Some("CON_"));
+    }
+
+    fn check_output(raw: &[u8]) {
+        if let Some(out) = sanitize_component(raw) {
+            assert!(!out.is_empty() && out != "." && out != "..");
+            assert!(out.len() <= MAX_COMPONENT_BYTES);
+            assert!(!out.chars().any(|c| c == '/' || c == '\\' || c.is_control()));
+            assert!(!out.ends_with('.') && out.trim() == out);
+            assert!(is_safe_component(&out), "not idempotent: {out:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_give_safe_stable_names(
+            raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)
+        ) {
+            check_output(&raw);
+        }
+
+        #[test]
+        fn tricky_characters_give_safe_stable_names(raw in "[ .CONULPTcom1\\\\/:\\x00\\x7fé]{0,300}") {
+            check_output(raw.as_bytes());
+        }
     }
 
     #[test]

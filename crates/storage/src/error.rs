@@ -117,7 +117,11 @@ pub(crate) fn classify(op: IoOp, path: &Path, err: io::Error) -> StorageError {
     if err.kind() == io::ErrorKind::UnexpectedEof && op == IoOp::Read {
         return StorageError::Missing { path };
     }
-    StorageError::Io { path, op, source: err }
+    StorageError::Io {
+        path,
+        op,
+        source: err,
+    }
 }
 
 #[cfg(test)]
@@ -130,20 +134,44 @@ mod tests {
 
     #[test]
     fn maps_errno() {
-        assert!(matches!(os(libc::ENOSPC, IoOp::Write), StorageError::DiskFull { .. }));
-        assert!(matches!(os(libc::EDQUOT, IoOp::SetLen), StorageError::DiskFull { .. }));
-        assert!(matches!(os(libc::EROFS, IoOp::OpenWrite), StorageError::ReadOnly { .. }));
+        assert!(matches!(
+            os(libc::ENOSPC, IoOp::Write),
+            StorageError::DiskFull { .. }
+        ));
+        assert!(matches!(
+            os(libc::EDQUOT, IoOp::SetLen),
+            StorageError::DiskFull { .. }
+        ));
+        assert!(matches!(
+            os(libc::EROFS, IoOp::OpenWrite),
+            StorageError::ReadOnly { .. }
+        ));
         assert!(matches!(
             os(libc::EACCES, IoOp::OpenWrite),
-            StorageError::PermissionDenied { op: IoOp::OpenWrite, .. }
+            StorageError::PermissionDenied {
+                op: IoOp::OpenWrite,
+                ..
+            }
         ));
-        assert!(matches!(os(libc::EPERM, IoOp::CreateDir), StorageError::PermissionDenied { .. }));
-        assert!(matches!(os(libc::ELOOP, IoOp::OpenRead), StorageError::UnsafePath(_)));
-        assert!(matches!(os(libc::ENOENT, IoOp::OpenRead), StorageError::Missing { .. }));
+        assert!(matches!(
+            os(libc::EPERM, IoOp::CreateDir),
+            StorageError::PermissionDenied { .. }
+        ));
+        assert!(matches!(
+            os(libc::ELOOP, IoOp::OpenRead),
+            StorageError::UnsafePath(_)
+        ));
+        assert!(matches!(
+            os(libc::ENOENT, IoOp::OpenRead),
+            StorageError::Missing { .. }
+        ));
         // A vanished file while writing is not "missing data", it is a real failure.
         assert!(matches!(
             os(libc::ENOENT, IoOp::OpenWrite),
-            StorageError::Io { op: IoOp::OpenWrite, .. }
+            StorageError::Io {
+                op: IoOp::OpenWrite,
+                ..
+            }
         ));
         assert!(matches!(os(libc::EIO, IoOp::Read), StorageError::Io { .. }));
     }
@@ -151,7 +179,10 @@ mod tests {
     #[test]
     fn short_read_is_missing() {
         let eof = io::Error::from(io::ErrorKind::UnexpectedEof);
-        assert!(matches!(classify(IoOp::Read, Path::new("a"), eof), StorageError::Missing { .. }));
+        assert!(matches!(
+            classify(IoOp::Read, Path::new("a"), eof),
+            StorageError::Missing { .. }
+        ));
     }
 
     #[test]

@@ -40,6 +40,12 @@ def make_session(port):
         "enable_outgoing_utp": False,
         "enable_incoming_utp": False,
         "allow_multiple_connections_per_ip": True,
+        # Plaintext handshakes out (an encrypted first try is dropped by Transmission
+        # and by clients without MSE); accept either kind in.
+        "out_enc_policy": 2,
+        "in_enc_policy": 1,
+        # Re-run the choker often so a fresh peer is unchoked within seconds.
+        "unchoke_interval": 2,
         "announce_to_all_trackers": True,
         "announce_to_all_tiers": True,
         "alert_mask": lt.alert.category_t.error_notification

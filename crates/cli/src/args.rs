@@ -1,0 +1,94 @@
+//! Command-line arguments (clap derive).
+
+use clap::{Args, Parser, Subcommand};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "shoal", version, about = "A fast BitTorrent client", propagate_version = true)]
+pub struct Cli {
+    /// More log output (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only print errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a .torrent file from a file or directory and print its magnet link.
+    Create(CreateArgs),
+    /// Verify local data for a torrent and seed it until interrupted.
+    Seed(SeedArgs),
+    /// Download a torrent; exits 0 once every piece is verified.
+    Get(GetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// File or directory to share.
+    pub path: PathBuf,
+    /// Where to write the torrent (default: NAME.torrent in the current directory).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Tracker announce URL; repeat for more (each becomes its own tier).
+    #[arg(short = 't', long = "tracker")]
+    pub trackers: Vec<String>,
+    /// Piece size in bytes (default: chosen from the total size).
+    #[arg(long)]
+    pub piece_size: Option<u32>,
+    /// Mark the torrent private (no DHT or peer exchange).
+    #[arg(long)]
+    pub private: bool,
+    /// A comment stored in the torrent.
+    #[arg(long)]
+    pub comment: Option<String>,
+}
+
+/// Options for commands that join a swarm.
+#[derive(Debug, Args)]
+pub struct NetArgs {
+    /// Port to accept peers on (0 picks a free port).
+    #[arg(long, default_value_t = 6881)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    pub bind: IpAddr,
+    /// A peer to connect to (HOST:PORT); repeat for more.
+    #[arg(long = "peer", value_name = "HOST:PORT")]
+    pub peers: Vec<String>,
+    /// Upload limit in bytes per second.
+    #[arg(long, value_name = "BYTES_PER_SEC")]
+    pub upload_limit: Option<u64>,
+    /// Do not announce to the torrent's trackers.
+    #[arg(long)]
+    pub no_trackers: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// The .torrent file.
+    pub torrent: PathBuf,
+    /// Directory holding the torrent's data (the file, or the torrent's folder).
+    #[arg(short = 'd', long = "data-dir", default_value = ".")]
+    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// A .torrent file.
+    pub source: String,
+    /// Directory to download into.
+    #[arg(short, long = "output", default_value = ".")]
+    pub output: PathBuf,
+    /// Keep seeding after the download completes, until interrupted.
+    #[arg(long)]
+    pub seed: bool,
+    #[command(flatten)]
+    pub net: NetArgs,
+}

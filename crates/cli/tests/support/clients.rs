@@ -1,0 +1,248 @@
+//! Launchers for shoal and the real clients, each confined to 127.0.0.1 with DHT, LSD,
+//! PEX, UPnP/NAT-PMP and uTP off. Each returns a [`Proc`] guard (plus the peer port).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use super::{diff, free_port, wait_until, Proc, Scratch, PYTHON, TIMEOUT};
+
+/// Self-destruct timeout handed to helpers that support one (beyond any test wait).
+const HELPER_TIMEOUT_SECS: &str = "180";
+
+pub fn shoal_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_shoal")
+}
+
+fn peer_args(cmd: &mut Command, peers: &[String]) {
+    for p in peers {
+        cmd.args(["--peer", p]);
+    }
+}
+
+/// `127.0.0.1:PORT`
+pub fn local(port: u16) -> String {
+    format!("127.0.0.1:{port}")
+}
+
+/// `shoal seed TORRENT -d DATA_DIR --port 0 --bind 127.0.0.1 -v [--peer P]...`; returns
+/// once it printed `listening on`, with the port.
+pub fn shoal_seed(
+    s: &Scratch,
+    name: &str,
+    torrent: &Path,
+    data_dir: &Path,
+    peers: &[String],
+) -> (Proc, u16) {
+    let mut cmd = Command::new(shoal_bin());
+    cmd.args(["-v", "seed"])
+        .arg(torrent)
+        .arg("-d")
+        .arg(data_dir)
+        .args(["--port", "0", "--bind", "127.0.0.1"]);
+    peer_args(&mut cmd, peers);
+    let mut p = Proc::spawn(s, name, cmd);
+    let port = p.listen_port();
+    (p, port)
+}
+
+/// `shoal get TORRENT -o OUT_DIR --port 0 --bind 127.0.0.1 -v [--seed] [--peer P]...`;
+/// returns once it printed `listening on`, with the port.
+pub fn shoal_get(
+    s: &Scratch,
+    name: &str,
+    torrent: &Path,
+    out_dir: &Path,
+    peers: &[String],
+    seed: bool,
+) -> (Proc, u16) {
+    let mut cmd = Command::new(shoal_bin());
+    cmd.args(["-v", "get"])
+        .arg(torrent)
+        .arg("-o")
+        .arg(out_dir)
+        .args(["--port", "0", "--bind", "127.0.0.1"]);
+    if seed {
+        cmd.arg("--seed");
+    }
+    peer_args(&mut cmd, peers);
+    let mut p = Proc::spawn(s, name, cmd);
+    let port = p.listen_port();
+    (p, port)
+}
+
+fn lt_script(script: &str, torrent: &Path, save: &Path, peers: &[String]) -> Command {
+    let mut cmd = Command::new(PYTHON);
+    cmd.arg("-u")
+        .arg(format!(
+            "{}/tests/support/{script}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .arg("--torrent")
+        .arg(torrent)
+        .arg("--save")
+        .arg(save)
+        .args(["--timeout", HELPER_TIMEOUT_SECS]);
+    peer_args(&mut cmd, peers);
+    cmd
+}
+
+/// libtorrent seeder (lt_seed.py) over the data in `save`; returns once the data
+/// checked out and it is seeding, with its port.
+pub fn lt_seed(
+    s: &Scratch,
+    name: &str,
+    torrent: &Path,
+    save: &Path,
+    peers: &[String],
+) -> (Proc, u16) {
+    let mut p = Proc::spawn(s, name, lt_script("lt_seed.py", torrent, save, peers));
+    let port = p.listen_port();
+    p.wait_line("seeding", Duration::from_secs(60));
+    (p, port)
+}
+
+/// libtorrent leecher (lt_get.py) into `save`; exits 0 once complete and rechecked.
+/// Returns once listening, with its port.
+pub fn lt_get(
+    s: &Scratch,
+    name: &str,
+    torrent: &Path,
+    save: &Path,
+    peers: &[String],
+) -> (Proc, u16) {
+    let mut p = Proc::spawn(s, name, lt_script("lt_get.py", torrent, save, peers));
+    let port = p.listen_port();
+    (p, port)
+}
+
+fn aria2_cmd(s: &Scratch, name: &str, port: u16, dir: &Path) -> Command {
+    let mut cmd = Command::new("aria2c");
+    cmd.args([
+        "--no-conf=true",
+        "--enable-dht=false",
+        "--enable-dht6=false",
+        "--bt-enable-lpd=false",
+        "--enable-peer-exchange=false",
+        "--disable-ipv6=true",
+        "--bt-external-ip=127.0.0.1",
+        "--file-allocation=none",
+        "--summary-interval=1",
+        "--console-log-level=notice",
+        "--bt-tracker-connect-timeout=5",
+        "--bt-tracker-timeout=10",
+        "--log-level=info",
+    ])
+    .arg(format!("--listen-port={port}"))
+    .arg(format!("--stop-with-process={}", std::process::id()))
+    .arg(format!(
+        "--log={}",
+        s.log_dir().join(format!("{name}.log")).display()
+    ))
+    .arg(format!("--dir={}", dir.display()));
+    cmd
+}
+
+/// aria2c leecher into `dir`; it learns peers only from trackers (the torrent's, plus
+/// `extra_tracker`) and exits 0 when the download is complete (`--seed-time=0`).
+pub fn aria2_get(
+    s: &Scratch,
+    name: &str,
+    torrent: &Path,
+    dir: &Path,
+    extra_tracker: Option<&str>,
+) -> Proc {
+    let mut cmd = aria2_cmd(s, name, free_port(), dir);
+    cmd.arg("--seed-time=0");
+    if let Some(t) = extra_tracker {
+        cmd.arg(format!("--bt-tracker={t}"));
+    }
+    cmd.arg(torrent);
+    Proc::spawn(s, name, cmd)
+}
+
+/// aria2c seeder of the data in `dir` (checked with `--check-integrity`, then seeded
+/// forever with `--seed-ratio=0.0`); returns once it listens, with its port.
+pub fn aria2_seed(s: &Scratch, name: &str, torrent: &Path, dir: &Path) -> (Proc, u16) {
+    let port = free_port();
+    let mut cmd = aria2_cmd(s, name, port, dir);
+    cmd.args(["--check-integrity=true", "--seed-ratio=0.0"])
+        .arg(torrent);
+    let mut p = Proc::spawn(s, name, cmd);
+    p.wait_text("listening on TCP port", Duration::from_secs(60));
+    (p, port)
+}
+
+/// transmission-cli on `torrent` with data dir `dir` and a private config dir holding
+/// a settings.json: loopback only, no DHT/LPD/PEX/uTP/port mapping/RPC, plaintext
+/// preferred (`-et`), no incomplete dir, no `.part` renaming. Returns at once with its
+/// port; it verifies what is in `dir` and seeds or downloads (it never exits by itself).
+///
+/// Transmission keys peers by IP only, and ignores 127.x addresses learned from
+/// trackers/PEX, so loopback peers must connect to it (incoming works).
+pub fn transmission(s: &Scratch, name: &str, torrent: &Path, dir: &Path) -> (Proc, u16) {
+    let port = free_port();
+    let cfg = s.dir(&format!("{name}-config"));
+    let settings = format!(
+        r#"{{
+  "bind-address-ipv4": "127.0.0.1",
+  "bind-address-ipv6": "::1",
+  "blocklist-enabled": false,
+  "dht-enabled": false,
+  "download-queue-enabled": false,
+  "encryption": 0,
+  "idle-seeding-limit-enabled": false,
+  "incomplete-dir-enabled": false,
+  "lpd-enabled": false,
+  "message-level": 3,
+  "peer-port": {port},
+  "peer-port-random-on-start": false,
+  "pex-enabled": false,
+  "port-forwarding-enabled": false,
+  "ratio-limit-enabled": false,
+  "rename-partial-files": false,
+  "rpc-enabled": false,
+  "seed-queue-enabled": false,
+  "speed-limit-down-enabled": false,
+  "speed-limit-up-enabled": false,
+  "start-added-torrents": true,
+  "utp-enabled": false,
+  "watch-dir-enabled": false
+}}
+"#
+    );
+    std::fs::write(cfg.join("settings.json"), settings).unwrap();
+    let mut cmd = Command::new("transmission-cli");
+    cmd.arg("-g")
+        .arg(&cfg)
+        .args(["-p", &port.to_string(), "-et", "-w"])
+        .arg(dir)
+        .arg(torrent);
+    let mut p = Proc::spawn(s, name, cmd);
+    p.wait_text("Bound socket", Duration::from_secs(30));
+    (p, port)
+}
+
+/// Waits until the files under `dst` equal `src` while `downloader` keeps running (for
+/// clients that do not exit when done, e.g. transmission-cli). Panics on timeout or if
+/// the downloader dies.
+pub fn wait_download(downloader: &mut Proc, src: &Path, dst: &Path) {
+    let mut last_check = std::time::Instant::now() - Duration::from_secs(1);
+    wait_until(
+        &format!("{} to download {}", downloader.name, dst.display()),
+        TIMEOUT,
+        || {
+            assert!(
+                downloader.is_running(),
+                "{} exited before the download completed: {:?}",
+                downloader.name,
+                downloader.try_status()
+            );
+            if last_check.elapsed() < Duration::from_millis(500) {
+                return false;
+            }
+            last_check = std::time::Instant::now();
+            diff(src, dst).is_none()
+        },
+    );
+}

@@ -1,0 +1,377 @@
+//! What a peer connection does with events: availability, interest, requests through
+//! the picker, blocks to disk, and serving the peer's requests from disk.
+
+use crate::torrent::{block_written, ControlEvent, PeerCommand, PeerLive, Torrent};
+use crate::TorrentError;
+use bytes::{Bytes, BytesMut};
+use shoal_swarm::BlockOutcome;
+use shoal_wire::{
+    Bitfield, BlockRef, ConnectionConfig, ExtensionHandshake, Handshake, PeerConnection, PeerError, PeerEvent,
+};
+use std::collections::VecDeque;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Stop queueing blocks for the peer once this much is waiting to be written.
+const MAX_WRITE_BUFFER: usize = 2 * 1024 * 1024;
+
+/// Requests we queue from one peer (advertised to it as `reqq`).
+const MAX_PEER_REQUESTS: usize = 500;
+
+/// Why a connection ended.
+pub(crate) enum Exit {
+    /// The peer broke the protocol.
+    Misbehaved(PeerError),
+    Io(std::io::Error),
+    Closed,
+    /// Our own decision (shutdown, ban, both sides seeding, disk failure).
+    Local(&'static str),
+}
+
+impl fmt::Display for Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Exit::Misbehaved(e) => write!(f, "protocol violation: {e}"),
+            Exit::Io(e) => write!(f, "socket error: {e}"),
+            Exit::Closed => write!(f, "closed by peer"),
+            Exit::Local(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+impl From<PeerError> for Exit {
+    fn from(e: PeerError) -> Self {
+        Exit::Misbehaved(e)
+    }
+}
+
+pub(crate) struct PeerLogic {
+    t: Arc<Torrent>,
+    key: u64,
+    addr: SocketAddr,
+    live: Arc<PeerLive>,
+    conn: PeerConnection,
+    /// Our verified pieces as far as this peer task knows (updated by `Have` commands).
+    our_have: Bitfield,
+    /// The peer's pieces that are counted in the picker's availability.
+    counted: Bitfield,
+    serve_queue: VecDeque<BlockRef>,
+    serve_wait: Option<Instant>,
+    picks: Vec<BlockRef>,
+    /// Both sides support the extension protocol (BEP 10).
+    extensions: bool,
+}
+
+impl PeerLogic {
+    pub fn new(t: Arc<Torrent>, key: u64, addr: SocketAddr, live: Arc<PeerLive>, theirs: &Handshake) -> Self {
+        let info = &t.meta.info;
+        let ours = Handshake::new(t.info_hash, t.session.config.peer_id);
+        let extensions = ours.supports_extensions() && theirs.supports_extensions();
+        let cfg = ConnectionConfig {
+            num_pieces: info.num_pieces(),
+            piece_length: info.piece_length,
+            total_length: info.total_length,
+            fast: ours.supports_fast() && theirs.supports_fast(),
+            extensions,
+            max_peer_requests: MAX_PEER_REQUESTS,
+            ..ConnectionConfig::default()
+        };
+        let now = Instant::now();
+        let our_have = t.state.lock().picker.have().clone();
+        PeerLogic {
+            key,
+            addr,
+            live,
+            conn: PeerConnection::new(cfg, now),
+            counted: Bitfield::new(info.num_pieces() as usize),
+            our_have,
+            serve_queue: VecDeque::new(),
+            serve_wait: None,
+            picks: Vec::with_capacity(256),
+            extensions,
+            t,
+        }
+    }
+
+    pub fn torrent(&self) -> &Arc<Torrent> {
+        &self.t
+    }
+
+    /// Our opening messages: extension handshake, then what we have.
+    pub fn start(&mut self) {
+        if self.extensions {
+            let hs = ExtensionHandshake {
+                v: Some(crate::CLIENT_NAME.to_string()),
+                p: Some(self.t.session.listen_port),
+                reqq: Some(MAX_PEER_REQUESTS as u32),
+                yourip: Some(self.addr.ip()),
+                ..ExtensionHandshake::default()
+            };
+            self.conn.send_extension_handshake(&hs);
+        }
+        let have = self.our_have.clone();
+        self.conn.send_bitfield(&have);
+    }
+
+    pub fn exchanged_payload(&self) -> bool {
+        self.conn.downloaded() > 0 || self.conn.uploaded() > 0
+    }
+
+    pub fn poll_timeout(&self) -> Instant {
+        self.conn.poll_timeout()
+    }
+
+    pub fn serve_wait(&self) -> Option<Instant> {
+        self.serve_wait
+    }
+
+    pub fn clear_serve_wait(&mut self) {
+        self.serve_wait = None;
+    }
+
+    /// Moves the connection's pending output behind what is already waiting in `wbuf`.
+    pub fn take_output(&mut self, wbuf: &mut BytesMut) {
+        if !self.conn.has_output() {
+            return;
+        }
+        let out = self.conn.output().split();
+        if wbuf.is_empty() {
+            *wbuf = out;
+        } else {
+            wbuf.extend_from_slice(&out);
+        }
+    }
+
+    pub fn handle_input(&mut self, rbuf: &mut BytesMut) -> Result<(), Exit> {
+        self.conn.handle_input(rbuf, Instant::now())?;
+        self.drain_events()
+    }
+
+    pub fn handle_timeout(&mut self) -> Result<(), Exit> {
+        self.conn.handle_timeout(Instant::now())?;
+        self.drain_events()
+    }
+
+    fn drain_events(&mut self) -> Result<(), Exit> {
+        while let Some(event) = self.conn.poll_event() {
+            self.on_event(event)?;
+        }
+        Ok(())
+    }
+
+    /// Work after every I/O step: serve queued requests, request more, publish stats.
+    pub fn after_io(&mut self, waiting_output: usize) -> Result<(), Exit> {
+        self.serve(waiting_output)?;
+        self.request_more();
+        self.publish();
+        if self.t.is_complete() && self.conn.peer_is_seed() {
+            return Err(Exit::Local("both sides are seeds"));
+        }
+        Ok(())
+    }
+
+    fn publish(&self) {
+        let live = &self.live;
+        live.download_rate.store(self.conn.download_rate(), Ordering::Relaxed);
+        live.upload_rate.store(self.conn.upload_rate(), Ordering::Relaxed);
+        live.downloaded.store(self.conn.downloaded(), Ordering::Relaxed);
+        live.uploaded.store(self.conn.uploaded(), Ordering::Relaxed);
+        live.snubbed.store(self.conn.is_snubbed(), Ordering::Relaxed);
+        live.is_seed.store(self.conn.peer_is_seed(), Ordering::Relaxed);
+    }
+
+    pub fn on_command(&mut self, cmd: PeerCommand) -> Result<(), Exit> {
+        match cmd {
+            PeerCommand::Have(piece) => {
+                self.our_have.set(piece as usize);
+                self.conn.send_have(piece);
+                if self.t.is_complete() || self.our_have.is_full() {
+                    self.conn.set_interested(false);
+                }
+            }
+            PeerCommand::Choke => {
+                self.conn.choke();
+                for block in self.serve_queue.drain(..) {
+                    self.conn.reject(block);
+                }
+            }
+            PeerCommand::Unchoke => self.conn.unchoke(),
+            PeerCommand::Cancel(block) => self.conn.cancel(block),
+            PeerCommand::Wake => {}
+            PeerCommand::Disconnect(why) => return Err(Exit::Local(why)),
+        }
+        Ok(())
+    }
+
+    fn on_event(&mut self, event: PeerEvent) -> Result<(), Exit> {
+        match event {
+            PeerEvent::Have(piece) => {
+                if self.counted.set(piece as usize) {
+                    let mut st = self.t.state.lock();
+                    st.picker.add_peer_piece(piece);
+                    if !self.conn.am_interested() && !st.picker.have().get(piece as usize) {
+                        let interesting = st.picker.is_interesting(self.conn.peer_pieces());
+                        drop(st);
+                        self.conn.set_interested(interesting);
+                    }
+                }
+            }
+            PeerEvent::Bitfield | PeerEvent::HaveAll => {
+                self.counted = self.conn.peer_pieces().clone();
+                let interesting = {
+                    let mut st = self.t.state.lock();
+                    st.picker.add_peer_pieces(&self.counted);
+                    st.picker.is_interesting(&self.counted)
+                };
+                self.conn.set_interested(interesting && !self.t.is_complete());
+            }
+            PeerEvent::HaveNone | PeerEvent::Unchoked | PeerEvent::AllowedFast(_) | PeerEvent::Suggest(_) => {}
+            PeerEvent::Choked { dropped } => {
+                let mut st = self.t.state.lock();
+                for block in dropped {
+                    st.picker.on_request_dropped(self.key, block);
+                }
+            }
+            PeerEvent::Interested => {
+                self.live.peer_interested.store(true, Ordering::Relaxed);
+                let _ = self.t.control_tx.send(ControlEvent::Rechoke);
+            }
+            PeerEvent::NotInterested => {
+                self.live.peer_interested.store(false, Ordering::Relaxed);
+                let _ = self.t.control_tx.send(ControlEvent::Rechoke);
+            }
+            PeerEvent::Request(block) => {
+                if self.our_have.get(block.piece as usize) {
+                    self.serve_queue.push_back(block);
+                } else {
+                    self.conn.reject(block);
+                }
+            }
+            PeerEvent::Cancel(block) => self.serve_queue.retain(|b| *b != block),
+            PeerEvent::Block { block, data } => self.on_block(block, data)?,
+            PeerEvent::Rejected(block) | PeerEvent::RequestTimedOut(block) => {
+                self.t.state.lock().picker.on_request_dropped(self.key, block);
+            }
+            PeerEvent::ExtensionHandshake => {
+                if let Some(v) = self.conn.peer_extensions().and_then(|e| e.v.clone()) {
+                    *self.live.client.lock() = Some(v);
+                }
+            }
+            PeerEvent::Extended { .. } | PeerEvent::Port(_) => {}
+        }
+        Ok(())
+    }
+
+    /// A block we asked for arrived: let the picker account for it, write it, and start
+    /// verification when it completed its piece.
+    fn on_block(&mut self, block: BlockRef, data: Bytes) -> Result<(), Exit> {
+        self.t.counters.downloaded.fetch_add(data.len() as u64, Ordering::Relaxed);
+        let accepted = {
+            let mut st = self.t.state.lock();
+            match st.picker.on_block(self.key, block) {
+                BlockOutcome::Accepted { piece_complete, cancel } => {
+                    *st.writes_in_flight.entry(block.piece).or_insert(0) += 1;
+                    if piece_complete {
+                        st.complete_pending.insert(block.piece);
+                    }
+                    for (key, other) in cancel {
+                        if key != self.key {
+                            if let Some(p) = st.peers.get(&key) {
+                                let _ = p.tx.send(PeerCommand::Cancel(other));
+                            }
+                        }
+                    }
+                    true
+                }
+                BlockOutcome::Duplicate | BlockOutcome::NotRequested => false,
+            }
+        };
+        if !accepted {
+            return Ok(());
+        }
+        let written = self.t.storage.write_block(block.piece, block.begin, &data);
+        block_written(&self.t, block.piece);
+        if let Err(e) = written {
+            self.t.fail(TorrentError::Disk(e.to_string()));
+            return Err(Exit::Local("disk error"));
+        }
+        Ok(())
+    }
+
+    /// Asks the picker for as many blocks as the connection's pipeline has room for.
+    fn request_more(&mut self) {
+        if !self.conn.am_interested() || self.t.is_complete() {
+            return;
+        }
+        let choked = self.conn.peer_choking();
+        if choked && self.conn.allowed_fast().is_empty() {
+            return;
+        }
+        let want = self.conn.request_capacity();
+        if want == 0 {
+            return;
+        }
+        self.picks.clear();
+        let nothing_left = {
+            let mut st = self.t.state.lock();
+            if choked {
+                st.picker.pick_in(self.key, self.conn.allowed_fast(), self.conn.peer_pieces(), want, &mut self.picks);
+            } else {
+                st.picker.pick(self.key, self.conn.peer_pieces(), want, &mut self.picks);
+            }
+            self.picks.is_empty()
+                && self.conn.outstanding() == 0
+                && !choked
+                && !st.picker.is_interesting(self.conn.peer_pieces())
+        };
+        let now = Instant::now();
+        for block in self.picks.drain(..) {
+            self.conn.request(block, now);
+        }
+        if nothing_left {
+            self.conn.set_interested(false);
+        }
+    }
+
+    /// Answers queued requests from disk while the write buffer and rate limit allow.
+    fn serve(&mut self, waiting_output: usize) -> Result<(), Exit> {
+        let now = Instant::now();
+        while let Some(&block) = self.serve_queue.front() {
+            if self.serve_wait.is_some() || waiting_output + self.conn.output().len() > MAX_WRITE_BUFFER {
+                break;
+            }
+            if let Some(limiter) = &self.t.session.upload_limiter {
+                if let Err(wait) = limiter.try_take(u64::from(block.length), now) {
+                    self.serve_wait = Some(now + wait);
+                    break;
+                }
+            }
+            self.serve_queue.pop_front();
+            let storage = &self.t.storage;
+            let sent = self.conn.send_block(block, |buf| {
+                storage.read_block(block.piece, block.begin, buf).map_err(std::io::Error::other)
+            });
+            match sent {
+                Ok(()) => {
+                    self.t.counters.uploaded.fetch_add(u64::from(block.length), Ordering::Relaxed);
+                }
+                Err(e) => {
+                    tracing::warn!(addr = %self.addr, piece = block.piece, error = %e, "cannot read a block we have");
+                    self.conn.reject(block);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Releases everything this connection held in the torrent.
+    pub fn unregister(&mut self) {
+        let mut st = self.t.state.lock();
+        st.picker.on_peer_gone(self.key);
+        st.picker.remove_peer_pieces(&self.counted);
+        st.peers.remove(&self.key);
+    }
+}

@@ -1,0 +1,135 @@
+//! One task per peer connection: moves bytes between the socket and the sans-IO
+//! [`PeerConnection`], and between the connection and the torrent (picker, storage).
+
+mod logic;
+
+use crate::torrent::{ControlEvent, PeerCommand, PeerEntry, PeerLive, Torrent};
+use bytes::{Buf, BytesMut};
+use logic::{Exit, PeerLogic};
+use shoal_wire::Handshake;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+/// Bytes read from the socket per call; large reads keep syscalls per block low.
+const READ_CHUNK: usize = 256 * 1024;
+
+/// Most remembered peer keys (for smart ban) before departed peers are forgotten.
+const MAX_KEY_IPS: usize = 4096;
+
+/// How a connection ended, for the address book.
+pub(crate) struct PeerOutcome {
+    /// Payload moved in either direction: the address is worth keeping.
+    pub useful: bool,
+}
+
+/// Runs a connection that completed the handshake until it ends.
+pub(crate) async fn run(
+    t: Arc<Torrent>,
+    stream: TcpStream,
+    addr: SocketAddr,
+    theirs: Handshake,
+    outgoing: bool,
+) -> PeerOutcome {
+    let Some((key, rx, live)) = register(&t, addr, &theirs, outgoing) else {
+        return PeerOutcome { useful: false };
+    };
+    let mut peer = PeerLogic::new(t.clone(), key, addr, live, &theirs);
+    let exit = drive(&mut peer, stream, rx).await;
+    match &exit {
+        Exit::Misbehaved(e) => tracing::info!(%addr, reason = %e, "disconnecting misbehaving peer"),
+        other => tracing::debug!(%addr, reason = %other, "peer connection ended"),
+    }
+    let useful = peer.exchanged_payload();
+    peer.unregister();
+    let _ = t.control_tx.send(ControlEvent::PeerGone);
+    PeerOutcome { useful }
+}
+
+/// Adds the peer to the torrent's table, refusing ourselves and duplicate peer ids.
+fn register(
+    t: &Arc<Torrent>,
+    addr: SocketAddr,
+    theirs: &Handshake,
+    outgoing: bool,
+) -> Option<(u64, mpsc::UnboundedReceiver<PeerCommand>, Arc<PeerLive>)> {
+    if theirs.peer_id == t.session.config.peer_id {
+        tracing::debug!(%addr, "connected to ourselves; dropping");
+        return None;
+    }
+    let mut st = t.state.lock();
+    if st.peers.values().any(|p| p.peer_id == theirs.peer_id) {
+        tracing::debug!(%addr, "already connected to this peer id");
+        return None;
+    }
+    if st.smartban.is_banned(addr.ip()) {
+        return None;
+    }
+    let key = st.next_key;
+    st.next_key += 1;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let live = Arc::new(PeerLive::new(Instant::now()));
+    st.peers.insert(key, PeerEntry { addr, peer_id: theirs.peer_id, outgoing, tx, live: live.clone() });
+    if st.key_ips.len() >= MAX_KEY_IPS {
+        let live_keys: std::collections::HashSet<u64> = st.peers.keys().copied().collect();
+        st.key_ips.retain(|k, _| live_keys.contains(k));
+    }
+    st.key_ips.insert(key, addr.ip());
+    Some((key, rx, live))
+}
+
+async fn drive(peer: &mut PeerLogic, stream: TcpStream, mut rx: mpsc::UnboundedReceiver<PeerCommand>) -> Exit {
+    let (mut rd, mut wr) = stream.into_split();
+    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut wbuf = BytesMut::new();
+    let mut shutdown = peer.torrent().shutdown.subscribe();
+    peer.start();
+    loop {
+        if let Err(exit) = peer.after_io(wbuf.len()) {
+            // Try to get our last messages out before closing.
+            peer.take_output(&mut wbuf);
+            let _ = tokio::time::timeout(std::time::Duration::from_millis(200), wr.write_all(&wbuf)).await;
+            return exit;
+        }
+        peer.take_output(&mut wbuf);
+        if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
+            rbuf.reserve(READ_CHUNK);
+        }
+        let deadline = peer.poll_timeout();
+        let serve_at = peer.serve_wait();
+        let step = tokio::select! {
+            res = rd.read_buf(&mut rbuf) => match res {
+                Ok(0) => Err(Exit::Closed),
+                Ok(_) => peer.handle_input(&mut rbuf),
+                Err(e) => Err(Exit::Io(e)),
+            },
+            res = wr.write(&wbuf), if !wbuf.is_empty() => match res {
+                Ok(n) => {
+                    wbuf.advance(n);
+                    Ok(())
+                }
+                Err(e) => Err(Exit::Io(e)),
+            },
+            cmd = rx.recv() => match cmd {
+                Some(cmd) => peer.on_command(cmd),
+                None => Err(Exit::Local("torrent removed")),
+            },
+            _ = tokio::time::sleep_until(deadline.into()) => peer.handle_timeout(),
+            _ = tokio::time::sleep_until(serve_at.unwrap_or(deadline).into()), if serve_at.is_some() => {
+                peer.clear_serve_wait();
+                Ok(())
+            }
+            _ = shutdown.changed() => Err(Exit::Local("shutting down")),
+        };
+        if let Err(exit) = step {
+            peer.take_output(&mut wbuf);
+            if !wbuf.is_empty() {
+                let _ = tokio::time::timeout(std::time::Duration::from_millis(200), wr.write_all(&wbuf)).await;
+            }
+            return exit;
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! A session: the listening socket, the torrents, and what they share (peer id, limits).
+
+use crate::config::{AddTorrentOptions, SessionConfig};
+use crate::error::{AddTorrentError, SessionError};
+use crate::handshake;
+use crate::ratelimit::RateLimiter;
+use crate::torrent::{spawn_torrent, Torrent, TorrentHandle};
+use parking_lot::Mutex;
+use shoal_metainfo::Metainfo;
+use shoal_storage::{FileSpec, Layout, Storage};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+
+/// How long an incoming connection may take to send its handshake.
+const INCOMING_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What every torrent of a session shares.
+pub(crate) struct SessionShared {
+    pub config: SessionConfig,
+    pub listen_port: u16,
+    pub local_addr: SocketAddr,
+    pub upload_limiter: Option<RateLimiter>,
+    torrents: Mutex<HashMap<[u8; 20], Arc<Torrent>>>,
+}
+
+impl SessionShared {
+    /// The address other peers reach us at (used to avoid dialling ourselves).
+    pub fn advertised_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+}
+
+/// A running BitTorrent session. Dropping it does not stop torrents; call
+/// [`Session::shutdown`].
+pub struct Session {
+    shared: Arc<SessionShared>,
+    accept_task: tokio::task::JoinHandle<()>,
+}
+
+impl Session {
+    /// Binds the listening socket and starts accepting peers.
+    pub async fn new(config: SessionConfig) -> Result<Session, SessionError> {
+        let listener = TcpListener::bind(config.listen_addr)
+            .await
+            .map_err(|source| SessionError::Listen { addr: config.listen_addr, source })?;
+        let local_addr =
+            listener.local_addr().map_err(|source| SessionError::Listen { addr: config.listen_addr, source })?;
+        let shared = Arc::new(SessionShared {
+            listen_port: local_addr.port(),
+            local_addr,
+            upload_limiter: config.upload_rate_limit.map(RateLimiter::new),
+            config,
+            torrents: Mutex::new(HashMap::new()),
+        });
+        let accept_task = tokio::spawn(accept_loop(shared.clone(), listener));
+        Ok(Session { shared, accept_task })
+    }
+
+    /// The address the session listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.shared.local_addr
+    }
+
+    pub fn peer_id(&self) -> [u8; 20] {
+        self.shared.config.peer_id
+    }
+
+    /// Adds a torrent whose files live in `opts.download_dir`: existing data is
+    /// re-checked first (in parallel), then the torrent starts downloading or seeding.
+    /// `progress` is called with the number of pieces checked so far.
+    pub async fn add_torrent(
+        &self,
+        meta: Metainfo,
+        opts: AddTorrentOptions,
+        progress: impl Fn(u32) + Send + Sync + 'static,
+    ) -> Result<TorrentHandle, AddTorrentError> {
+        let info_hash = meta.info_hash.0;
+        if self.shared.torrents.lock().contains_key(&info_hash) {
+            return Err(AddTorrentError::Duplicate(meta.info_hash.to_hex()));
+        }
+        std::fs::create_dir_all(&opts.download_dir)
+            .map_err(|source| AddTorrentError::CreateDir { path: opts.download_dir.clone(), source })?;
+        let layout = Layout {
+            piece_length: meta.info.piece_length,
+            total_length: meta.info.total_length,
+            files: meta
+                .info
+                .files
+                .iter()
+                .map(|f| FileSpec { path: f.path.clone(), length: f.length, pad: f.pad })
+                .collect(),
+        };
+        let storage = Arc::new(Storage::new(&opts.download_dir, layout, meta.info.pieces.clone())?);
+        let threads = self.shared.config.hash_threads.max(1);
+        let check_storage = storage.clone();
+        let have = tokio::task::spawn_blocking(move || check_storage.check_existing(threads, &progress))
+            .await
+            .map_err(|e| AddTorrentError::Check(e.to_string()))??;
+        let handle = spawn_torrent(self.shared.clone(), Arc::new(meta), storage, &have, &opts);
+        self.shared.torrents.lock().insert(info_hash, handle.torrent.clone());
+        Ok(handle)
+    }
+
+    /// Stops every torrent (trackers told, files flushed) and the listener.
+    pub async fn shutdown(self) {
+        let torrents: Vec<TorrentHandle> =
+            self.shared.torrents.lock().values().map(|t| TorrentHandle { torrent: t.clone() }).collect();
+        for t in &torrents {
+            t.stop();
+        }
+        for t in &torrents {
+            let _ = tokio::time::timeout(Duration::from_secs(10), t.wait_stopped()).await;
+        }
+        self.accept_task.abort();
+    }
+}
+
+async fn accept_loop(shared: Arc<SessionShared>, listener: TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, addr)) => {
+                tokio::spawn(incoming(shared.clone(), stream, addr));
+            }
+            Err(e) => {
+                // Usually EMFILE: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+async fn incoming(shared: Arc<SessionShared>, mut stream: TcpStream, addr: SocketAddr) {
+    let theirs = match handshake::read(&mut stream, INCOMING_HANDSHAKE_TIMEOUT).await {
+        Ok(hs) => hs,
+        Err(e) => {
+            tracing::debug!(%addr, error = %e, "incoming handshake failed");
+            return;
+        }
+    };
+    let Some(torrent) = shared.torrents.lock().get(&theirs.info_hash).cloned() else {
+        tracing::debug!(%addr, "incoming connection for an unknown torrent");
+        return;
+    };
+    if torrent.is_shutting_down() {
+        return;
+    }
+    {
+        let st = torrent.state.lock();
+        if st.smartban.is_banned(addr.ip()) || st.peers.len() >= shared.config.max_peers_per_torrent {
+            return;
+        }
+    }
+    let _ = stream.set_nodelay(true);
+    let ours = handshake::ours(torrent.info_hash, shared.config.peer_id);
+    if handshake::write(&mut stream, &ours).await.is_err() {
+        return;
+    }
+    crate::peer::run(torrent.clone(), stream, addr, theirs, false).await;
+    let _ = torrent.control_tx.send(crate::torrent::ControlEvent::PeerGone);
+}

@@ -1,0 +1,119 @@
+//! The address book of one torrent: peers we heard of and when we may try them again.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// Most addresses remembered per torrent; more are ignored (a tracker or peer cannot make
+/// us grow without bound).
+const MAX_KNOWN: usize = 2000;
+
+#[derive(Debug)]
+struct Entry {
+    /// Given by the user: retried for as long as the torrent runs.
+    persistent: bool,
+    failures: u32,
+    next_try: Instant,
+    connected: bool,
+}
+
+/// Candidate addresses in the order they should be tried.
+#[derive(Debug, Default)]
+pub struct PeerBook {
+    entries: HashMap<SocketAddr, Entry>,
+    queue: VecDeque<SocketAddr>,
+}
+
+impl PeerBook {
+    /// Adds `addr` unless known; `persistent` addresses are retried forever.
+    pub fn add(&mut self, addr: SocketAddr, persistent: bool, now: Instant) {
+        if addr.port() == 0 || addr.ip().is_unspecified() {
+            return;
+        }
+        if let Some(e) = self.entries.get_mut(&addr) {
+            e.persistent |= persistent;
+            return;
+        }
+        if self.entries.len() >= MAX_KNOWN {
+            return;
+        }
+        self.entries.insert(addr, Entry { persistent, failures: 0, next_try: now, connected: false });
+        self.queue.push_back(addr);
+    }
+
+    /// The next address due for a connection attempt, marked as in use.
+    pub fn next_candidate(&mut self, now: Instant) -> Option<SocketAddr> {
+        for _ in 0..self.queue.len() {
+            let addr = self.queue.pop_front()?;
+            let Some(e) = self.entries.get_mut(&addr) else { continue };
+            if e.connected {
+                continue;
+            }
+            if e.next_try <= now {
+                e.connected = true;
+                return Some(addr);
+            }
+            self.queue.push_back(addr);
+        }
+        None
+    }
+
+    /// The attempt or connection ended; `failed` connections back off exponentially and
+    /// non-persistent addresses are forgotten after a few failures.
+    pub fn release(&mut self, addr: SocketAddr, failed: bool, now: Instant) {
+        let Some(e) = self.entries.get_mut(&addr) else { return };
+        e.connected = false;
+        if failed {
+            e.failures += 1;
+        } else {
+            e.failures = 0;
+        }
+        if !e.persistent && e.failures >= 3 {
+            self.entries.remove(&addr);
+            return;
+        }
+        let backoff = if e.persistent {
+            Duration::from_secs(2u64.pow(e.failures.min(3)))
+        } else {
+            Duration::from_secs(30u64 << e.failures.min(4))
+        };
+        e.next_try = now + backoff;
+        self.queue.push_back(addr);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidates_back_off_and_expire() {
+        let now = Instant::now();
+        let mut book = PeerBook::default();
+        let a: SocketAddr = "127.0.0.1:1000".parse().unwrap();
+        book.add(a, false, now);
+        book.add(a, false, now);
+        assert_eq!(book.next_candidate(now), Some(a));
+        assert_eq!(book.next_candidate(now), None);
+        book.release(a, true, now);
+        assert_eq!(book.next_candidate(now), None);
+        assert_eq!(book.next_candidate(now + Duration::from_secs(61)), Some(a));
+        book.release(a, true, now);
+        book.next_candidate(now + Duration::from_secs(10_000));
+        book.release(a, true, now);
+        assert_eq!(book.next_candidate(now + Duration::from_secs(100_000)), None);
+    }
+
+    #[test]
+    fn persistent_peers_are_retried_quickly() {
+        let now = Instant::now();
+        let mut book = PeerBook::default();
+        let a: SocketAddr = "127.0.0.1:1000".parse().unwrap();
+        book.add(a, true, now);
+        for i in 0..10 {
+            let t = now + Duration::from_secs(10 * i);
+            assert_eq!(book.next_candidate(t), Some(a));
+            book.release(a, true, t);
+        }
+    }
+}

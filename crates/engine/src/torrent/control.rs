@@ -1,0 +1,257 @@
+//! The control task of a torrent: dials peers from the address book, runs the choker,
+//! drives the tracker announcer and shuts everything down cleanly.
+
+use super::book::PeerBook;
+use super::handle::TorrentHandle;
+use super::state::{ControlEvent, Counters, PeerCommand, PeerLive, Status, Torrent, TorrentState};
+use crate::config::AddTorrentOptions;
+use crate::handshake;
+use crate::session::SessionShared;
+use parking_lot::Mutex;
+use shoal_announce::{Announcer, AnnouncerConfig, TransferStats};
+use shoal_metainfo::Metainfo;
+use shoal_storage::Storage;
+use shoal_swarm::{ChokeCandidate, Choker, ChokerConfig, Picker, SmartBan};
+use shoal_wire::Bitfield;
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+
+/// Unchoke slots besides the optimistic one.
+const REGULAR_UNCHOKE_SLOTS: usize = 4;
+
+/// Creates the torrent's shared state from already-verified pieces and starts its
+/// control task.
+pub(crate) fn spawn_torrent(
+    session: Arc<SessionShared>,
+    meta: Arc<Metainfo>,
+    storage: Arc<Storage>,
+    have: &Bitfield,
+    opts: &AddTorrentOptions,
+) -> TorrentHandle {
+    let info = &meta.info;
+    let mut picker = Picker::new(info.num_pieces(), info.piece_length, info.total_length, rand::random());
+    let counters = Counters::default();
+    for piece in have.iter_ones() {
+        picker.set_have(piece as u32);
+        counters.verified_bytes.fetch_add(u64::from(info.piece_size(piece as u32)), Ordering::Relaxed);
+    }
+    let now = Instant::now();
+    let mut book = PeerBook::default();
+    for addr in &opts.peers {
+        book.add(*addr, true, now);
+    }
+    let complete = picker.is_complete();
+    let (control_tx, control_rx) = mpsc::unbounded_channel();
+    let torrent = Arc::new(Torrent {
+        info_hash: meta.info_hash.0,
+        meta: meta.clone(),
+        storage,
+        session,
+        state: Mutex::new(TorrentState {
+            picker,
+            peers: HashMap::new(),
+            next_key: 1,
+            book,
+            connecting: 0,
+            writes_in_flight: HashMap::new(),
+            complete_pending: HashSet::new(),
+            smartban: SmartBan::new(),
+            failed_pieces: HashSet::new(),
+            key_ips: HashMap::new(),
+        }),
+        control_tx,
+        status: watch::channel(Status { complete, ..Status::default() }).0,
+        shutdown: watch::channel(false).0,
+        counters,
+    });
+    tokio::spawn(control_loop(torrent.clone(), control_rx));
+    TorrentHandle { torrent }
+}
+
+fn transfer_stats(t: &Torrent) -> TransferStats {
+    let verified = t.counters.verified_bytes.load(Ordering::Relaxed);
+    TransferStats {
+        uploaded: t.counters.uploaded.load(Ordering::Relaxed),
+        downloaded: t.counters.downloaded.load(Ordering::Relaxed),
+        left: t.meta.info.total_length.saturating_sub(verified),
+    }
+}
+
+fn start_announcer(
+    t: &Arc<Torrent>,
+    peers_tx: mpsc::Sender<Vec<SocketAddr>>,
+) -> Option<(Announcer, watch::Sender<TransferStats>)> {
+    let cfg = &t.session.config;
+    let tiers = t.meta.announce_list.clone();
+    if !cfg.use_trackers || tiers.iter().all(|tier| tier.is_empty()) {
+        return None;
+    }
+    let (stats_tx, stats_rx) = watch::channel(transfer_stats(t));
+    let mut announce_cfg = AnnouncerConfig::new(tiers, t.info_hash, cfg.peer_id, t.session.listen_port);
+    announce_cfg.user_agent = crate::CLIENT_NAME.to_string();
+    announce_cfg.min_interval_floor = cfg.min_announce_interval;
+    announce_cfg.retry_base = cfg.min_announce_interval.min(Duration::from_secs(30));
+    let announcer = Announcer::spawn(
+        announce_cfg,
+        stats_rx,
+        peers_tx,
+    );
+    Some((announcer, stats_tx))
+}
+
+async fn control_loop(t: Arc<Torrent>, mut events: mpsc::UnboundedReceiver<ControlEvent>) {
+    let mut shutdown = t.shutdown.subscribe();
+    let (peers_tx, mut peers_rx) = mpsc::channel(16);
+    let announcer = start_announcer(&t, peers_tx);
+    let mut choker = Choker::new(
+        ChokerConfig {
+            regular_slots: REGULAR_UNCHOKE_SLOTS,
+            rechoke_interval: Duration::from_secs(10),
+            optimistic_interval: Duration::from_secs(30),
+        },
+        Instant::now(),
+        rand::random(),
+    );
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        connect_more(&t);
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Some((_, stats_tx)) = &announcer {
+                    stats_tx.send_replace(transfer_stats(&t));
+                }
+            }
+            _ = tokio::time::sleep_until(choker.poll_timeout().into()) => rechoke(&t, &mut choker),
+            event = events.recv() => match event {
+                Some(ControlEvent::Rechoke) | Some(ControlEvent::PeerGone) => rechoke(&t, &mut choker),
+                Some(ControlEvent::Completed) => {
+                    tracing::info!(torrent = %t.meta.info.name, "download complete");
+                    if let Some((announcer, stats_tx)) = &announcer {
+                        stats_tx.send_replace(transfer_stats(&t));
+                        announcer.completed();
+                    }
+                }
+                Some(ControlEvent::Peers(addrs)) => add_peers(&t, &addrs, true),
+                None => break,
+            },
+            Some(addrs) = peers_rx.recv() => add_peers(&t, &addrs, false),
+            _ = shutdown.changed() => {}
+        }
+    }
+    shut_down(&t, announcer).await;
+}
+
+async fn shut_down(t: &Arc<Torrent>, announcer: Option<(Announcer, watch::Sender<TransferStats>)>) {
+    {
+        let st = t.state.lock();
+        t.broadcast(&st, PeerCommand::Disconnect("shutting down"));
+    }
+    if let Some((announcer, stats_tx)) = announcer {
+        stats_tx.send_replace(transfer_stats(t));
+        announcer.stop(Duration::from_secs(3)).await;
+    }
+    // Give peer tasks a moment to flush and leave.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !t.state.lock().peers.is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let storage = t.storage.clone();
+    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || storage.sync_all()).await {
+        tracing::error!(error = %e, "flushing files failed");
+    }
+    t.status.send_modify(|s| s.stopped = true);
+}
+
+fn add_peers(t: &Arc<Torrent>, addrs: &[SocketAddr], persistent: bool) {
+    let now = Instant::now();
+    let mut st = t.state.lock();
+    for addr in addrs {
+        if *addr != t.session.advertised_addr() {
+            st.book.add(*addr, persistent, now);
+        }
+    }
+}
+
+/// Runs the choker and applies its decision.
+fn rechoke(t: &Arc<Torrent>, choker: &mut Choker) {
+    let now = Instant::now();
+    let seeding = t.is_complete();
+    let st = t.state.lock();
+    let candidates: Vec<ChokeCandidate> = st
+        .peers
+        .iter()
+        .map(|(key, p)| ChokeCandidate {
+            peer: *key,
+            interested: p.live.peer_interested.load(Ordering::Relaxed),
+            unchoked: !p.live.am_choking.load(Ordering::Relaxed),
+            download_rate: PeerLive::get(&p.live.download_rate),
+            upload_rate: PeerLive::get(&p.live.upload_rate),
+            snubbed: p.live.snubbed.load(Ordering::Relaxed),
+            is_seed: p.live.is_seed.load(Ordering::Relaxed),
+            connected_at: p.live.connected_at,
+        })
+        .collect();
+    let decision = choker.rechoke(now, seeding, &candidates);
+    for key in decision.choke {
+        if let Some(p) = st.peers.get(&key) {
+            p.live.am_choking.store(true, Ordering::Relaxed);
+            let _ = p.tx.send(PeerCommand::Choke);
+        }
+    }
+    for key in decision.unchoke {
+        if let Some(p) = st.peers.get(&key) {
+            p.live.am_choking.store(false, Ordering::Relaxed);
+            let _ = p.tx.send(PeerCommand::Unchoke);
+        }
+    }
+}
+
+/// Starts connection attempts while there are free slots and due addresses.
+fn connect_more(t: &Arc<Torrent>) {
+    if t.is_shutting_down() {
+        return;
+    }
+    let now = Instant::now();
+    let mut st = t.state.lock();
+    let max = t.session.config.max_peers_per_torrent;
+    while st.peers.len() + st.connecting < max {
+        let Some(addr) = st.book.next_candidate(now) else { break };
+        if st.smartban.is_banned(addr.ip()) {
+            continue;
+        }
+        st.connecting += 1;
+        tokio::spawn(connect(t.clone(), addr));
+    }
+}
+
+async fn connect(t: Arc<Torrent>, addr: SocketAddr) {
+    let timeout = t.session.config.connect_timeout;
+    let attempt = async {
+        let mut stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
+        let _ = stream.set_nodelay(true);
+        let ours = handshake::ours(t.info_hash, t.session.config.peer_id);
+        let theirs = handshake::initiate(&mut stream, &ours, timeout).await?;
+        Ok::<_, std::io::Error>((stream, theirs))
+    };
+    let result = attempt.await;
+    t.state.lock().connecting -= 1;
+    let failed = match result {
+        Ok((stream, theirs)) => !crate::peer::run(t.clone(), stream, addr, theirs, true).await.useful,
+        Err(e) => {
+            tracing::debug!(%addr, error = %e, "connection attempt failed");
+            true
+        }
+    };
+    t.state.lock().book.release(addr, failed, Instant::now());
+    let _ = t.control_tx.send(ControlEvent::PeerGone);
+}

@@ -1,0 +1,144 @@
+//! The public handle to a running torrent: statistics, peers, waiting and stopping.
+
+use super::state::{ControlEvent, PeerLive, Torrent};
+use crate::TorrentError;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// A snapshot of a torrent's progress.
+#[derive(Debug, Clone)]
+pub struct TorrentStats {
+    pub name: String,
+    pub info_hash: String,
+    pub total_length: u64,
+    pub num_pieces: u32,
+    pub have_pieces: u32,
+    /// Bytes of verified pieces.
+    pub verified_bytes: u64,
+    /// Payload bytes received / sent on all connections.
+    pub downloaded: u64,
+    pub uploaded: u64,
+    /// Bytes of pieces that failed their hash check.
+    pub wasted: u64,
+    pub download_rate: u64,
+    pub upload_rate: u64,
+    pub peers: usize,
+    pub complete: bool,
+    pub error: Option<String>,
+}
+
+/// One connected peer.
+#[derive(Debug, Clone)]
+pub struct PeerSnapshot {
+    pub addr: SocketAddr,
+    pub client: Option<String>,
+    /// Payload bytes this peer sent us / we sent it.
+    pub downloaded: u64,
+    pub uploaded: u64,
+    pub download_rate: u64,
+    pub upload_rate: u64,
+    pub outgoing: bool,
+}
+
+/// A torrent running in a [`crate::Session`]. Cheap to clone.
+#[derive(Clone)]
+pub struct TorrentHandle {
+    pub(crate) torrent: Arc<Torrent>,
+}
+
+impl TorrentHandle {
+    pub fn info_hash(&self) -> [u8; 20] {
+        self.torrent.info_hash
+    }
+
+    pub fn stats(&self) -> TorrentStats {
+        let t = &self.torrent;
+        let (have, peers, down_rate, up_rate) = {
+            let st = t.state.lock();
+            let down = st.peers.values().map(|p| PeerLive::get(&p.live.download_rate)).sum();
+            let up = st.peers.values().map(|p| PeerLive::get(&p.live.upload_rate)).sum();
+            (st.picker.have().count_ones() as u32, st.peers.len(), down, up)
+        };
+        let status = t.status.borrow().clone();
+        TorrentStats {
+            name: t.meta.info.name.clone(),
+            info_hash: t.meta.info_hash.to_hex(),
+            total_length: t.meta.info.total_length,
+            num_pieces: t.num_pieces(),
+            have_pieces: have,
+            verified_bytes: t.counters.verified_bytes.load(Ordering::Relaxed),
+            downloaded: t.counters.downloaded.load(Ordering::Relaxed),
+            uploaded: t.counters.uploaded.load(Ordering::Relaxed),
+            wasted: t.counters.wasted.load(Ordering::Relaxed),
+            download_rate: down_rate,
+            upload_rate: up_rate,
+            peers,
+            complete: status.complete,
+            error: status.error.map(|e| e.to_string()),
+        }
+    }
+
+    pub fn peers(&self) -> Vec<PeerSnapshot> {
+        let st = self.torrent.state.lock();
+        st.peers
+            .values()
+            .map(|p| PeerSnapshot {
+                addr: p.addr,
+                client: p.live.client.lock().clone(),
+                downloaded: PeerLive::get(&p.live.downloaded),
+                uploaded: PeerLive::get(&p.live.uploaded),
+                download_rate: PeerLive::get(&p.live.download_rate),
+                upload_rate: PeerLive::get(&p.live.upload_rate),
+                outgoing: p.outgoing,
+            })
+            .collect()
+    }
+
+    /// Adds addresses to connect to; they are retried while the torrent runs.
+    pub fn add_peers(&self, addrs: Vec<SocketAddr>) {
+        let _ = self.torrent.control_tx.send(ControlEvent::Peers(addrs));
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.torrent.is_complete()
+    }
+
+    /// Waits until every piece is verified, or the torrent fails or stops first.
+    pub async fn wait_complete(&self) -> Result<(), TorrentError> {
+        let mut rx = self.torrent.status.subscribe();
+        loop {
+            {
+                let s = rx.borrow_and_update();
+                if s.complete {
+                    return Ok(());
+                }
+                if let Some(e) = &s.error {
+                    return Err(e.clone());
+                }
+                if s.stopped {
+                    return Err(TorrentError::Stopped);
+                }
+            }
+            if rx.changed().await.is_err() {
+                return Err(TorrentError::Stopped);
+            }
+        }
+    }
+
+    /// Waits until the torrent stops (after [`Self::stop`] or an error).
+    pub async fn wait_stopped(&self) {
+        let mut rx = self.torrent.status.subscribe();
+        while !rx.borrow_and_update().stopped {
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Asks the torrent to stop: peers are disconnected, trackers told `stopped`, files
+    /// flushed. Returns at once; use [`Self::wait_stopped`] to wait for the end.
+    pub fn stop(&self) {
+        let _ = self.torrent.shutdown.send(true);
+    }
+}

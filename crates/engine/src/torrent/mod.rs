@@ -1,0 +1,13 @@
+//! One torrent in a session: its shared state, the handle callers hold, and the tasks
+//! that run it (control loop in `control`, piece verification in `verify`).
+
+mod book;
+mod control;
+mod handle;
+mod state;
+mod verify;
+
+pub(crate) use control::spawn_torrent;
+pub use handle::{PeerSnapshot, TorrentHandle, TorrentStats};
+pub(crate) use state::{ControlEvent, PeerCommand, PeerEntry, PeerLive, Torrent};
+pub(crate) use verify::block_written;

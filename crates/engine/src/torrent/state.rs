@@ -1,0 +1,174 @@
+//! The state of one torrent shared by its control task and its peer tasks.
+//!
+//! Invariants (see ARCHITECTURE.md):
+//! - `state` is a short-held `parking_lot::Mutex`: never held across `.await`, disk I/O or
+//!   hashing.
+//! - A piece is hashed only once every accepted block of it has been written to disk:
+//!   `writes_in_flight` counts writes between `Picker::on_block` and the end of the
+//!   write, and the last writer of a complete piece starts verification.
+//! - `peers` holds exactly the live connections that completed the handshake; each
+//!   entry's key is released from the picker when its task ends.
+
+use super::book::PeerBook;
+use crate::session::SessionShared;
+use parking_lot::Mutex;
+use shoal_metainfo::Metainfo;
+use shoal_storage::Storage;
+use shoal_swarm::{PeerKey, Picker, SmartBan};
+use shoal_wire::BlockRef;
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{mpsc, watch};
+
+/// What the control task or a verification job asks of a peer task.
+#[derive(Debug, Clone)]
+pub(crate) enum PeerCommand {
+    /// We verified this piece: tell the peer.
+    Have(u32),
+    Choke,
+    Unchoke,
+    /// Another peer delivered this block first (endgame).
+    Cancel(BlockRef),
+    /// Blocks became available again (a piece failed): try to request more.
+    Wake,
+    Disconnect(&'static str),
+}
+
+/// Counters a peer task publishes for the choker and for statistics, lock-free.
+#[derive(Debug)]
+pub(crate) struct PeerLive {
+    pub download_rate: AtomicU64,
+    pub upload_rate: AtomicU64,
+    pub downloaded: AtomicU64,
+    pub uploaded: AtomicU64,
+    pub peer_interested: AtomicBool,
+    pub am_choking: AtomicBool,
+    pub snubbed: AtomicBool,
+    pub is_seed: AtomicBool,
+    pub connected_at: Instant,
+    pub client: Mutex<Option<String>>,
+}
+
+impl PeerLive {
+    pub fn new(now: Instant) -> Self {
+        PeerLive {
+            download_rate: AtomicU64::new(0),
+            upload_rate: AtomicU64::new(0),
+            downloaded: AtomicU64::new(0),
+            uploaded: AtomicU64::new(0),
+            peer_interested: AtomicBool::new(false),
+            am_choking: AtomicBool::new(true),
+            snubbed: AtomicBool::new(false),
+            is_seed: AtomicBool::new(false),
+            connected_at: now,
+            client: Mutex::new(None),
+        }
+    }
+
+    pub fn get(v: &AtomicU64) -> u64 {
+        v.load(Ordering::Relaxed)
+    }
+}
+
+/// A live connection as seen from the torrent.
+#[derive(Debug)]
+pub(crate) struct PeerEntry {
+    pub addr: SocketAddr,
+    pub peer_id: [u8; 20],
+    pub outgoing: bool,
+    pub tx: mpsc::UnboundedSender<PeerCommand>,
+    pub live: Arc<PeerLive>,
+}
+
+/// Mutable torrent state behind the mutex.
+pub(crate) struct TorrentState {
+    pub picker: Picker,
+    pub peers: HashMap<PeerKey, PeerEntry>,
+    pub next_key: PeerKey,
+    pub book: PeerBook,
+    /// Outgoing connection attempts under way.
+    pub connecting: usize,
+    /// Per piece: accepted blocks not yet written to disk.
+    pub writes_in_flight: HashMap<u32, u32>,
+    /// Pieces whose blocks are all received, waiting for their last write to finish.
+    pub complete_pending: HashSet<u32>,
+    pub smartban: SmartBan,
+    /// Pieces that failed verification at least once (their next pass feeds smart ban).
+    pub failed_pieces: HashSet<u32>,
+    /// IP of every peer key that may still be named by the picker as a block sender.
+    pub key_ips: HashMap<PeerKey, IpAddr>,
+}
+
+/// Whether the torrent finished, stopped or failed.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Status {
+    pub complete: bool,
+    pub error: Option<crate::TorrentError>,
+    pub stopped: bool,
+}
+
+/// Byte counters for the whole torrent (payload only).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub downloaded: AtomicU64,
+    pub uploaded: AtomicU64,
+    pub wasted: AtomicU64,
+    pub verified_bytes: AtomicU64,
+}
+
+/// Everything one torrent shares between its tasks.
+pub(crate) struct Torrent {
+    pub info_hash: [u8; 20],
+    pub meta: Arc<Metainfo>,
+    pub storage: Arc<Storage>,
+    pub session: Arc<SessionShared>,
+    pub state: Mutex<TorrentState>,
+    pub control_tx: mpsc::UnboundedSender<ControlEvent>,
+    pub status: watch::Sender<Status>,
+    pub shutdown: watch::Sender<bool>,
+    pub counters: Counters,
+}
+
+/// Messages to the torrent's control task.
+#[derive(Debug)]
+pub(crate) enum ControlEvent {
+    /// A peer became interested or left: re-run the choker now.
+    Rechoke,
+    /// A piece was verified and it completed the torrent.
+    Completed,
+    /// A peer connection ended; a slot is free.
+    PeerGone,
+    /// More addresses to try.
+    Peers(Vec<SocketAddr>),
+}
+
+impl Torrent {
+    pub fn num_pieces(&self) -> u32 {
+        self.meta.info.num_pieces()
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.status.borrow().complete
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Sends `cmd` to every connected peer.
+    pub fn broadcast(&self, state: &TorrentState, cmd: PeerCommand) {
+        for peer in state.peers.values() {
+            let _ = peer.tx.send(cmd.clone());
+        }
+    }
+
+    /// Stops the torrent with an error (e.g. disk failure); the control loop shuts down.
+    pub fn fail(&self, error: crate::TorrentError) {
+        tracing::error!(torrent = %self.meta.info.name, %error, "torrent stopped");
+        self.status.send_modify(|s| s.error = Some(error));
+        let _ = self.shutdown.send(true);
+    }
+}

@@ -1,0 +1,148 @@
+//! Piece verification off the async threads, and what follows it: announcing the piece,
+//! completing the torrent, or re-downloading and tracking the culprits (smart ban).
+
+use super::state::{ControlEvent, PeerCommand, Torrent};
+use crate::TorrentError;
+use sha1::{Digest, Sha1};
+use shoal_wire::BLOCK_SIZE;
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// A peer task finished writing a block of `piece` that the picker accepted. Starts
+/// verification when this was the last outstanding write of a complete piece.
+pub(crate) fn block_written(t: &Arc<Torrent>, piece: u32) {
+    let ready = {
+        let mut st = t.state.lock();
+        let left = match st.writes_in_flight.get_mut(&piece) {
+            Some(n) => {
+                *n = n.saturating_sub(1);
+                *n
+            }
+            None => 0,
+        };
+        if left == 0 {
+            st.writes_in_flight.remove(&piece);
+            st.complete_pending.remove(&piece)
+        } else {
+            false
+        }
+    };
+    if ready {
+        spawn_verify(t.clone(), piece);
+    }
+}
+
+/// Hashes `piece` on a blocking thread and applies the result.
+pub(crate) fn spawn_verify(t: Arc<Torrent>, piece: u32) {
+    tokio::spawn(async move {
+        let storage = t.storage.clone();
+        match tokio::task::spawn_blocking(move || storage.verify_piece(piece)).await {
+            Ok(Ok(true)) => on_pass(&t, piece).await,
+            Ok(Ok(false)) => on_fail(&t, piece).await,
+            Ok(Err(e)) => t.fail(TorrentError::Disk(e.to_string())),
+            Err(e) => t.fail(TorrentError::Disk(format!("hashing task failed: {e}"))),
+        }
+    });
+}
+
+async fn on_pass(t: &Arc<Torrent>, piece: u32) {
+    let previously_failed = t.state.lock().failed_pieces.remove(&piece);
+    if previously_failed {
+        if let Some(blocks) = block_digests(t, piece).await {
+            let good: Vec<(u32, [u8; 20])> = blocks.into_iter().collect();
+            let culprits = t.state.lock().smartban.on_piece_passed(piece, &good);
+            for ip in culprits {
+                ban(t, ip, "sent corrupt data (smart ban)");
+            }
+        }
+    }
+    let size = u64::from(t.meta.info.piece_size(piece));
+    let complete = {
+        let mut st = t.state.lock();
+        st.picker.on_piece_verified(piece);
+        t.counters.verified_bytes.fetch_add(size, Ordering::Relaxed);
+        t.broadcast(&st, PeerCommand::Have(piece));
+        st.picker.is_complete()
+    };
+    if complete && !t.is_complete() {
+        let storage = t.storage.clone();
+        let finished = tokio::task::spawn_blocking(move || {
+            storage.create_empty_files()?;
+            storage.sync_all()
+        })
+        .await;
+        match finished {
+            Ok(Ok(())) => {
+                t.status.send_modify(|s| s.complete = true);
+                let _ = t.control_tx.send(ControlEvent::Completed);
+            }
+            Ok(Err(e)) => t.fail(TorrentError::Disk(e.to_string())),
+            Err(e) => t.fail(TorrentError::Disk(e.to_string())),
+        }
+    }
+}
+
+async fn on_fail(t: &Arc<Torrent>, piece: u32) {
+    let size = u64::from(t.meta.info.piece_size(piece));
+    t.counters.wasted.fetch_add(size, Ordering::Relaxed);
+    // Read back what each peer sent before the piece is downloaded again.
+    let digests = block_digests(t, piece).await.unwrap_or_default();
+    let senders: Vec<(u32, IpAddr)> = {
+        let mut st = t.state.lock();
+        let senders = st.picker.on_piece_failed(piece);
+        st.failed_pieces.insert(piece);
+        senders.into_iter().filter_map(|(begin, key)| st.key_ips.get(&key).map(|ip| (begin, *ip))).collect()
+    };
+    tracing::warn!(torrent = %t.meta.info.name, piece, senders = senders.len(), "piece failed its hash check");
+    let blocks: Vec<(u32, IpAddr, [u8; 20])> = senders
+        .iter()
+        .filter_map(|(begin, ip)| digests.iter().find(|(b, _)| b == begin).map(|(_, d)| (*begin, *ip, *d)))
+        .collect();
+    let mut to_ban = Vec::new();
+    {
+        let mut st = t.state.lock();
+        st.smartban.on_piece_failed(piece, &blocks);
+        let first = senders.first().map(|(_, ip)| *ip);
+        if let Some(ip) = first {
+            if senders.iter().all(|(_, other)| *other == ip) && st.smartban.strike(ip) {
+                to_ban.push(ip);
+            }
+        }
+        t.broadcast(&st, PeerCommand::Wake);
+    }
+    for ip in to_ban {
+        ban(t, ip, "sent pieces that repeatedly failed their hash check");
+    }
+}
+
+/// Bans `ip` and disconnects every connection from it.
+fn ban(t: &Arc<Torrent>, ip: IpAddr, reason: &'static str) {
+    tracing::warn!(torrent = %t.meta.info.name, %ip, reason, "banning peer");
+    let st = &mut *t.state.lock();
+    st.smartban.ban(ip);
+    for peer in st.peers.values().filter(|p| p.addr.ip() == ip) {
+        let _ = peer.tx.send(PeerCommand::Disconnect(reason));
+    }
+}
+
+/// SHA-1 of each 16 KiB block of `piece` as it is on disk now.
+async fn block_digests(t: &Arc<Torrent>, piece: u32) -> Option<Vec<(u32, [u8; 20])>> {
+    let storage = t.storage.clone();
+    let size = t.meta.info.piece_size(piece);
+    tokio::task::spawn_blocking(move || {
+        let mut buf = vec![0u8; BLOCK_SIZE as usize];
+        let mut out = Vec::new();
+        let mut begin = 0;
+        while begin < size {
+            let len = BLOCK_SIZE.min(size - begin) as usize;
+            storage.read_block(piece, begin, &mut buf[..len]).ok()?;
+            out.push((begin, Sha1::digest(&buf[..len]).into()));
+            begin += len as u32;
+        }
+        Some(out)
+    })
+    .await
+    .ok()
+    .flatten()
+}

@@ -1,0 +1,65 @@
+//! The error returned when a `.torrent` file or an `info` dictionary is refused.
+
+use shoal_bencode::DecodeError;
+
+use crate::InfoHash;
+
+/// Why torrent metadata was refused. All variants describe bad input (the file or the
+/// peer that sent the metadata), never a local failure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MetainfoError {
+    /// Not valid bencode.
+    #[error("not valid bencode: {0}")]
+    Bencode(#[from] DecodeError),
+    /// A required key is absent.
+    #[error("missing `{field}`")]
+    Missing { field: &'static str },
+    /// A key has the wrong type or an unacceptable value.
+    #[error("invalid `{field}`: {reason}")]
+    Invalid {
+        field: &'static str,
+        reason: &'static str,
+    },
+    /// A key inside entry `index` of `info.files` is wrong.
+    #[error("invalid `info.files[{index}].{field}`: {reason}")]
+    InvalidFile {
+        index: usize,
+        field: &'static str,
+        reason: &'static str,
+    },
+    /// `info` has both `length` (single-file) and `files` (multi-file).
+    #[error("`info` has both `length` and `files`")]
+    BothLengthAndFiles,
+    /// `info` has neither `length` nor `files`.
+    #[error("`info` has neither `length` nor `files`")]
+    NoLengthOrFiles,
+    /// The files add up to zero bytes.
+    #[error("torrent has a total length of zero")]
+    EmptyTorrent,
+    /// The file lengths add up to more than `u64::MAX`.
+    #[error("total length of `info.files` overflows")]
+    LengthOverflow,
+    /// More entries in `info.files` than we accept.
+    #[error("`info.files` has {count} entries (limit {max})")]
+    TooManyFiles { count: usize, max: usize },
+    /// A file path has more elements than we accept.
+    #[error("`info.files[{index}].path` has {depth} elements (limit {max})")]
+    PathTooDeep {
+        index: usize,
+        depth: usize,
+        max: usize,
+    },
+    /// `pieces` does not hold one hash per `piece length` bytes of content.
+    #[error("`info.pieces` has {actual} hashes but the total length needs {expected}")]
+    PieceCountMismatch { expected: u64, actual: u64 },
+    /// A BitTorrent v2-only torrent (no v1 `pieces`).
+    #[error("BitTorrent v2-only torrents are not supported")]
+    V2Only,
+    /// Metadata whose SHA-1 is not the expected info-hash.
+    #[error("metadata hashes to {actual}, expected {expected}")]
+    InfoHashMismatch {
+        expected: InfoHash,
+        actual: InfoHash,
+    },
+}

@@ -1,0 +1,91 @@
+//! Parallel re-check of data already on disk (resume / `--recheck`).
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+
+use parking_lot::Mutex;
+use shoal_wire::Bitfield;
+
+use crate::error::StorageError;
+use crate::paths;
+use crate::storage::Storage;
+
+impl Storage {
+    /// Hashes every piece on `threads` worker threads and returns the set that matches.
+    ///
+    /// Files that are absent or shorter than their length make the pieces they touch
+    /// count as missing without reading anything. `progress` receives the number of
+    /// pieces checked so far after each piece; calls come from several threads, so a
+    /// caller wanting a monotonic display should keep the maximum. The first I/O error
+    /// other than missing data stops the check and is returned; symlinks or non-files
+    /// in place of torrent files are errors too.
+    pub fn check_existing(
+        &self,
+        threads: usize,
+        progress: &(dyn Fn(u32) + Sync),
+    ) -> Result<Bitfield, StorageError> {
+        let n = self.layout.num_pieces();
+        let skip = self.unavailable_pieces()?;
+        let next = AtomicUsize::new(0);
+        let checked = AtomicU32::new(0);
+        let stop = AtomicBool::new(false);
+        let first_err: Mutex<Option<StorageError>> = Mutex::new(None);
+
+        let worker = || {
+            let mut good = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Ok(piece) = u32::try_from(i) else { break };
+                if piece >= n {
+                    break;
+                }
+                if !skip.get(i) {
+                    match self.verify_piece(piece) {
+                        Ok(true) => good.push(piece),
+                        Ok(false) => {}
+                        Err(e) => {
+                            first_err.lock().get_or_insert(e);
+                            stop.store(true, Ordering::Relaxed);
+                            break;
+                        }
+                    }
+                }
+                progress(checked.fetch_add(1, Ordering::Relaxed) + 1);
+            }
+            good
+        };
+
+        let threads = threads.clamp(1, (n as usize).max(1));
+        let mut have = Bitfield::new(n as usize);
+        let results: Vec<Vec<u32>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads).map(|_| s.spawn(worker)).collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        if let Some(e) = first_err.into_inner() {
+            return Err(e);
+        }
+        for piece in results.into_iter().flatten() {
+            have.set(piece as usize);
+        }
+        Ok(have)
+    }
+
+    /// Pieces touching a non-pad file that is absent or too short.
+    fn unavailable_pieces(&self) -> Result<Bitfield, StorageError> {
+        let mut skip = Bitfield::new(self.layout.num_pieces() as usize);
+        for (i, (spec, rel)) in self.layout.files.iter().zip(&self.rel).enumerate() {
+            if spec.pad || spec.length == 0 {
+                continue;
+            }
+            let present = paths::probe(&self.root, rel)?.is_some_and(|len| len >= spec.length);
+            if !present {
+                for p in self.file_pieces(i).into_iter().flatten() {
+                    skip.set(p as usize);
+                }
+            }
+        }
+        Ok(skip)
+    }
+}
