@@ -11,7 +11,15 @@ use support::*;
 #[test]
 fn libtorrent_seeds_aria2_gets_via_tracker() {
     let name = "lt_to_aria2";
-    if !require(name, &[Tool::Libtorrent, Tool::Aria2, Tool::Opentracker, Tool::Mktorrent]) {
+    if !require(
+        name,
+        &[
+            Tool::Libtorrent,
+            Tool::Aria2,
+            Tool::Opentracker,
+            Tool::Mktorrent,
+        ],
+    ) {
         return;
     }
     let s = Scratch::new(name);
@@ -24,14 +32,17 @@ fn libtorrent_seeds_aria2_gets_via_tracker() {
     let dl = s.dir("dl");
     let mut aria = aria2_get(&s, "aria2_get", &t.path, &dl, None);
     aria.expect_success();
-    assert_same(&src, &dl.join("payload.bin"));
+    t.assert_downloaded(&s.dir("src"), &dl);
 }
 
 /// aria2 seeds a multi-file transmission-create torrent, libtorrent connects to it.
 #[test]
 fn aria2_seeds_libtorrent_gets_multi() {
     let name = "aria2_to_lt";
-    if !require(name, &[Tool::Libtorrent, Tool::Aria2, Tool::TransmissionCreate]) {
+    if !require(
+        name,
+        &[Tool::Libtorrent, Tool::Aria2, Tool::TransmissionCreate],
+    ) {
         return;
     }
     let s = Scratch::new(name);
@@ -41,14 +52,17 @@ fn aria2_seeds_libtorrent_gets_multi() {
     let dl = s.dir("dl");
     let (mut get, _) = lt_get(&s, "lt_get", &t.path, &dl, &[local(port)]);
     get.expect_success();
-    assert_same(&src, &dl.join("multi"));
+    t.assert_downloaded(&s.dir("src"), &dl);
 }
 
 /// Transmission seeds a multi-file mktorrent torrent, libtorrent connects to it.
 #[test]
 fn transmission_seeds_libtorrent_gets_multi() {
     let name = "tr_to_lt";
-    if !require(name, &[Tool::Libtorrent, Tool::Transmission, Tool::Mktorrent]) {
+    if !require(
+        name,
+        &[Tool::Libtorrent, Tool::Transmission, Tool::Mktorrent],
+    ) {
         return;
     }
     let s = Scratch::new(name);
@@ -59,14 +73,21 @@ fn transmission_seeds_libtorrent_gets_multi() {
     let dl = s.dir("dl");
     let (mut get, _) = lt_get(&s, "lt_get", &t.path, &dl, &[local(port)]);
     get.expect_success();
-    assert_same(&src, &dl.join("multi"));
+    t.assert_downloaded(&s.dir("src"), &dl);
 }
 
 /// libtorrent seeds and connects out to a downloading Transmission.
 #[test]
 fn libtorrent_seeds_transmission_gets() {
     let name = "lt_to_tr";
-    if !require(name, &[Tool::Libtorrent, Tool::Transmission, Tool::TransmissionCreate]) {
+    if !require(
+        name,
+        &[
+            Tool::Libtorrent,
+            Tool::Transmission,
+            Tool::TransmissionCreate,
+        ],
+    ) {
         return;
     }
     let s = Scratch::new(name);
@@ -75,5 +96,5 @@ fn libtorrent_seeds_transmission_gets() {
     let dl = s.dir("dl");
     let (mut get, port) = transmission(&s, "tr_get", &t.path, &dl);
     let (_seed, _) = lt_seed(&s, "lt_seed", &t.path, &s.dir("src"), &[local(port)]);
-    wait_download(&mut get, &src, &dl.join("payload.bin"));
+    wait_download(&mut get, &t, &s.dir("src"), &dl);
 }

@@ -12,8 +12,8 @@ use crate::storage::Storage;
 impl Storage {
     /// Hashes every piece on `threads` worker threads and returns the set that matches.
     ///
-    /// Files that are absent or shorter than their length make the pieces they touch
-    /// count as missing without reading anything. `progress` receives the number of
+    /// Pieces touching a missing file, or the missing tail of a short file, count as
+    /// missing without reading anything. `progress` receives the number of
     /// pieces checked so far after each piece; calls come from several threads, so a
     /// caller wanting a monotonic display should keep the maximum. The first I/O error
     /// other than missing data stops the check and is returned; symlinks or non-files
@@ -72,16 +72,26 @@ impl Storage {
         Ok(have)
     }
 
-    /// Pieces touching a non-pad file that is absent or too short.
+    /// Pieces touching the missing part of a non-pad file: all of its pieces when the
+    /// file is absent, those past its end when it is short (a truncated download keeps
+    /// the pieces it still holds).
     fn unavailable_pieces(&self) -> Result<Bitfield, StorageError> {
         let mut skip = Bitfield::new(self.layout.num_pieces() as usize);
+        let mut file_start = 0u64;
         for (i, (spec, rel)) in self.layout.files.iter().zip(&self.rel).enumerate() {
+            let start = file_start;
+            file_start += spec.length;
             if spec.pad || spec.length == 0 {
                 continue;
             }
-            let present = paths::probe(&self.root, rel)?.is_some_and(|len| len >= spec.length);
-            if !present {
-                for p in self.file_pieces(i).into_iter().flatten() {
+            let on_disk = paths::probe(&self.root, rel)?.unwrap_or(0);
+            if on_disk >= spec.length {
+                continue;
+            }
+            let missing_from = start + on_disk;
+            for p in self.file_pieces(i).into_iter().flatten() {
+                let end = self.layout.piece_offset(p) + u64::from(self.layout.piece_size(p));
+                if end > missing_from {
                     skip.set(p as usize);
                 }
             }

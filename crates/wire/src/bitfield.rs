@@ -21,7 +21,11 @@ pub enum BitfieldError {
 impl Bitfield {
     /// An empty (all-zero) bitfield of `len` pieces.
     pub fn new(len: usize) -> Self {
-        Bitfield { bytes: vec![0; len.div_ceil(8)], len, ones: 0 }
+        Bitfield {
+            bytes: vec![0; len.div_ceil(8)],
+            len,
+            ones: 0,
+        }
     }
 
     /// A bitfield of `len` pieces, all set.
@@ -36,7 +40,10 @@ impl Bitfield {
     pub fn from_payload(payload: &[u8], len: usize) -> Result<Self, BitfieldError> {
         let expected = len.div_ceil(8);
         if payload.len() != expected {
-            return Err(BitfieldError::WrongLength { got: payload.len(), expected });
+            return Err(BitfieldError::WrongLength {
+                got: payload.len(),
+                expected,
+            });
         }
         if len % 8 != 0 {
             let spare_mask = 0xffu8 >> (len % 8);
@@ -45,7 +52,11 @@ impl Bitfield {
             }
         }
         let ones = payload.iter().map(|b| b.count_ones() as usize).sum();
-        Ok(Bitfield { bytes: payload.to_vec(), len, ones })
+        Ok(Bitfield {
+            bytes: payload.to_vec(),
+            len,
+            ones,
+        })
     }
 
     /// The wire form of this bitfield.
@@ -147,9 +158,18 @@ mod tests {
     fn payload_checks() {
         assert_eq!(
             Bitfield::from_payload(&[0xff], 10),
-            Err(BitfieldError::WrongLength { got: 1, expected: 2 })
+            Err(BitfieldError::WrongLength {
+                got: 1,
+                expected: 2
+            })
         );
-        assert_eq!(Bitfield::from_payload(&[0xff, 0xe0], 10), Err(BitfieldError::SpareBitsSet(10)));
-        assert_eq!(Bitfield::from_payload(&[0x00, 0x40], 10).map(|b| b.count_ones()), Ok(1));
+        assert_eq!(
+            Bitfield::from_payload(&[0xff, 0xe0], 10),
+            Err(BitfieldError::SpareBitsSet(10))
+        );
+        assert_eq!(
+            Bitfield::from_payload(&[0x00, 0x40], 10).map(|b| b.count_ones()),
+            Ok(1)
+        );
     }
 }

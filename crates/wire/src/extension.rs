@@ -90,9 +90,14 @@ impl ExtensionHandshake {
     /// Like [`ExtensionHandshake::decode`], also returning the names the sender mapped
     /// to id 0 (disabled), for applying a later handshake as an update.
     pub fn decode_update(payload: &[u8]) -> Result<(Self, Vec<String>), WireError> {
-        let opts = DecodeOptions { require_sorted_keys: false, ..DecodeOptions::default() };
+        let opts = DecodeOptions {
+            require_sorted_keys: false,
+            ..DecodeOptions::default()
+        };
         let (value, _) = shoal_bencode::decode_with(payload, &opts)?;
-        let d = value.as_dict().ok_or(WireError::ExtensionHandshakeNotDict)?;
+        let d = value
+            .as_dict()
+            .ok_or(WireError::ExtensionHandshakeNotDict)?;
         let mut hs = ExtensionHandshake::default();
         let mut disabled = Vec::new();
         if let Some(m) = d.get_dict(b"m") {
@@ -109,10 +114,13 @@ impl ExtensionHandshake {
                 }
             }
         }
-        hs.v = d.get_bytes(b"v").map(|v| {
-            String::from_utf8_lossy(&v[..v.len().min(MAX_VERSION_LEN)]).into_owned()
-        });
-        hs.p = d.get_int(b"p").and_then(|p| u16::try_from(p).ok()).filter(|&p| p != 0);
+        hs.v = d
+            .get_bytes(b"v")
+            .map(|v| String::from_utf8_lossy(&v[..v.len().min(MAX_VERSION_LEN)]).into_owned());
+        hs.p = d
+            .get_int(b"p")
+            .and_then(|p| u16::try_from(p).ok())
+            .filter(|&p| p != 0);
         hs.reqq = d
             .get_int(b"reqq")
             .filter(|&r| r > 0)
@@ -122,8 +130,14 @@ impl ExtensionHandshake {
             .and_then(|s| u64::try_from(s).ok())
             .filter(|&s| s > 0 && s <= MAX_METADATA_SIZE);
         hs.yourip = d.get_bytes(b"yourip").and_then(parse_ip);
-        hs.ipv4 = d.get_bytes(b"ipv4").and_then(|b| <[u8; 4]>::try_from(b).ok()).map(Ipv4Addr::from);
-        hs.ipv6 = d.get_bytes(b"ipv6").and_then(|b| <[u8; 16]>::try_from(b).ok()).map(Ipv6Addr::from);
+        hs.ipv4 = d
+            .get_bytes(b"ipv4")
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map(Ipv4Addr::from);
+        hs.ipv6 = d
+            .get_bytes(b"ipv6")
+            .and_then(|b| <[u8; 16]>::try_from(b).ok())
+            .map(Ipv6Addr::from);
         hs.upload_only = matches!(d.get(b"upload_only"), Some(Value::Int(n)) if *n != 0);
         Ok((hs, disabled))
     }
@@ -174,7 +188,9 @@ mod tests {
 
     fn sample() -> ExtensionHandshake {
         ExtensionHandshake {
-            m: [("ut_metadata".to_owned(), 3), ("ut_pex".to_owned(), 1)].into_iter().collect(),
+            m: [("ut_metadata".to_owned(), 3), ("ut_pex".to_owned(), 1)]
+                .into_iter()
+                .collect(),
             v: Some("shoal 0.1".into()),
             p: Some(6881),
             reqq: Some(250),
@@ -214,8 +230,8 @@ mod tests {
 
     #[test]
     fn caps_and_saturates() {
-        let hs = ExtensionHandshake::decode(b"d4:reqqi99999999999e13:metadata_sizei67108864ee")
-            .unwrap();
+        let hs =
+            ExtensionHandshake::decode(b"d4:reqqi99999999999e13:metadata_sizei67108864ee").unwrap();
         assert_eq!(hs.reqq, Some(u32::MAX));
         assert_eq!(hs.metadata_size, Some(MAX_METADATA_SIZE));
         let hs = ExtensionHandshake::decode(b"d13:metadata_sizei67108865ee").unwrap();
@@ -224,9 +240,18 @@ mod tests {
 
     #[test]
     fn refuses_non_dict_and_garbage() {
-        assert_eq!(ExtensionHandshake::decode(b"le"), Err(WireError::ExtensionHandshakeNotDict));
-        assert!(matches!(ExtensionHandshake::decode(b"d1:m"), Err(WireError::Bencode(_))));
-        assert!(matches!(ExtensionHandshake::decode(b""), Err(WireError::Bencode(_))));
+        assert_eq!(
+            ExtensionHandshake::decode(b"le"),
+            Err(WireError::ExtensionHandshakeNotDict)
+        );
+        assert!(matches!(
+            ExtensionHandshake::decode(b"d1:m"),
+            Err(WireError::Bencode(_))
+        ));
+        assert!(matches!(
+            ExtensionHandshake::decode(b""),
+            Err(WireError::Bencode(_))
+        ));
     }
 
     #[test]
@@ -255,9 +280,21 @@ mod tests {
             proptest::option::of(any::<[u8; 16]>().prop_map(Ipv6Addr::from)),
             any::<bool>(),
         )
-            .prop_map(|(m, v, p, reqq, yourip, metadata_size, ipv4, ipv6, upload_only)| {
-                ExtensionHandshake { m, v, p, reqq, yourip, metadata_size, ipv4, ipv6, upload_only }
-            })
+            .prop_map(
+                |(m, v, p, reqq, yourip, metadata_size, ipv4, ipv6, upload_only)| {
+                    ExtensionHandshake {
+                        m,
+                        v,
+                        p,
+                        reqq,
+                        yourip,
+                        metadata_size,
+                        ipv4,
+                        ipv6,
+                        upload_only,
+                    }
+                },
+            )
     }
 
     proptest! {

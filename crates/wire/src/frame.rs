@@ -17,7 +17,9 @@ pub struct FrameReader {
 
 impl Default for FrameReader {
     fn default() -> Self {
-        FrameReader { max_frame_len: DEFAULT_MAX_FRAME_LEN }
+        FrameReader {
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+        }
     }
 }
 
@@ -40,7 +42,10 @@ impl FrameReader {
         };
         let len = u32::from_be_bytes(*prefix);
         if len > self.max_frame_len {
-            return Err(WireError::FrameTooLarge { len, max: self.max_frame_len });
+            return Err(WireError::FrameTooLarge {
+                len,
+                max: self.max_frame_len,
+            });
         }
         let total = 4 + len as usize;
         if buf.len() < total {
@@ -92,7 +97,10 @@ mod tests {
                 got.push(m);
             }
         }
-        assert_eq!(got, vec![Message::Have(7), Message::KeepAlive, Message::Unchoke]);
+        assert_eq!(
+            got,
+            vec![Message::Have(7), Message::KeepAlive, Message::Unchoke]
+        );
         assert!(buf.is_empty());
     }
 
@@ -102,7 +110,10 @@ mod tests {
         let mut buf = BytesMut::from(&[0xff, 0xff, 0xff, 0xff][..]);
         assert_eq!(
             r.next(&mut buf),
-            Err(WireError::FrameTooLarge { len: u32::MAX, max: DEFAULT_MAX_FRAME_LEN })
+            Err(WireError::FrameTooLarge {
+                len: u32::MAX,
+                max: DEFAULT_MAX_FRAME_LEN
+            })
         );
         // Nothing was consumed or reserved for the body.
         assert_eq!(buf.len(), 4);
@@ -113,9 +124,15 @@ mod tests {
     fn limit_is_configurable_and_inclusive() {
         let r = FrameReader::new(3);
         let mut buf = BytesMut::from(&[0, 0, 0, 3, 5, 1, 2][..]);
-        assert_eq!(r.next(&mut buf), Ok(Some(Message::Bitfield(Bytes::from_static(&[1, 2])))));
+        assert_eq!(
+            r.next(&mut buf),
+            Ok(Some(Message::Bitfield(Bytes::from_static(&[1, 2]))))
+        );
         let mut buf = BytesMut::from(&[0, 0, 0, 4, 5, 1, 2, 3][..]);
-        assert_eq!(r.next(&mut buf), Err(WireError::FrameTooLarge { len: 4, max: 3 }));
+        assert_eq!(
+            r.next(&mut buf),
+            Err(WireError::FrameTooLarge { len: 4, max: 3 })
+        );
     }
 
     #[test]

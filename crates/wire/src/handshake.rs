@@ -34,7 +34,11 @@ impl Handshake {
     /// Our handshake: extension protocol and fast extension advertised, DHT not (see
     /// [`Handshake::set_dht`]).
     pub fn new(info_hash: [u8; 20], peer_id: [u8; 20]) -> Self {
-        let mut hs = Handshake { reserved: [0; 8], info_hash, peer_id };
+        let mut hs = Handshake {
+            reserved: [0; 8],
+            info_hash,
+            peer_id,
+        };
         hs.set_bit(EXTENSIONS, true);
         hs.set_bit(FAST, true);
         hs
@@ -58,7 +62,11 @@ impl Handshake {
         if buf[0] != 19 || &buf[1..20] != PROTOCOL {
             return Err(HandshakeError::BadProtocol);
         }
-        let mut hs = Handshake { reserved: [0; 8], info_hash: [0; 20], peer_id: [0; 20] };
+        let mut hs = Handshake {
+            reserved: [0; 8],
+            info_hash: [0; 20],
+            peer_id: [0; 20],
+        };
         hs.reserved.copy_from_slice(&buf[20..28]);
         hs.info_hash.copy_from_slice(&buf[28..48]);
         hs.peer_id.copy_from_slice(&buf[48..68]);
@@ -132,10 +140,16 @@ mod tests {
     #[test]
     fn refuses_bad_input() {
         let bytes = Handshake::new([1; 20], [2; 20]).encode();
-        assert_eq!(Handshake::decode(&bytes[..67]), Err(HandshakeError::WrongLength(67)));
+        assert_eq!(
+            Handshake::decode(&bytes[..67]),
+            Err(HandshakeError::WrongLength(67))
+        );
         let mut long = bytes.to_vec();
         long.push(0);
-        assert_eq!(Handshake::decode(&long), Err(HandshakeError::WrongLength(69)));
+        assert_eq!(
+            Handshake::decode(&long),
+            Err(HandshakeError::WrongLength(69))
+        );
         let mut bad = bytes;
         bad[0] = 18;
         assert_eq!(Handshake::decode(&bad), Err(HandshakeError::BadProtocol));

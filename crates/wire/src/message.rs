@@ -44,7 +44,11 @@ pub enum Message {
     /// Raw bitfield payload; validate it with [`crate::Bitfield::from_payload`].
     Bitfield(Bytes),
     Request(BlockRef),
-    Piece { piece: u32, begin: u32, data: Bytes },
+    Piece {
+        piece: u32,
+        begin: u32,
+        data: Bytes,
+    },
     Cancel(BlockRef),
     Port(u16),
     Suggest(u32),
@@ -53,7 +57,10 @@ pub enum Message {
     Reject(BlockRef),
     AllowedFast(u32),
     /// BEP 10: `id` 0 is the extension handshake, others are the receiver's local ids.
-    Extended { id: u8, payload: Bytes },
+    Extended {
+        id: u8,
+        payload: Bytes,
+    },
 }
 
 impl Message {
@@ -165,13 +172,20 @@ impl Message {
                 if p.len() < 8 {
                     return Err(WireError::BadPayloadLength { id, len: p.len() });
                 }
-                Message::Piece { piece: be32(p, 0), begin: be32(p, 4), data: frame.slice(9..) }
+                Message::Piece {
+                    piece: be32(p, 0),
+                    begin: be32(p, 4),
+                    data: frame.slice(9..),
+                }
             }
             id::EXTENDED => {
                 let Some(&ext) = p.first() else {
                     return Err(WireError::BadPayloadLength { id, len: 0 });
                 };
-                Message::Extended { id: ext, payload: frame.slice(2..) }
+                Message::Extended {
+                    id: ext,
+                    payload: frame.slice(2..),
+                }
             }
             other => return Err(WireError::UnknownMessage(other)),
         })
@@ -197,7 +211,11 @@ fn be32(p: &[u8], at: usize) -> u32 {
 }
 
 fn block(p: &[u8]) -> BlockRef {
-    BlockRef { piece: be32(p, 0), begin: be32(p, 4), length: be32(p, 8) }
+    BlockRef {
+        piece: be32(p, 0),
+        begin: be32(p, 4),
+        length: be32(p, 8),
+    }
 }
 
 // Hand-written so that logging a `piece` or `bitfield` does not dump its payload.
@@ -219,7 +237,11 @@ impl fmt::Debug for Message {
             Message::Cancel(b) => write!(f, "Cancel({b:?})"),
             Message::Reject(b) => write!(f, "Reject({b:?})"),
             Message::Piece { piece, begin, data } => {
-                write!(f, "Piece {{ piece: {piece}, begin: {begin}, len: {} }}", data.len())
+                write!(
+                    f,
+                    "Piece {{ piece: {piece}, begin: {begin}, len: {} }}",
+                    data.len()
+                )
             }
             Message::Port(p) => write!(f, "Port({p})"),
             Message::Extended { id, payload } => {
@@ -235,8 +257,16 @@ pub(crate) mod tests {
     use proptest::prelude::*;
 
     fn arb_block() -> impl Strategy<Value = BlockRef> {
-        (0u32..12, 0u32..8, prop_oneof![Just(crate::BLOCK_SIZE), 0u32..200_000])
-            .prop_map(|(piece, i, length)| BlockRef { piece, begin: i * crate::BLOCK_SIZE, length })
+        (
+            0u32..12,
+            0u32..8,
+            prop_oneof![Just(crate::BLOCK_SIZE), 0u32..200_000],
+        )
+            .prop_map(|(piece, i, length)| BlockRef {
+                piece,
+                begin: i * crate::BLOCK_SIZE,
+                length,
+            })
     }
 
     fn arb_bytes(max: usize) -> impl Strategy<Value = Bytes> {
@@ -268,7 +298,8 @@ pub(crate) mod tests {
                 data
             }),
             any::<u16>().prop_map(Message::Port),
-            (any::<u8>(), arb_bytes(32)).prop_map(|(id, payload)| Message::Extended { id, payload }),
+            (any::<u8>(), arb_bytes(32))
+                .prop_map(|(id, payload)| Message::Extended { id, payload }),
         ]
     }
 
@@ -312,7 +343,11 @@ pub(crate) mod tests {
         Message::decode(Bytes::copy_from_slice(frame))
     }
 
-    const B: BlockRef = BlockRef { piece: 1, begin: 0x4000, length: 0x4000 };
+    const B: BlockRef = BlockRef {
+        piece: 1,
+        begin: 0x4000,
+        length: 0x4000,
+    };
 
     #[test]
     fn encodes_every_message_exactly() {
@@ -323,13 +358,20 @@ pub(crate) mod tests {
             (Message::Interested, vec![0, 0, 0, 1, 2]),
             (Message::NotInterested, vec![0, 0, 0, 1, 3]),
             (Message::Have(0x01020304), vec![0, 0, 0, 5, 4, 1, 2, 3, 4]),
-            (Message::Bitfield(Bytes::from_static(&[0xa0, 0x01])), vec![0, 0, 0, 3, 5, 0xa0, 1]),
+            (
+                Message::Bitfield(Bytes::from_static(&[0xa0, 0x01])),
+                vec![0, 0, 0, 3, 5, 0xa0, 1],
+            ),
             (
                 Message::Request(B),
                 vec![0, 0, 0, 13, 6, 0, 0, 0, 1, 0, 0, 0x40, 0, 0, 0, 0x40, 0],
             ),
             (
-                Message::Piece { piece: 2, begin: 3, data: Bytes::from_static(b"xy") },
+                Message::Piece {
+                    piece: 2,
+                    begin: 3,
+                    data: Bytes::from_static(b"xy"),
+                },
                 vec![0, 0, 0, 11, 7, 0, 0, 0, 2, 0, 0, 0, 3, b'x', b'y'],
             ),
             (
@@ -346,7 +388,10 @@ pub(crate) mod tests {
             ),
             (Message::AllowedFast(9), vec![0, 0, 0, 5, 17, 0, 0, 0, 9]),
             (
-                Message::Extended { id: 3, payload: Bytes::from_static(b"de") },
+                Message::Extended {
+                    id: 3,
+                    payload: Bytes::from_static(b"de"),
+                },
                 vec![0, 0, 0, 4, 20, 3, b'd', b'e'],
             ),
         ];
@@ -362,9 +407,19 @@ pub(crate) mod tests {
         assert_eq!(dec(&[5]), Ok(Message::Bitfield(Bytes::new())));
         assert_eq!(
             dec(&[7, 0, 0, 0, 1, 0, 0, 0, 2]),
-            Ok(Message::Piece { piece: 1, begin: 2, data: Bytes::new() })
+            Ok(Message::Piece {
+                piece: 1,
+                begin: 2,
+                data: Bytes::new()
+            })
         );
-        assert_eq!(dec(&[20, 0]), Ok(Message::Extended { id: 0, payload: Bytes::new() }));
+        assert_eq!(
+            dec(&[20, 0]),
+            Ok(Message::Extended {
+                id: 0,
+                payload: Bytes::new()
+            })
+        );
     }
 
     #[test]
@@ -372,7 +427,10 @@ pub(crate) mod tests {
         let bad = |f: &[u8]| {
             assert_eq!(
                 dec(f),
-                Err(WireError::BadPayloadLength { id: f[0], len: f.len() - 1 }),
+                Err(WireError::BadPayloadLength {
+                    id: f[0],
+                    len: f.len() - 1
+                }),
                 "{f:?}"
             )
         };
@@ -401,13 +459,19 @@ pub(crate) mod tests {
     fn payloads_are_zero_copy_slices() {
         let frame = Bytes::from(vec![7, 0, 0, 0, 1, 0, 0, 0, 2, 9, 9, 9]);
         let base = frame.as_ptr() as usize;
-        let Ok(Message::Piece { data, .. }) = Message::decode(frame) else { panic!() };
+        let Ok(Message::Piece { data, .. }) = Message::decode(frame) else {
+            panic!()
+        };
         assert_eq!(data.as_ptr() as usize, base + 9);
     }
 
     #[test]
     fn debug_hides_payloads() {
-        let m = Message::Piece { piece: 1, begin: 2, data: Bytes::from(vec![0; 100]) };
+        let m = Message::Piece {
+            piece: 1,
+            begin: 2,
+            data: Bytes::from(vec![0; 100]),
+        };
         assert_eq!(format!("{m:?}"), "Piece { piece: 1, begin: 2, len: 100 }");
     }
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use super::{diff, free_port, wait_until, Proc, Scratch, PYTHON, TIMEOUT};
+use super::{free_port, wait_until, Proc, Scratch, Torrent, PYTHON, TIMEOUT};
 
 /// Self-destruct timeout handed to helpers that support one (beyond any test wait).
 const HELPER_TIMEOUT_SECS: &str = "180";
@@ -25,7 +25,7 @@ pub fn local(port: u16) -> String {
     format!("127.0.0.1:{port}")
 }
 
-/// `shoal seed TORRENT -d DATA_DIR --port 0 --bind 127.0.0.1 -v [--peer P]...`; returns
+/// `shoal seed TORRENT -d DATA_DIR --port 0 --bind 127.0.0.1 -vv [--peer P]...`; returns
 /// once it printed `listening on`, with the port.
 pub fn shoal_seed(
     s: &Scratch,
@@ -35,7 +35,7 @@ pub fn shoal_seed(
     peers: &[String],
 ) -> (Proc, u16) {
     let mut cmd = Command::new(shoal_bin());
-    cmd.args(["-v", "seed"])
+    cmd.args(["-vv", "seed"])
         .arg(torrent)
         .arg("-d")
         .arg(data_dir)
@@ -46,7 +46,7 @@ pub fn shoal_seed(
     (p, port)
 }
 
-/// `shoal get TORRENT -o OUT_DIR --port 0 --bind 127.0.0.1 -v [--seed] [--peer P]...`;
+/// `shoal get TORRENT -o OUT_DIR --port 0 --bind 127.0.0.1 -vv [--seed] [--peer P]...`;
 /// returns once it printed `listening on`, with the port.
 pub fn shoal_get(
     s: &Scratch,
@@ -57,7 +57,7 @@ pub fn shoal_get(
     seed: bool,
 ) -> (Proc, u16) {
     let mut cmd = Command::new(shoal_bin());
-    cmd.args(["-v", "get"])
+    cmd.args(["-vv", "get"])
         .arg(torrent)
         .arg("-o")
         .arg(out_dir)
@@ -223,26 +223,26 @@ pub fn transmission(s: &Scratch, name: &str, torrent: &Path, dir: &Path) -> (Pro
     (p, port)
 }
 
-/// Waits until the files under `dst` equal `src` while `downloader` keeps running (for
-/// clients that do not exit when done, e.g. transmission-cli). Panics on timeout or if
-/// the downloader dies.
-pub fn wait_download(downloader: &mut Proc, src: &Path, dst: &Path) {
+/// Waits until the torrent's files in save dir `dst` equal those in `src` while
+/// `downloader` keeps running (for clients that do not exit when done, e.g.
+/// transmission-cli). Panics on timeout or if the downloader dies.
+pub fn wait_download(downloader: &mut Proc, t: &Torrent, src: &Path, dst: &Path) {
     let mut last_check = std::time::Instant::now() - Duration::from_secs(1);
     wait_until(
         &format!("{} to download {}", downloader.name, dst.display()),
         TIMEOUT,
         || {
-            assert!(
-                downloader.is_running(),
-                "{} exited before the download completed: {:?}",
-                downloader.name,
-                downloader.try_status()
-            );
+            if let Some(st) = downloader.try_status() {
+                panic!(
+                    "{} exited before the download completed: {st}",
+                    downloader.name
+                );
+            }
             if last_check.elapsed() < Duration::from_millis(500) {
                 return false;
             }
             last_check = std::time::Instant::now();
-            diff(src, dst).is_none()
+            t.diff(src, dst).is_none()
         },
     );
 }

@@ -5,7 +5,7 @@
 //! file are expected. Every process is owned by a [`Proc`] guard that kills it on drop,
 //! every wait is bounded, and when a test panics the logs of all its processes are
 //! printed (set `SHOAL_KEEP_TMP=1` to keep the scratch directory as well).
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code, unused_imports, clippy::unwrap_used)]
 
 pub mod clients;
 pub mod data;
@@ -201,9 +201,12 @@ impl Scratch {
         let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
         files.sort();
         for f in files {
-            let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap_or_default())
-                .replace('\r', "\n");
-            let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+            let text =
+                String::from_utf8_lossy(&std::fs::read(&f).unwrap_or_default()).replace('\r', "\n");
+            let lines: Vec<&str> = text
+                .lines()
+                .filter(|l| !l.trim().is_empty() && !NOISE.iter().any(|n| l.contains(n)))
+                .collect();
             let skip = lines.len().saturating_sub(150);
             eprintln!(
                 "----- {} ({} lines{}) -----",
@@ -218,6 +221,14 @@ impl Scratch {
     }
 }
 
+/// Per-block chatter left out of dumped logs (aria2's info log).
+const NOISE: &[&str] = &[
+    "[BtPieceMessage.cc",
+    "[BtRequestMessage.cc",
+    "[BtHaveMessage.cc",
+    "[DefaultBtInteractive.cc:",
+];
+
 impl Drop for Scratch {
     fn drop(&mut self) {
         if std::thread::panicking() {
@@ -227,7 +238,11 @@ impl Drop for Scratch {
         if std::env::var_os("SHOAL_KEEP_TMP").is_some() {
             if let Some(d) = self.dir.take() {
                 let kept = d.keep();
-                say(&format!("{}: kept scratch dir {}", self.test, kept.display()));
+                say(&format!(
+                    "{}: kept scratch dir {}",
+                    self.test,
+                    kept.display()
+                ));
             }
         }
     }

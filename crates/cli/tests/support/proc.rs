@@ -70,14 +70,18 @@ impl Proc {
     /// timeout or if the process exits first.
     pub fn wait_line(&mut self, prefix: &str, timeout: Duration) -> String {
         let mut found = None;
-        self.wait_output(&format!("a stdout line starting with {prefix:?}"), timeout, |p| {
-            found = p
-                .stdout()
-                .lines()
-                .find(|l| l.starts_with(prefix))
-                .map(str::to_string);
-            found.is_some()
-        });
+        self.wait_output(
+            &format!("a stdout line starting with {prefix:?}"),
+            timeout,
+            |p| {
+                found = p
+                    .stdout()
+                    .lines()
+                    .find(|l| l.starts_with(prefix))
+                    .map(str::to_string);
+                found.is_some()
+            },
+        );
         found.unwrap()
     }
 
@@ -102,7 +106,10 @@ impl Proc {
                 panic!("{} exited ({st}) before {what}", self.name);
             }
             if start.elapsed() > timeout {
-                panic!("{}: timed out after {timeout:?} waiting for {what}", self.name);
+                panic!(
+                    "{}: timed out after {timeout:?} waiting for {what}",
+                    self.name
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -152,12 +159,9 @@ impl Proc {
     /// Asks the process to stop with `sig` and asserts that it exits by itself with
     /// status 0 within `timeout` (a clean shutdown, not death by the signal).
     pub fn expect_clean_stop(&mut self, sig: &str, timeout: Duration) {
-        assert!(
-            self.is_running(),
-            "{} exited before SIG{sig}: {:?}",
-            self.name,
-            self.try_status()
-        );
+        if let Some(st) = self.try_status() {
+            panic!("{} exited before SIG{sig}: {st}", self.name);
+        }
         self.signal(sig);
         let st = self.wait_exit(timeout);
         assert!(

@@ -37,13 +37,17 @@ impl Tracker {
             .arg(&wl)
             .current_dir(&dir);
         let mut proc = Proc::spawn(s, "opentracker", cmd);
-        wait_until("opentracker to accept connections", Duration::from_secs(10), || {
-            assert!(
-                proc.is_running(),
-                "opentracker exited at start (port {port} taken?)"
-            );
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
+        wait_until(
+            "opentracker to accept connections",
+            Duration::from_secs(10),
+            || {
+                assert!(
+                    proc.is_running(),
+                    "opentracker exited at start (port {port} taken?)"
+                );
+                TcpStream::connect(("127.0.0.1", port)).is_ok()
+            },
+        );
         Tracker { port, proc }
     }
 
@@ -59,7 +63,10 @@ impl Tracker {
     pub fn scrape(&self, info_hash: &[u8; 20]) -> Option<(i64, i64)> {
         let q: String = info_hash.iter().map(|b| format!("%{b:02X}")).collect();
         let body = http_get(self.port, &format!("/scrape?info_hash={q}"))?;
-        Some((int_after(&body, b"8:complete")?, int_after(&body, b"10:incomplete")?))
+        Some((
+            int_after(&body, b"8:complete")?,
+            int_after(&body, b"10:incomplete")?,
+        ))
     }
 
     /// Waits until the tracker lists at least `n` seeders (peers that announced `left=0`).

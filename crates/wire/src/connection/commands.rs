@@ -20,7 +20,11 @@ impl PeerConnection {
         }
         self.sent_bitfield = true;
         let n = self.cfg.num_pieces as usize;
-        let mut ours = if have.len() == n { have.clone() } else { Bitfield::new(n) };
+        let mut ours = if have.len() == n {
+            have.clone()
+        } else {
+            Bitfield::new(n)
+        };
         if have.len() != n {
             have.iter_ones().filter(|&i| i < n).for_each(|i| {
                 ours.set(i);
@@ -86,7 +90,11 @@ impl PeerConnection {
     pub fn set_interested(&mut self, yes: bool) {
         if self.am_interested != yes {
             self.am_interested = yes;
-            self.write(if yes { &Message::Interested } else { &Message::NotInterested });
+            self.write(if yes {
+                &Message::Interested
+            } else {
+                &Message::NotInterested
+            });
         }
     }
 
@@ -96,8 +104,8 @@ impl PeerConnection {
     /// [`PeerConnection::request_capacity`].
     pub fn request(&mut self, block: BlockRef, now: Instant) -> bool {
         self.tick(now);
-        let allowed = !self.peer_choking
-            || (self.cfg.fast && self.peer_allowed_fast.contains(&block.piece));
+        let allowed =
+            !self.peer_choking || (self.cfg.fast && self.peer_allowed_fast.contains(&block.piece));
         if !allowed || self.outstanding.len() >= self.cfg.max_request_depth {
             return false;
         }
@@ -168,8 +176,7 @@ impl PeerConnection {
 
     /// Lets the peer request `piece` while choked (fast extension only; once per piece).
     pub fn send_allowed_fast(&mut self, piece: u32) {
-        if self.cfg.fast && piece < self.cfg.num_pieces && !self.our_allowed_fast.contains(&piece)
-        {
+        if self.cfg.fast && piece < self.cfg.num_pieces && !self.our_allowed_fast.contains(&piece) {
             self.our_allowed_fast.push(piece);
             self.write(&Message::AllowedFast(piece));
         }

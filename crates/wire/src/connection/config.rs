@@ -56,7 +56,10 @@ impl ConnectionConfig {
             return Some(self.piece_length);
         }
         let before = u64::from(index) * u64::from(self.piece_length);
-        let last = self.total_length.saturating_sub(before).min(u64::from(self.piece_length));
+        let last = self
+            .total_length
+            .saturating_sub(before)
+            .min(u64::from(self.piece_length));
         Some(last as u32)
     }
 }

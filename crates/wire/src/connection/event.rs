@@ -17,7 +17,9 @@ pub enum PeerEvent {
     HaveNone,
     /// The peer choked us. Without the fast extension every outstanding request is
     /// dropped and returned here; with it, the peer rejects them one by one.
-    Choked { dropped: Vec<BlockRef> },
+    Choked {
+        dropped: Vec<BlockRef>,
+    },
     Unchoked,
     Interested,
     NotInterested,
@@ -26,7 +28,10 @@ pub enum PeerEvent {
     /// The peer cancelled a request we had reported and not yet served.
     Cancel(BlockRef),
     /// Data for one of our outstanding requests (now no longer outstanding).
-    Block { block: BlockRef, data: Bytes },
+    Block {
+        block: BlockRef,
+        data: Bytes,
+    },
     /// The peer refused one of our requests (no longer outstanding).
     Rejected(BlockRef),
     /// One of our requests timed out (no longer outstanding).
@@ -37,7 +42,10 @@ pub enum PeerEvent {
     /// The peer's extension handshake arrived or was updated.
     ExtensionHandshake,
     /// Any other extension message; `id` is our local id from our `m` dictionary.
-    Extended { id: u8, payload: Bytes },
+    Extended {
+        id: u8,
+        payload: Bytes,
+    },
     Port(u16),
 }
 

@@ -14,10 +14,17 @@ impl PeerConnection {
     pub(super) fn on_message(&mut self, msg: Message) -> Result<(), PeerError> {
         // Only these may precede the bitfield (BEP 10 allows the extension handshake
         // first; `port` is harmless).
-        if !matches!(msg, Message::KeepAlive | Message::Extended { .. } | Message::Port(_)) {
+        if !matches!(
+            msg,
+            Message::KeepAlive | Message::Extended { .. } | Message::Port(_)
+        ) {
             let first = !self.peer_started;
             self.peer_started = true;
-            if !first && matches!(msg, Message::Bitfield(_) | Message::HaveAll | Message::HaveNone)
+            if !first
+                && matches!(
+                    msg,
+                    Message::Bitfield(_) | Message::HaveAll | Message::HaveNone
+                )
             {
                 return Err(PeerError::BitfieldNotFirst);
             }
@@ -128,7 +135,11 @@ impl PeerConnection {
         }
         self.peer_choking = true;
         // With the fast extension the peer rejects pending requests explicitly.
-        let dropped = if self.cfg.fast { Vec::new() } else { self.take_outstanding() };
+        let dropped = if self.cfg.fast {
+            Vec::new()
+        } else {
+            self.take_outstanding()
+        };
         self.events.push_back(PeerEvent::Choked { dropped });
     }
 
@@ -158,7 +169,10 @@ impl PeerConnection {
 
     fn on_request(&mut self, b: BlockRef) -> Result<(), PeerError> {
         if self.layout_known() {
-            let size = self.cfg.piece_size(b.piece).ok_or(PeerError::InvalidRequest(b))?;
+            let size = self
+                .cfg
+                .piece_size(b.piece)
+                .ok_or(PeerError::InvalidRequest(b))?;
             let end = u64::from(b.begin) + u64::from(b.length);
             if b.length == 0 || b.length > MAX_REQUEST_LEN || end > u64::from(size) {
                 return Err(PeerError::InvalidRequest(b));
@@ -176,7 +190,9 @@ impl PeerConnection {
             return Ok(());
         }
         if self.peer_requests.len() >= self.cfg.max_peer_requests {
-            return Err(PeerError::RequestFlood { limit: self.cfg.max_peer_requests });
+            return Err(PeerError::RequestFlood {
+                limit: self.cfg.max_peer_requests,
+            });
         }
         self.peer_requests.insert(b);
         self.events.push_back(PeerEvent::Request(b));
@@ -186,13 +202,19 @@ impl PeerConnection {
     fn on_piece(&mut self, piece: u32, begin: u32, data: Bytes) -> Result<(), PeerError> {
         // The frame limit keeps `data` far below 4 GiB.
         let len = u32::try_from(data.len()).unwrap_or(u32::MAX);
-        let block = BlockRef { piece, begin, length: len };
+        let block = BlockRef {
+            piece,
+            begin,
+            length: len,
+        };
         if !self.outstanding.remove(&block) {
             let excused = self.unrequested_allowance.min(u64::from(len));
             self.unrequested_allowance -= excused;
             self.unrequested_excess += u64::from(len) - excused;
             if self.unrequested_excess > UNREQUESTED_LIMIT {
-                return Err(PeerError::TooManyUnrequested { bytes: self.unrequested_excess });
+                return Err(PeerError::TooManyUnrequested {
+                    bytes: self.unrequested_excess,
+                });
             }
             return Ok(());
         }
@@ -218,7 +240,10 @@ impl PeerConnection {
             return Err(PeerError::ExtendedWithoutExtensions);
         }
         if ext_id != 0 {
-            self.events.push_back(PeerEvent::Extended { id: ext_id, payload });
+            self.events.push_back(PeerEvent::Extended {
+                id: ext_id,
+                payload,
+            });
             return Ok(());
         }
         let (hs, disabled) = ExtensionHandshake::decode_update(&payload)?;

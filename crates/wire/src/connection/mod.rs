@@ -99,7 +99,15 @@ pub struct PeerConnection {
 }
 
 impl PeerConnection {
-    pub fn new(cfg: ConnectionConfig, now: Instant) -> Self {
+    /// A connection right after both handshakes. Timer settings are clamped to sane
+    /// bounds (keep-alive at least 100 ms, all timers at most ten years).
+    pub fn new(mut cfg: ConnectionConfig, now: Instant) -> Self {
+        const MAX_TIMER: Duration = Duration::from_secs(10 * 365 * 86_400);
+        cfg.keepalive_interval = cfg
+            .keepalive_interval
+            .clamp(Duration::from_millis(100), MAX_TIMER);
+        cfg.idle_timeout = cfg.idle_timeout.min(MAX_TIMER);
+        cfg.request_timeout = cfg.request_timeout.min(MAX_TIMER);
         let n = cfg.num_pieces as usize;
         PeerConnection {
             reader: FrameReader::new(frame_limit(cfg.num_pieces)),
@@ -363,11 +371,14 @@ impl PeerConnection {
             return 1;
         }
         let lower = self.cfg.min_request_depth.clamp(1, upper);
-        let by_rate = self.download_rate().saturating_mul(TARGET_QUEUE_MS)
-            / 1000
-            / u64::from(BLOCK_SIZE);
+        let by_rate =
+            self.download_rate().saturating_mul(TARGET_QUEUE_MS) / 1000 / u64::from(BLOCK_SIZE);
         let by_rate = usize::try_from(by_rate).unwrap_or(usize::MAX);
-        let depth = if self.slow_start { by_rate.max(self.slow_start_depth) } else { by_rate };
+        let depth = if self.slow_start {
+            by_rate.max(self.slow_start_depth)
+        } else {
+            by_rate
+        };
         depth.clamp(lower, upper)
     }
 
@@ -432,7 +443,10 @@ impl PeerConnection {
 
     /// The peer's `reqq`, clamped to 1..=[`MAX_PEER_REQQ`].
     pub fn peer_reqq(&self) -> Option<u32> {
-        self.peer_ext.as_ref()?.reqq.map(|r| r.clamp(1, MAX_PEER_REQQ))
+        self.peer_ext
+            .as_ref()?
+            .reqq
+            .map(|r| r.clamp(1, MAX_PEER_REQQ))
     }
 }
 
@@ -444,4 +458,8 @@ fn frame_limit(num_pieces: u32) -> u32 {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_commands;
+#[cfg(test)]
 mod tests_flow;
+#[cfg(test)]
+mod tests_timing;

@@ -21,7 +21,12 @@ pub(crate) struct RateMeter {
 
 impl RateMeter {
     pub(crate) fn new(origin: Instant) -> Self {
-        RateMeter { origin, bytes: [0; BUCKETS], epochs: [0; BUCKETS], total: 0 }
+        RateMeter {
+            origin,
+            bytes: [0; BUCKETS],
+            epochs: [0; BUCKETS],
+            total: 0,
+        }
     }
 
     fn epoch(&self, now: Instant) -> u64 {
@@ -59,7 +64,9 @@ impl RateMeter {
         // The current bucket is partly filled: the window spans the full older buckets
         // plus the elapsed part of the current one.
         let into_bucket = Duration::from_nanos((elapsed.as_nanos() % BUCKET.as_nanos()) as u64);
-        let span = (BUCKET * (BUCKETS as u32 - 1) + into_bucket).min(elapsed).max(BUCKET);
+        let span = (BUCKET * (BUCKETS as u32 - 1) + into_bucket)
+            .min(elapsed)
+            .max(BUCKET);
         (u128::from(sum) * 1_000_000_000 / span.as_nanos()) as u64
     }
 }

@@ -28,7 +28,9 @@ impl Outstanding {
     }
 
     pub(crate) fn contains(&self, b: &BlockRef) -> bool {
-        self.map.get(&(b.piece, b.begin)).is_some_and(|e| e.length == b.length)
+        self.map
+            .get(&(b.piece, b.begin))
+            .is_some_and(|e| e.length == b.length)
     }
 
     /// Adds a request; false if one for the same (piece, begin) is already in flight.
@@ -38,7 +40,14 @@ impl Outstanding {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.map.insert((b.piece, b.begin), Entry { length: b.length, sent_at: now, seq });
+        self.map.insert(
+            (b.piece, b.begin),
+            Entry {
+                length: b.length,
+                sent_at: now,
+                seq,
+            },
+        );
         self.order.push_back((seq, b.piece, b.begin));
         true
     }
@@ -68,17 +77,28 @@ impl Outstanding {
         }
         if self.order.len() > 2 * self.map.len() + 64 {
             let map = &self.map;
-            self.order
-                .retain(|&(seq, piece, begin)| map.get(&(piece, begin)).is_some_and(|e| e.seq == seq));
+            self.order.retain(|&(seq, piece, begin)| {
+                map.get(&(piece, begin)).is_some_and(|e| e.seq == seq)
+            });
         }
     }
 
     /// The oldest request still in flight and when it was sent.
     pub(crate) fn oldest(&self) -> Option<(BlockRef, Instant)> {
-        self.order.iter().find(|k| self.is_live(k)).and_then(|&(_, piece, begin)| {
-            let e = self.map.get(&(piece, begin))?;
-            Some((BlockRef { piece, begin, length: e.length }, e.sent_at))
-        })
+        self.order
+            .iter()
+            .find(|k| self.is_live(k))
+            .and_then(|&(_, piece, begin)| {
+                let e = self.map.get(&(piece, begin))?;
+                Some((
+                    BlockRef {
+                        piece,
+                        begin,
+                        length: e.length,
+                    },
+                    e.sent_at,
+                ))
+            })
     }
 
     /// Removes and returns every request, oldest first.
@@ -86,7 +106,11 @@ impl Outstanding {
         let mut out = Vec::with_capacity(self.map.len());
         for &(seq, piece, begin) in &self.order {
             if let Some(e) = self.map.get(&(piece, begin)).filter(|e| e.seq == seq) {
-                out.push(BlockRef { piece, begin, length: e.length });
+                out.push(BlockRef {
+                    piece,
+                    begin,
+                    length: e.length,
+                });
             }
         }
         self.map.clear();
@@ -98,7 +122,11 @@ impl Outstanding {
     pub(crate) fn iter(&self) -> impl Iterator<Item = BlockRef> + '_ {
         self.order.iter().filter_map(move |&(seq, piece, begin)| {
             let e = self.map.get(&(piece, begin)).filter(|e| e.seq == seq)?;
-            Some(BlockRef { piece, begin, length: e.length })
+            Some(BlockRef {
+                piece,
+                begin,
+                length: e.length,
+            })
         })
     }
 }
@@ -109,7 +137,11 @@ mod tests {
     use std::time::Duration;
 
     fn b(piece: u32, begin: u32) -> BlockRef {
-        BlockRef { piece, begin, length: 16384 }
+        BlockRef {
+            piece,
+            begin,
+            length: 16384,
+        }
     }
 
     #[test]
@@ -120,7 +152,10 @@ mod tests {
         assert!(!o.insert(b(0, 0), t0));
         assert!(o.insert(b(0, 16384), t0 + Duration::from_secs(1)));
         assert!(o.insert(b(1, 0), t0 + Duration::from_secs(2)));
-        assert!(!o.remove(&BlockRef { length: 5, ..b(0, 0) }));
+        assert!(!o.remove(&BlockRef {
+            length: 5,
+            ..b(0, 0)
+        }));
         assert!(o.remove(&b(0, 16384)));
         assert_eq!(o.oldest(), Some((b(0, 0), t0)));
         assert!(o.remove(&b(0, 0)));

@@ -17,36 +17,36 @@ fn content(at: u64) -> u8 {
     (at * 31 % 251) as u8
 }
 
-/// Moves bytes from one side's output to the other's input in odd-sized chunks, so
-/// frames arrive split.
+/// Moves one side's output to the other's input buffer `pipe` in odd-sized chunks,
+/// so frames arrive split.
 fn pump(
     from: &mut PeerConnection,
     pipe: &mut BytesMut,
     to: &mut PeerConnection,
     now: Instant,
 ) -> Result<(), PeerError> {
-    let out = from.output().split();
-    pipe.extend_from_slice(&out);
-    while !pipe.is_empty() {
-        let n = pipe.len().min(1000);
-        let mut chunk = pipe.split_to(n);
-        // Leftover partial frames go back in front of the rest.
-        to.handle_input(&mut chunk, now)?;
-        chunk.unsplit(pipe.split());
-        *pipe = chunk;
-        if pipe.len() == n {
-            break;
-        }
+    let mut src = from.output().split();
+    while !src.is_empty() {
+        let n = src.len().min(999);
+        pipe.extend_from_slice(&src.split_to(n));
+        to.handle_input(pipe, now)?;
     }
     Ok(())
 }
 
 fn transfer(fast: bool, extensions: bool) {
     let t0 = Instant::now();
-    let c = ConnectionConfig { fast, extensions, ..ConnectionConfig::new(5, PIECE_LEN, TOTAL) };
+    let c = ConnectionConfig {
+        fast,
+        extensions,
+        ..ConnectionConfig::new(5, PIECE_LEN, TOTAL)
+    };
     let mut seed = PeerConnection::new(c.clone(), t0);
     let mut leech = PeerConnection::new(c.clone(), t0);
-    seed.send_extension_handshake(&ExtensionHandshake { reqq: Some(8), ..Default::default() });
+    seed.send_extension_handshake(&ExtensionHandshake {
+        reqq: Some(8),
+        ..Default::default()
+    });
     seed.send_bitfield(&Bitfield::full(5));
     leech.send_bitfield(&Bitfield::new(5));
     let mut todo: Vec<BlockRef> = (0..5u32)
@@ -77,12 +77,14 @@ fn transfer(fast: bool, extensions: bool) {
                 PeerEvent::Request(b) => {
                     let at = u64::from(b.piece) * u64::from(PIECE_LEN) + u64::from(b.begin);
                     seed.send_block(b, |buf| {
-                        buf.iter_mut().enumerate().for_each(|(i, x)| *x = content(at + i as u64));
+                        buf.iter_mut()
+                            .enumerate()
+                            .for_each(|(i, x)| *x = content(at + i as u64));
                         Ok(())
                     })
                     .unwrap();
                 }
-                PeerEvent::Have(_) => {}
+                PeerEvent::Have(_) | PeerEvent::HaveNone | PeerEvent::ExtensionHandshake => {}
                 other => panic!("seed got {other:?}"),
             }
         }
@@ -116,7 +118,10 @@ fn transfer(fast: bool, extensions: bool) {
         }
     }
     assert_eq!(received, blocks);
-    assert!(file.iter().enumerate().all(|(i, &x)| x == content(i as u64)));
+    assert!(file
+        .iter()
+        .enumerate()
+        .all(|(i, &x)| x == content(i as u64)));
     assert_eq!((leech.downloaded(), seed.uploaded()), (TOTAL, TOTAL));
     assert_eq!(leech.outstanding(), 0);
     assert_eq!(seed.peer_requests_pending(), 0);
@@ -136,7 +141,11 @@ fn two_connections_transfer_without_extensions() {
 #[test]
 fn metadata_pending_mode_buffers_announcements() {
     let t0 = Instant::now();
-    let c = ConnectionConfig { fast: true, extensions: true, ..ConnectionConfig::default() };
+    let c = ConnectionConfig {
+        fast: true,
+        extensions: true,
+        ..ConnectionConfig::default()
+    };
     let mut p = PeerConnection::new(c.clone(), t0);
     let msgs = [
         Message::Bitfield(Bytes::from_static(&[0x80, 0, 0])),
@@ -162,10 +171,21 @@ fn metadata_pending_mode_buffers_announcements() {
 
     let mut p = PeerConnection::new(c.clone(), t0);
     feed(&mut p, &[Message::Have(20)], t0).unwrap();
-    assert_eq!(p.set_torrent_layout(20, 1, 20), Err(PeerError::InvalidPieceIndex(20)));
+    assert_eq!(
+        p.set_torrent_layout(20, 1, 20),
+        Err(PeerError::InvalidPieceIndex(20))
+    );
     let mut p = PeerConnection::new(c, t0);
-    feed(&mut p, &[Message::Bitfield(Bytes::from_static(&[0x80]))], t0).unwrap();
-    assert!(matches!(p.set_torrent_layout(20, 1, 20), Err(PeerError::BadBitfield(_))));
+    feed(
+        &mut p,
+        &[Message::Bitfield(Bytes::from_static(&[0x80]))],
+        t0,
+    )
+    .unwrap();
+    assert!(matches!(
+        p.set_torrent_layout(20, 1, 20),
+        Err(PeerError::BadBitfield(_))
+    ));
 }
 
 /// Something the engine or the peer does.
@@ -265,9 +285,7 @@ proptest! {
         // Whatever was written is a valid frame sequence.
         let mut out = p.output().split();
         let reader = FrameReader::new(u32::MAX);
-        while let Some(m) = reader.next(&mut out).unwrap() {
-            prop_assert!(m.id() != Some(crate::message::id::PIECE) || !out.is_empty() || true);
-        }
+        while reader.next(&mut out).unwrap().is_some() {}
         prop_assert!(out.is_empty());
     }
 }

@@ -1,0 +1,58 @@
+//! Shared helpers for the engine's loopback swarm tests.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use rand::{RngCore, SeedableRng};
+use shoal_engine::{AddTorrentOptions, Session, SessionConfig, TorrentHandle};
+use shoal_metainfo::{create_torrent, CreateOptions, Metainfo};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Writes `len` deterministic pseudo-random bytes to `path`.
+pub fn random_file(path: &Path, len: usize, seed: u64) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut data = vec![0u8; len];
+    rng.fill_bytes(&mut data);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, data).unwrap();
+}
+
+/// A torrent of `path` with the given piece length.
+pub fn make_torrent(path: &Path, piece_length: u32) -> Metainfo {
+    let opts = CreateOptions { piece_length: Some(piece_length), ..CreateOptions::default() };
+    let meta = create_torrent(path, &opts).unwrap();
+    // Round-trip through the file format like a real user would.
+    Metainfo::from_bytes(&meta.to_bytes()).unwrap()
+}
+
+/// A session on 127.0.0.1 with a free port and no trackers.
+pub async fn session(upload_limit: Option<u64>) -> Session {
+    let config = SessionConfig {
+        listen_addr: "127.0.0.1:0".parse().unwrap(),
+        use_trackers: false,
+        upload_rate_limit: upload_limit,
+        ..SessionConfig::default()
+    };
+    Session::new(config).await.unwrap()
+}
+
+pub async fn add(session: &Session, meta: &Metainfo, dir: &Path, peers: Vec<SocketAddr>) -> TorrentHandle {
+    let opts = AddTorrentOptions { download_dir: dir.to_path_buf(), peers };
+    session.add_torrent(meta.clone(), opts, |_| {}).await.unwrap()
+}
+
+/// Waits for completion, failing the test after `limit`.
+pub async fn wait_complete(handle: &TorrentHandle, limit: Duration) {
+    tokio::time::timeout(limit, handle.wait_complete())
+        .await
+        .unwrap_or_else(|_| panic!("timed out: {:?}", handle.stats()))
+        .unwrap();
+}
+
+pub fn same_bytes(a: &Path, b: &Path) -> bool {
+    std::fs::read(a).unwrap() == std::fs::read(b).unwrap()
+}
+
+pub fn path_in(dir: &tempfile::TempDir, rel: &str) -> PathBuf {
+    dir.path().join(rel)
+}
