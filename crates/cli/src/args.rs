@@ -5,7 +5,12 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "shoal", version, about = "A fast BitTorrent client", propagate_version = true)]
+#[command(
+    name = "shoal",
+    version,
+    about = "A fast BitTorrent client",
+    propagate_version = true
+)]
 pub struct Cli {
     /// More log output (-v info, -vv debug, -vvv trace).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]

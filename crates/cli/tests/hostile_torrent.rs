@@ -78,7 +78,13 @@ fn hostile_paths_stay_inside_the_output_directory() {
     // What shoal makes of those paths: only plain components.
     let meta = Metainfo::from_bytes(&torrent_bytes).unwrap();
     for f in &meta.info.files {
-        assert!(f.path.components().all(|c| matches!(c, Component::Normal(_))), "unsafe path {:?}", f.path);
+        assert!(
+            f.path
+                .components()
+                .all(|c| matches!(c, Component::Normal(_))),
+            "unsafe path {:?}",
+            f.path
+        );
     }
 
     // The seeder's copy, laid out where shoal itself resolves the paths.
@@ -94,21 +100,46 @@ fn hostile_paths_stay_inside_the_output_directory() {
     let shoal = env!("CARGO_BIN_EXE_shoal");
     let mut seeder = KillOnDrop(
         Command::new(shoal)
-            .args(["seed", torrent_path.to_str().unwrap(), "-d", seed_dir.to_str().unwrap()])
+            .args([
+                "seed",
+                torrent_path.to_str().unwrap(),
+                "-d",
+                seed_dir.to_str().unwrap(),
+            ])
             .args(["--port", "0", "--bind", "127.0.0.1", "--no-trackers", "-q"])
             .stdout(Stdio::piped())
             .spawn()
             .unwrap(),
     );
     let mut line = String::new();
-    BufReader::new(seeder.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.trim().strip_prefix("listening on ").unwrap().to_string();
+    BufReader::new(seeder.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
 
     let out_dir = sandbox.path().join("leech/deeper/out");
     let mut get = KillOnDrop(
         Command::new(shoal)
-            .args(["get", torrent_path.to_str().unwrap(), "-o", out_dir.to_str().unwrap()])
-            .args(["--port", "0", "--bind", "127.0.0.1", "--no-trackers", "-q", "--peer", &addr])
+            .args([
+                "get",
+                torrent_path.to_str().unwrap(),
+                "-o",
+                out_dir.to_str().unwrap(),
+            ])
+            .args([
+                "--port",
+                "0",
+                "--bind",
+                "127.0.0.1",
+                "--no-trackers",
+                "-q",
+                "--peer",
+                &addr,
+            ])
             .stdout(Stdio::null())
             .spawn()
             .unwrap(),
@@ -128,7 +159,11 @@ fn hostile_paths_stay_inside_the_output_directory() {
     all_files(&sandbox.path().join("leech"), &mut written);
     assert_eq!(written.len(), specs.len(), "files written: {written:?}");
     for p in &written {
-        assert!(p.starts_with(&out_dir), "{} escaped the output directory", p.display());
+        assert!(
+            p.starts_with(&out_dir),
+            "{} escaped the output directory",
+            p.display()
+        );
     }
     let mut offset = 0;
     for f in &meta.info.files {

@@ -35,7 +35,9 @@ impl Default for SessionConfig {
             upload_rate_limit: None,
             use_trackers: true,
             connect_timeout: Duration::from_secs(10),
-            hash_threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            hash_threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
             min_announce_interval: Duration::from_secs(30),
         }
     }

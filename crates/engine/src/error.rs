@@ -8,7 +8,10 @@ use std::io;
 #[non_exhaustive]
 pub enum SessionError {
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: std::net::SocketAddr, source: io::Error },
+    Listen {
+        addr: std::net::SocketAddr,
+        source: io::Error,
+    },
 }
 
 /// Adding a torrent failed.
@@ -18,7 +21,10 @@ pub enum AddTorrentError {
     #[error("torrent {0} is already in the session")]
     Duplicate(String),
     #[error("cannot create download directory {path}: {source}")]
-    CreateDir { path: std::path::PathBuf, source: io::Error },
+    CreateDir {
+        path: std::path::PathBuf,
+        source: io::Error,
+    },
     #[error(transparent)]
     Storage(#[from] shoal_storage::StorageError),
     #[error("checking existing data failed: {0}")]

@@ -26,11 +26,18 @@ pub async fn write(stream: &mut TcpStream, hs: &Handshake) -> io::Result<()> {
 }
 
 /// Outgoing side: send ours, then read theirs and check the info-hash matches.
-pub async fn initiate(stream: &mut TcpStream, hs: &Handshake, timeout: Duration) -> io::Result<Handshake> {
+pub async fn initiate(
+    stream: &mut TcpStream,
+    hs: &Handshake,
+    timeout: Duration,
+) -> io::Result<Handshake> {
     write(stream, hs).await?;
     let theirs = read(stream, timeout).await?;
     if theirs.info_hash != hs.info_hash {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "peer answered with another info-hash"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "peer answered with another info-hash",
+        ));
     }
     Ok(theirs)
 }

@@ -19,7 +19,13 @@ struct Bucket {
 impl RateLimiter {
     pub fn new(rate: u64) -> Self {
         let rate = rate.max(1);
-        RateLimiter { rate, bucket: Mutex::new(Bucket { tokens: rate as f64, last: Instant::now() }) }
+        RateLimiter {
+            rate,
+            bucket: Mutex::new(Bucket {
+                tokens: rate as f64,
+                last: Instant::now(),
+            }),
+        }
     }
 
     /// Takes `n` bytes' worth of tokens, or says how long to wait before trying again.

@@ -45,9 +45,16 @@ impl Session {
     pub async fn new(config: SessionConfig) -> Result<Session, SessionError> {
         let listener = TcpListener::bind(config.listen_addr)
             .await
-            .map_err(|source| SessionError::Listen { addr: config.listen_addr, source })?;
-        let local_addr =
-            listener.local_addr().map_err(|source| SessionError::Listen { addr: config.listen_addr, source })?;
+            .map_err(|source| SessionError::Listen {
+                addr: config.listen_addr,
+                source,
+            })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| SessionError::Listen {
+                addr: config.listen_addr,
+                source,
+            })?;
         let shared = Arc::new(SessionShared {
             listen_port: local_addr.port(),
             local_addr,
@@ -56,7 +63,10 @@ impl Session {
             torrents: Mutex::new(HashMap::new()),
         });
         let accept_task = tokio::spawn(accept_loop(shared.clone(), listener));
-        Ok(Session { shared, accept_task })
+        Ok(Session {
+            shared,
+            accept_task,
+        })
     }
 
     /// The address the session listens on.
@@ -81,8 +91,12 @@ impl Session {
         if self.shared.torrents.lock().contains_key(&info_hash) {
             return Err(AddTorrentError::Duplicate(meta.info_hash.to_hex()));
         }
-        std::fs::create_dir_all(&opts.download_dir)
-            .map_err(|source| AddTorrentError::CreateDir { path: opts.download_dir.clone(), source })?;
+        std::fs::create_dir_all(&opts.download_dir).map_err(|source| {
+            AddTorrentError::CreateDir {
+                path: opts.download_dir.clone(),
+                source,
+            }
+        })?;
         let layout = Layout {
             piece_length: meta.info.piece_length,
             total_length: meta.info.total_length,
@@ -90,24 +104,41 @@ impl Session {
                 .info
                 .files
                 .iter()
-                .map(|f| FileSpec { path: f.path.clone(), length: f.length, pad: f.pad })
+                .map(|f| FileSpec {
+                    path: f.path.clone(),
+                    length: f.length,
+                    pad: f.pad,
+                })
                 .collect(),
         };
-        let storage = Arc::new(Storage::new(&opts.download_dir, layout, meta.info.pieces.clone())?);
+        let storage = Arc::new(Storage::new(
+            &opts.download_dir,
+            layout,
+            meta.info.pieces.clone(),
+        )?);
         let threads = self.shared.config.hash_threads.max(1);
         let check_storage = storage.clone();
-        let have = tokio::task::spawn_blocking(move || check_storage.check_existing(threads, &progress))
-            .await
-            .map_err(|e| AddTorrentError::Check(e.to_string()))??;
+        let have =
+            tokio::task::spawn_blocking(move || check_storage.check_existing(threads, &progress))
+                .await
+                .map_err(|e| AddTorrentError::Check(e.to_string()))??;
         let handle = spawn_torrent(self.shared.clone(), Arc::new(meta), storage, &have, &opts);
-        self.shared.torrents.lock().insert(info_hash, handle.torrent.clone());
+        self.shared
+            .torrents
+            .lock()
+            .insert(info_hash, handle.torrent.clone());
         Ok(handle)
     }
 
     /// Stops every torrent (trackers told, files flushed) and the listener.
     pub async fn shutdown(self) {
-        let torrents: Vec<TorrentHandle> =
-            self.shared.torrents.lock().values().map(|t| TorrentHandle { torrent: t.clone() }).collect();
+        let torrents: Vec<TorrentHandle> = self
+            .shared
+            .torrents
+            .lock()
+            .values()
+            .map(|t| TorrentHandle { torrent: t.clone() })
+            .collect();
         for t in &torrents {
             t.stop();
         }
@@ -150,7 +181,8 @@ async fn incoming(shared: Arc<SessionShared>, mut stream: TcpStream, addr: Socke
     }
     {
         let st = torrent.state.lock();
-        if st.smartban.is_banned(addr.ip()) || st.peers.len() >= shared.config.max_peers_per_torrent {
+        if st.smartban.is_banned(addr.ip()) || st.peers.len() >= shared.config.max_peers_per_torrent
+        {
             return;
         }
     }
@@ -160,5 +192,7 @@ async fn incoming(shared: Arc<SessionShared>, mut stream: TcpStream, addr: Socke
         return;
     }
     crate::peer::run(torrent.clone(), stream, addr, theirs, false).await;
-    let _ = torrent.control_tx.send(crate::torrent::ControlEvent::PeerGone);
+    let _ = torrent
+        .control_tx
+        .send(crate::torrent::ControlEvent::PeerGone);
 }

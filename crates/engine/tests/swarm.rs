@@ -1,4 +1,5 @@
 //! Real swarms of shoal sessions on loopback, in one process.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 
@@ -37,14 +38,20 @@ async fn one_seeder_eight_leechers() {
         wait_complete(h, Duration::from_secs(90)).await;
     }
     for i in 0..8 {
-        assert!(same_bytes(&src, &dir.path().join(format!("leech{i}/payload.bin"))), "leecher {i} differs");
+        assert!(
+            same_bytes(&src, &dir.path().join(format!("leech{i}/payload.bin"))),
+            "leecher {i} differs"
+        );
     }
     let uploaded = seed_handle.stats().uploaded;
     let copies = uploaded as f64 / LEN as f64;
     eprintln!("seeder uploaded {uploaded} bytes = {copies:.2} copies");
     assert!(copies <= 3.0, "seeder uploaded {copies:.2} copies");
     let traded: u64 = handles.iter().map(|h| h.stats().uploaded).sum();
-    assert!(traded > 4 * LEN as u64, "leechers uploaded only {traded} bytes to each other");
+    assert!(
+        traded > 4 * LEN as u64,
+        "leechers uploaded only {traded} bytes to each other"
+    );
     for s in sessions {
         s.shutdown().await;
     }
@@ -76,7 +83,10 @@ async fn leecher_fetches_from_four_seeders() {
     let per_seeder: Vec<u64> = seed_handles.iter().map(|h| h.stats().uploaded).collect();
     eprintln!("bytes uploaded per seeder: {per_seeder:?}");
     for (i, up) in per_seeder.iter().enumerate() {
-        assert!(*up >= (LEN / 10) as u64, "seeder {i} contributed only {up} bytes");
+        assert!(
+            *up >= (LEN / 10) as u64,
+            "seeder {i} contributed only {up} bytes"
+        );
     }
     assert!(per_seeder.iter().sum::<u64>() >= LEN as u64);
     leecher.shutdown().await;
@@ -103,13 +113,26 @@ async fn resumes_from_existing_partial_data() {
     let seeder = session(None).await;
     add(&seeder, &meta, &dir.path().join("seed"), vec![]).await;
     let leecher = session(None).await;
-    let handle = add(&leecher, &meta, &dir.path().join("leech"), vec![seeder.local_addr()]).await;
+    let handle = add(
+        &leecher,
+        &meta,
+        &dir.path().join("leech"),
+        vec![seeder.local_addr()],
+    )
+    .await;
     let have_at_start = handle.stats().have_pieces;
-    assert_eq!(have_at_start, 16 - 1, "half the pieces minus the corrupt one are kept");
+    assert_eq!(
+        have_at_start,
+        16 - 1,
+        "half the pieces minus the corrupt one are kept"
+    );
     wait_complete(&handle, Duration::from_secs(30)).await;
     assert!(same_bytes(&src, &dir.path().join("leech/part.bin")));
     let downloaded = handle.stats().downloaded;
-    assert!(downloaded <= (LEN / 2 + 64 * 1024) as u64 + 64 * 1024, "downloaded {downloaded}");
+    assert!(
+        downloaded <= (LEN / 2 + 64 * 1024) as u64 + 64 * 1024,
+        "downloaded {downloaded}"
+    );
     leecher.shutdown().await;
     seeder.shutdown().await;
 }

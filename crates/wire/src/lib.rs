@@ -15,7 +15,7 @@ pub mod message;
 
 pub use bitfield::{Bitfield, BitfieldError};
 pub use block::{BlockRef, BLOCK_SIZE, MAX_REQUEST_LEN};
-pub use connection::{ConnectionConfig, PeerConnection, PeerError, PeerEvent};
+pub use connection::{ConnectionConfig, PeerConnection, PeerError, PeerEvent, DEFAULT_PEER_REQQ};
 pub use error::WireError;
 pub use extension::{ExtensionHandshake, MAX_METADATA_SIZE, MAX_PEER_REQQ};
 pub use frame::{FrameReader, DEFAULT_MAX_FRAME_LEN};

@@ -13,9 +13,13 @@ pub fn run(args: CreateArgs) -> anyhow::Result<ExitCode> {
         comment: args.comment,
         ..CreateOptions::default()
     };
-    let meta = create_torrent(&args.path, &opts).with_context(|| format!("cannot create a torrent of {}", args.path.display()))?;
-    let out = args.output.unwrap_or_else(|| format!("{}.torrent", meta.info.name).into());
-    std::fs::write(&out, meta.to_bytes()).with_context(|| format!("cannot write {}", out.display()))?;
+    let meta = create_torrent(&args.path, &opts)
+        .with_context(|| format!("cannot create a torrent of {}", args.path.display()))?;
+    let out = args
+        .output
+        .unwrap_or_else(|| format!("{}.torrent", meta.info.name).into());
+    std::fs::write(&out, meta.to_bytes())
+        .with_context(|| format!("cannot write {}", out.display()))?;
     eprintln!(
         "created {} ({} pieces of {} bytes, info-hash {})",
         out.display(),

@@ -15,7 +15,10 @@ pub async fn run(args: GetArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let meta = swarm::load_torrent(Path::new(&args.source))?;
     let peers = swarm::resolve_peers(&args.net.peers).await?;
     let session = swarm::start_session(&args.net).await?;
-    let opts = AddTorrentOptions { download_dir: args.output.clone(), peers };
+    let opts = AddTorrentOptions {
+        download_dir: args.output.clone(),
+        peers,
+    };
     let handle = session.add_torrent(meta, opts, |_| {}).await?;
     let reporter = tokio::spawn(progress::report(handle.clone(), quiet));
     let outcome = tokio::select! {
@@ -27,7 +30,12 @@ pub async fn run(args: GetArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         Some(Ok(())) => {
             let s = handle.stats();
             if !quiet {
-                eprintln!("complete: {} ({}) in {}", s.name, human_bytes(s.total_length), args.output.display());
+                eprintln!(
+                    "complete: {} ({}) in {}",
+                    s.name,
+                    human_bytes(s.total_length),
+                    args.output.display()
+                );
             }
             if args.seed {
                 if !quiet {

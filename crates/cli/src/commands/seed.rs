@@ -10,19 +10,32 @@ pub async fn run(args: SeedArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let meta = swarm::load_torrent(&args.torrent)?;
     let peers = swarm::resolve_peers(&args.net.peers).await?;
     let session = swarm::start_session(&args.net).await?;
-    let opts = AddTorrentOptions { download_dir: args.data_dir.clone(), peers };
+    let opts = AddTorrentOptions {
+        download_dir: args.data_dir.clone(),
+        peers,
+    };
     let handle = session.add_torrent(meta, opts, |_| {}).await?;
     let stats = handle.stats();
     if !quiet {
         if stats.complete {
-            eprintln!("seeding {} ({})", stats.name, human_bytes(stats.total_length));
+            eprintln!(
+                "seeding {} ({})",
+                stats.name,
+                human_bytes(stats.total_length)
+            );
         } else {
-            eprintln!("warning: only part of the data is present; seeding what we have: {}", status_line(&stats));
+            eprintln!(
+                "warning: only part of the data is present; seeding what we have: {}",
+                status_line(&stats)
+            );
         }
     }
     crate::signals::interrupted().await;
     if !quiet {
-        eprintln!("stopping: uploaded {}", human_bytes(handle.stats().uploaded));
+        eprintln!(
+            "stopping: uploaded {}",
+            human_bytes(handle.stats().uploaded)
+        );
     }
     session.shutdown().await;
     Ok(ExitCode::SUCCESS)

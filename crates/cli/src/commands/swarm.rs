@@ -9,7 +9,8 @@ use std::path::Path;
 
 pub fn load_torrent(path: &Path) -> anyhow::Result<Metainfo> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Metainfo::from_bytes(&bytes).with_context(|| format!("{} is not a valid torrent", path.display()))
+    Metainfo::from_bytes(&bytes)
+        .with_context(|| format!("{} is not a valid torrent", path.display()))
 }
 
 /// Starts a session listening as the flags say and prints `listening on ADDR` on stdout.
@@ -29,7 +30,9 @@ pub async fn start_session(net: &NetArgs) -> anyhow::Result<Session> {
 pub async fn resolve_peers(peers: &[String]) -> anyhow::Result<Vec<SocketAddr>> {
     let mut out = Vec::new();
     for peer in peers {
-        let addrs = tokio::net::lookup_host(peer.as_str()).await.with_context(|| format!("cannot resolve peer {peer}"))?;
+        let addrs = tokio::net::lookup_host(peer.as_str())
+            .await
+            .with_context(|| format!("cannot resolve peer {peer}"))?;
         out.extend(addrs);
     }
     Ok(out)

@@ -6,7 +6,8 @@ use crate::TorrentError;
 use bytes::{Bytes, BytesMut};
 use shoal_swarm::BlockOutcome;
 use shoal_wire::{
-    Bitfield, BlockRef, ConnectionConfig, ExtensionHandshake, Handshake, PeerConnection, PeerError, PeerEvent,
+    Bitfield, BlockRef, ConnectionConfig, ExtensionHandshake, Handshake, PeerConnection, PeerError,
+    PeerEvent,
 };
 use std::collections::VecDeque;
 use std::fmt;
@@ -66,7 +67,13 @@ pub(crate) struct PeerLogic {
 }
 
 impl PeerLogic {
-    pub fn new(t: Arc<Torrent>, key: u64, addr: SocketAddr, live: Arc<PeerLive>, theirs: &Handshake) -> Self {
+    pub fn new(
+        t: Arc<Torrent>,
+        key: u64,
+        addr: SocketAddr,
+        live: Arc<PeerLive>,
+        theirs: &Handshake,
+    ) -> Self {
         let info = &t.meta.info;
         let ours = Handshake::new(t.info_hash, t.session.config.peer_id);
         let extensions = ours.supports_extensions() && theirs.supports_extensions();
@@ -100,8 +107,11 @@ impl PeerLogic {
         &self.t
     }
 
-    /// Our opening messages: extension handshake, then what we have.
+    /// Our opening messages: what we have (it must come first), then the extension
+    /// handshake.
     pub fn start(&mut self) {
+        let have = self.our_have.clone();
+        self.conn.send_bitfield(&have);
         if self.extensions {
             let hs = ExtensionHandshake {
                 v: Some(crate::CLIENT_NAME.to_string()),
@@ -112,8 +122,6 @@ impl PeerLogic {
             };
             self.conn.send_extension_handshake(&hs);
         }
-        let have = self.our_have.clone();
-        self.conn.send_bitfield(&have);
     }
 
     pub fn exchanged_payload(&self) -> bool {
@@ -175,12 +183,17 @@ impl PeerLogic {
 
     fn publish(&self) {
         let live = &self.live;
-        live.download_rate.store(self.conn.download_rate(), Ordering::Relaxed);
-        live.upload_rate.store(self.conn.upload_rate(), Ordering::Relaxed);
-        live.downloaded.store(self.conn.downloaded(), Ordering::Relaxed);
+        live.download_rate
+            .store(self.conn.download_rate(), Ordering::Relaxed);
+        live.upload_rate
+            .store(self.conn.upload_rate(), Ordering::Relaxed);
+        live.downloaded
+            .store(self.conn.downloaded(), Ordering::Relaxed);
         live.uploaded.store(self.conn.uploaded(), Ordering::Relaxed);
-        live.snubbed.store(self.conn.is_snubbed(), Ordering::Relaxed);
-        live.is_seed.store(self.conn.peer_is_seed(), Ordering::Relaxed);
+        live.snubbed
+            .store(self.conn.is_snubbed(), Ordering::Relaxed);
+        live.is_seed
+            .store(self.conn.peer_is_seed(), Ordering::Relaxed);
     }
 
     pub fn on_command(&mut self, cmd: PeerCommand) -> Result<(), Exit> {
@@ -193,10 +206,11 @@ impl PeerLogic {
                 }
             }
             PeerCommand::Choke => {
+                // The connection drops (and under the fast extension rejects) the
+                // peer's pending requests, except allowed-fast ones.
                 self.conn.choke();
-                for block in self.serve_queue.drain(..) {
-                    self.conn.reject(block);
-                }
+                let conn = &self.conn;
+                self.serve_queue.retain(|b| conn.peer_request_pending(b));
             }
             PeerCommand::Unchoke => self.conn.unchoke(),
             PeerCommand::Cancel(block) => self.conn.cancel(block),
@@ -226,9 +240,13 @@ impl PeerLogic {
                     st.picker.add_peer_pieces(&self.counted);
                     st.picker.is_interesting(&self.counted)
                 };
-                self.conn.set_interested(interesting && !self.t.is_complete());
+                self.conn
+                    .set_interested(interesting && !self.t.is_complete());
             }
-            PeerEvent::HaveNone | PeerEvent::Unchoked | PeerEvent::AllowedFast(_) | PeerEvent::Suggest(_) => {}
+            PeerEvent::HaveNone
+            | PeerEvent::Unchoked
+            | PeerEvent::AllowedFast(_)
+            | PeerEvent::Suggest(_) => {}
             PeerEvent::Choked { dropped } => {
                 let mut st = self.t.state.lock();
                 for block in dropped {
@@ -253,7 +271,11 @@ impl PeerLogic {
             PeerEvent::Cancel(block) => self.serve_queue.retain(|b| *b != block),
             PeerEvent::Block { block, data } => self.on_block(block, data)?,
             PeerEvent::Rejected(block) | PeerEvent::RequestTimedOut(block) => {
-                self.t.state.lock().picker.on_request_dropped(self.key, block);
+                self.t
+                    .state
+                    .lock()
+                    .picker
+                    .on_request_dropped(self.key, block);
             }
             PeerEvent::ExtensionHandshake => {
                 if let Some(v) = self.conn.peer_extensions().and_then(|e| e.v.clone()) {
@@ -268,11 +290,17 @@ impl PeerLogic {
     /// A block we asked for arrived: let the picker account for it, write it, and start
     /// verification when it completed its piece.
     fn on_block(&mut self, block: BlockRef, data: Bytes) -> Result<(), Exit> {
-        self.t.counters.downloaded.fetch_add(data.len() as u64, Ordering::Relaxed);
+        self.t
+            .counters
+            .downloaded
+            .fetch_add(data.len() as u64, Ordering::Relaxed);
         let accepted = {
             let mut st = self.t.state.lock();
             match st.picker.on_block(self.key, block) {
-                BlockOutcome::Accepted { piece_complete, cancel } => {
+                BlockOutcome::Accepted {
+                    piece_complete,
+                    cancel,
+                } => {
                     *st.writes_in_flight.entry(block.piece).or_insert(0) += 1;
                     if piece_complete {
                         st.complete_pending.insert(block.piece);
@@ -318,9 +346,16 @@ impl PeerLogic {
         let nothing_left = {
             let mut st = self.t.state.lock();
             if choked {
-                st.picker.pick_in(self.key, self.conn.allowed_fast(), self.conn.peer_pieces(), want, &mut self.picks);
+                st.picker.pick_in(
+                    self.key,
+                    self.conn.allowed_fast(),
+                    self.conn.peer_pieces(),
+                    want,
+                    &mut self.picks,
+                );
             } else {
-                st.picker.pick(self.key, self.conn.peer_pieces(), want, &mut self.picks);
+                st.picker
+                    .pick(self.key, self.conn.peer_pieces(), want, &mut self.picks);
             }
             self.picks.is_empty()
                 && self.conn.outstanding() == 0
@@ -340,7 +375,9 @@ impl PeerLogic {
     fn serve(&mut self, waiting_output: usize) -> Result<(), Exit> {
         let now = Instant::now();
         while let Some(&block) = self.serve_queue.front() {
-            if self.serve_wait.is_some() || waiting_output + self.conn.output().len() > MAX_WRITE_BUFFER {
+            if self.serve_wait.is_some()
+                || waiting_output + self.conn.output().len() > MAX_WRITE_BUFFER
+            {
                 break;
             }
             if let Some(limiter) = &self.t.session.upload_limiter {
@@ -352,11 +389,16 @@ impl PeerLogic {
             self.serve_queue.pop_front();
             let storage = &self.t.storage;
             let sent = self.conn.send_block(block, |buf| {
-                storage.read_block(block.piece, block.begin, buf).map_err(std::io::Error::other)
+                storage
+                    .read_block(block.piece, block.begin, buf)
+                    .map_err(std::io::Error::other)
             });
             match sent {
                 Ok(()) => {
-                    self.t.counters.uploaded.fetch_add(u64::from(block.length), Ordering::Relaxed);
+                    self.t
+                        .counters
+                        .uploaded
+                        .fetch_add(u64::from(block.length), Ordering::Relaxed);
                 }
                 Err(e) => {
                     tracing::warn!(addr = %self.addr, piece = block.piece, error = %e, "cannot read a block we have");

@@ -72,7 +72,16 @@ fn register(
     st.next_key += 1;
     let (tx, rx) = mpsc::unbounded_channel();
     let live = Arc::new(PeerLive::new(Instant::now()));
-    st.peers.insert(key, PeerEntry { addr, peer_id: theirs.peer_id, outgoing, tx, live: live.clone() });
+    st.peers.insert(
+        key,
+        PeerEntry {
+            addr,
+            peer_id: theirs.peer_id,
+            outgoing,
+            tx,
+            live: live.clone(),
+        },
+    );
     if st.key_ips.len() >= MAX_KEY_IPS {
         let live_keys: std::collections::HashSet<u64> = st.peers.keys().copied().collect();
         st.key_ips.retain(|k, _| live_keys.contains(k));
@@ -81,7 +90,11 @@ fn register(
     Some((key, rx, live))
 }
 
-async fn drive(peer: &mut PeerLogic, stream: TcpStream, mut rx: mpsc::UnboundedReceiver<PeerCommand>) -> Exit {
+async fn drive(
+    peer: &mut PeerLogic,
+    stream: TcpStream,
+    mut rx: mpsc::UnboundedReceiver<PeerCommand>,
+) -> Exit {
     let (mut rd, mut wr) = stream.into_split();
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut wbuf = BytesMut::new();
@@ -91,7 +104,9 @@ async fn drive(peer: &mut PeerLogic, stream: TcpStream, mut rx: mpsc::UnboundedR
         if let Err(exit) = peer.after_io(wbuf.len()) {
             // Try to get our last messages out before closing.
             peer.take_output(&mut wbuf);
-            let _ = tokio::time::timeout(std::time::Duration::from_millis(200), wr.write_all(&wbuf)).await;
+            let _ =
+                tokio::time::timeout(std::time::Duration::from_millis(200), wr.write_all(&wbuf))
+                    .await;
             return exit;
         }
         peer.take_output(&mut wbuf);
@@ -127,7 +142,11 @@ async fn drive(peer: &mut PeerLogic, stream: TcpStream, mut rx: mpsc::UnboundedR
         if let Err(exit) = step {
             peer.take_output(&mut wbuf);
             if !wbuf.is_empty() {
-                let _ = tokio::time::timeout(std::time::Duration::from_millis(200), wr.write_all(&wbuf)).await;
+                let _ = tokio::time::timeout(
+                    std::time::Duration::from_millis(200),
+                    wr.write_all(&wbuf),
+                )
+                .await;
             }
             return exit;
         }

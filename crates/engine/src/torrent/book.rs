@@ -37,7 +37,15 @@ impl PeerBook {
         if self.entries.len() >= MAX_KNOWN {
             return;
         }
-        self.entries.insert(addr, Entry { persistent, failures: 0, next_try: now, connected: false });
+        self.entries.insert(
+            addr,
+            Entry {
+                persistent,
+                failures: 0,
+                next_try: now,
+                connected: false,
+            },
+        );
         self.queue.push_back(addr);
     }
 
@@ -45,7 +53,9 @@ impl PeerBook {
     pub fn next_candidate(&mut self, now: Instant) -> Option<SocketAddr> {
         for _ in 0..self.queue.len() {
             let addr = self.queue.pop_front()?;
-            let Some(e) = self.entries.get_mut(&addr) else { continue };
+            let Some(e) = self.entries.get_mut(&addr) else {
+                continue;
+            };
             if e.connected {
                 continue;
             }
@@ -61,7 +71,9 @@ impl PeerBook {
     /// The attempt or connection ended; `failed` connections back off exponentially and
     /// non-persistent addresses are forgotten after a few failures.
     pub fn release(&mut self, addr: SocketAddr, failed: bool, now: Instant) {
-        let Some(e) = self.entries.get_mut(&addr) else { return };
+        let Some(e) = self.entries.get_mut(&addr) else {
+            return;
+        };
         e.connected = false;
         if failed {
             e.failures += 1;
@@ -101,7 +113,10 @@ mod tests {
         book.release(a, true, now);
         book.next_candidate(now + Duration::from_secs(10_000));
         book.release(a, true, now);
-        assert_eq!(book.next_candidate(now + Duration::from_secs(100_000)), None);
+        assert_eq!(
+            book.next_candidate(now + Duration::from_secs(100_000)),
+            None
+        );
     }
 
     #[test]

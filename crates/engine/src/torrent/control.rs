@@ -34,11 +34,18 @@ pub(crate) fn spawn_torrent(
     opts: &AddTorrentOptions,
 ) -> TorrentHandle {
     let info = &meta.info;
-    let mut picker = Picker::new(info.num_pieces(), info.piece_length, info.total_length, rand::random());
+    let mut picker = Picker::new(
+        info.num_pieces(),
+        info.piece_length,
+        info.total_length,
+        rand::random(),
+    );
     let counters = Counters::default();
     for piece in have.iter_ones() {
         picker.set_have(piece as u32);
-        counters.verified_bytes.fetch_add(u64::from(info.piece_size(piece as u32)), Ordering::Relaxed);
+        counters
+            .verified_bytes
+            .fetch_add(u64::from(info.piece_size(piece as u32)), Ordering::Relaxed);
     }
     let now = Instant::now();
     let mut book = PeerBook::default();
@@ -65,7 +72,11 @@ pub(crate) fn spawn_torrent(
             key_ips: HashMap::new(),
         }),
         control_tx,
-        status: watch::channel(Status { complete, ..Status::default() }).0,
+        status: watch::channel(Status {
+            complete,
+            ..Status::default()
+        })
+        .0,
         shutdown: watch::channel(false).0,
         counters,
     });
@@ -92,15 +103,12 @@ fn start_announcer(
         return None;
     }
     let (stats_tx, stats_rx) = watch::channel(transfer_stats(t));
-    let mut announce_cfg = AnnouncerConfig::new(tiers, t.info_hash, cfg.peer_id, t.session.listen_port);
+    let mut announce_cfg =
+        AnnouncerConfig::new(tiers, t.info_hash, cfg.peer_id, t.session.listen_port);
     announce_cfg.user_agent = crate::CLIENT_NAME.to_string();
     announce_cfg.min_interval_floor = cfg.min_announce_interval;
     announce_cfg.retry_base = cfg.min_announce_interval.min(Duration::from_secs(30));
-    let announcer = Announcer::spawn(
-        announce_cfg,
-        stats_rx,
-        peers_tx,
-    );
+    let announcer = Announcer::spawn(announce_cfg, stats_rx, peers_tx);
     Some((announcer, stats_tx))
 }
 
@@ -223,7 +231,9 @@ fn connect_more(t: &Arc<Torrent>) {
     let mut st = t.state.lock();
     let max = t.session.config.max_peers_per_torrent;
     while st.peers.len() + st.connecting < max {
-        let Some(addr) = st.book.next_candidate(now) else { break };
+        let Some(addr) = st.book.next_candidate(now) else {
+            break;
+        };
         if st.smartban.is_banned(addr.ip()) {
             continue;
         }
@@ -237,7 +247,9 @@ async fn connect(t: Arc<Torrent>, addr: SocketAddr) {
     let attempt = async {
         let mut stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
             .await
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
+            .map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out")
+            })??;
         let _ = stream.set_nodelay(true);
         let ours = handshake::ours(t.info_hash, t.session.config.peer_id);
         let theirs = handshake::initiate(&mut stream, &ours, timeout).await?;
@@ -246,7 +258,11 @@ async fn connect(t: Arc<Torrent>, addr: SocketAddr) {
     let result = attempt.await;
     t.state.lock().connecting -= 1;
     let failed = match result {
-        Ok((stream, theirs)) => !crate::peer::run(t.clone(), stream, addr, theirs, true).await.useful,
+        Ok((stream, theirs)) => {
+            !crate::peer::run(t.clone(), stream, addr, theirs, true)
+                .await
+                .useful
+        }
         Err(e) => {
             tracing::debug!(%addr, error = %e, "connection attempt failed");
             true

@@ -56,9 +56,22 @@ impl TorrentHandle {
         let t = &self.torrent;
         let (have, peers, down_rate, up_rate) = {
             let st = t.state.lock();
-            let down = st.peers.values().map(|p| PeerLive::get(&p.live.download_rate)).sum();
-            let up = st.peers.values().map(|p| PeerLive::get(&p.live.upload_rate)).sum();
-            (st.picker.have().count_ones() as u32, st.peers.len(), down, up)
+            let down = st
+                .peers
+                .values()
+                .map(|p| PeerLive::get(&p.live.download_rate))
+                .sum();
+            let up = st
+                .peers
+                .values()
+                .map(|p| PeerLive::get(&p.live.upload_rate))
+                .sum();
+            (
+                st.picker.have().count_ones() as u32,
+                st.peers.len(),
+                down,
+                up,
+            )
         };
         let status = t.status.borrow().clone();
         TorrentStats {

@@ -92,12 +92,20 @@ async fn on_fail(t: &Arc<Torrent>, piece: u32) {
         let mut st = t.state.lock();
         let senders = st.picker.on_piece_failed(piece);
         st.failed_pieces.insert(piece);
-        senders.into_iter().filter_map(|(begin, key)| st.key_ips.get(&key).map(|ip| (begin, *ip))).collect()
+        senders
+            .into_iter()
+            .filter_map(|(begin, key)| st.key_ips.get(&key).map(|ip| (begin, *ip)))
+            .collect()
     };
     tracing::warn!(torrent = %t.meta.info.name, piece, senders = senders.len(), "piece failed its hash check");
     let blocks: Vec<(u32, IpAddr, [u8; 20])> = senders
         .iter()
-        .filter_map(|(begin, ip)| digests.iter().find(|(b, _)| b == begin).map(|(_, d)| (*begin, *ip, *d)))
+        .filter_map(|(begin, ip)| {
+            digests
+                .iter()
+                .find(|(b, _)| b == begin)
+                .map(|(_, d)| (*begin, *ip, *d))
+        })
         .collect();
     let mut to_ban = Vec::new();
     {

@@ -19,7 +19,10 @@ pub fn random_file(path: &Path, len: usize, seed: u64) {
 
 /// A torrent of `path` with the given piece length.
 pub fn make_torrent(path: &Path, piece_length: u32) -> Metainfo {
-    let opts = CreateOptions { piece_length: Some(piece_length), ..CreateOptions::default() };
+    let opts = CreateOptions {
+        piece_length: Some(piece_length),
+        ..CreateOptions::default()
+    };
     let meta = create_torrent(path, &opts).unwrap();
     // Round-trip through the file format like a real user would.
     Metainfo::from_bytes(&meta.to_bytes()).unwrap()
@@ -36,9 +39,20 @@ pub async fn session(upload_limit: Option<u64>) -> Session {
     Session::new(config).await.unwrap()
 }
 
-pub async fn add(session: &Session, meta: &Metainfo, dir: &Path, peers: Vec<SocketAddr>) -> TorrentHandle {
-    let opts = AddTorrentOptions { download_dir: dir.to_path_buf(), peers };
-    session.add_torrent(meta.clone(), opts, |_| {}).await.unwrap()
+pub async fn add(
+    session: &Session,
+    meta: &Metainfo,
+    dir: &Path,
+    peers: Vec<SocketAddr>,
+) -> TorrentHandle {
+    let opts = AddTorrentOptions {
+        download_dir: dir.to_path_buf(),
+        peers,
+    };
+    session
+        .add_torrent(meta.clone(), opts, |_| {})
+        .await
+        .unwrap()
 }
 
 /// Waits for completion, failing the test after `limit`.

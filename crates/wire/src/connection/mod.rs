@@ -30,6 +30,9 @@ pub use event::PeerEvent;
 use rate::RateMeter;
 use requests::Outstanding;
 
+/// Outstanding requests we assume a peer accepts when it did not send `reqq` (the
+/// common default; more risks being dropped or treated as a flood).
+pub const DEFAULT_PEER_REQQ: u32 = 250;
 /// Request depth before the rate estimate means anything (grows by one per block).
 const INITIAL_DEPTH: usize = 32;
 /// How much data, in time at the current download rate, we keep requested.
@@ -360,13 +363,11 @@ impl PeerConnection {
 
     /// Adaptive target for our outstanding requests: about `TARGET_QUEUE_MS` worth of
     /// data at the current download rate, with TCP-like slow start at first, between
-    /// `min_request_depth` and `min(max_request_depth, peer reqq)`; 1 when snubbed.
+    /// `min_request_depth` and `min(max_request_depth, peer reqq)` (reqq defaults to
+    /// [`DEFAULT_PEER_REQQ`] until the peer sends one); 1 when snubbed.
     pub fn request_depth(&self) -> usize {
-        let mut upper = self.cfg.max_request_depth;
-        if let Some(reqq) = self.peer_reqq() {
-            upper = upper.min(reqq as usize);
-        }
-        let upper = upper.max(1);
+        let reqq = self.peer_reqq().unwrap_or(DEFAULT_PEER_REQQ) as usize;
+        let upper = self.cfg.max_request_depth.min(reqq).max(1);
         if self.snubbed {
             return 1;
         }

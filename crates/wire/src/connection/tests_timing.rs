@@ -144,23 +144,13 @@ fn depth_slow_starts_then_follows_rate_and_honours_limits() {
         }
     }
     assert!(!p.slow_start);
+    assert_eq!(p.request_depth(), DEFAULT_PEER_REQQ as usize);
+    feed(&mut p, &[reqq(5000)], now).unwrap();
     assert_eq!(p.request_depth(), 1000);
     assert!(p.download_rate() > 150_000_000, "{}", p.download_rate());
     // The peer's reqq caps it.
-    let hs = ExtensionHandshake {
-        reqq: Some(250),
-        ..Default::default()
-    };
-    feed(
-        &mut p,
-        &[Message::Extended {
-            id: 0,
-            payload: hs.encode().into(),
-        }],
-        now,
-    )
-    .unwrap();
-    assert_eq!(p.request_depth(), 250);
+    feed(&mut p, &[reqq(100)], now).unwrap();
+    assert_eq!(p.request_depth(), 100);
     // A slow peer: 64 KiB/s → about 1.5 s worth is 6 blocks after slow start.
     let mut p = unchoked(cfg(), t0);
     let mut now = t0;
@@ -173,6 +163,7 @@ fn depth_slow_starts_then_follows_rate_and_honours_limits() {
     assert_eq!(p.request_depth(), 6);
     // 10 MB/s → 15 MB queued ≈ 915 blocks.
     let mut p = unchoked(cfg(), t0);
+    feed(&mut p, &[reqq(2000)], t0).unwrap();
     let mut now = t0;
     for i in 0..2500u32 {
         let b = BlockRef {
@@ -186,4 +177,15 @@ fn depth_slow_starts_then_follows_rate_and_honours_limits() {
     }
     let d = p.request_depth();
     assert!((850..=950).contains(&d), "{d}");
+}
+
+fn reqq(n: u32) -> Message {
+    let hs = ExtensionHandshake {
+        reqq: Some(n),
+        ..Default::default()
+    };
+    Message::Extended {
+        id: 0,
+        payload: hs.encode().into(),
+    }
 }
