@@ -12,6 +12,8 @@ pub enum SessionError {
         addr: std::net::SocketAddr,
         source: io::Error,
     },
+    #[error("cannot start disk threads: {0}")]
+    Threads(io::Error),
 }
 
 /// Adding a torrent failed.

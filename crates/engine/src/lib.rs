@@ -8,6 +8,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod config;
+mod disk;
 mod error;
 mod handshake;
 mod peer;

@@ -1,6 +1,7 @@
 //! A session: the listening socket, the torrents, and what they share (peer id, limits).
 
 use crate::config::{AddTorrentOptions, SessionConfig};
+use crate::disk::DiskPool;
 use crate::error::{AddTorrentError, SessionError};
 use crate::handshake;
 use crate::ratelimit::RateLimiter;
@@ -23,6 +24,7 @@ pub(crate) struct SessionShared {
     pub listen_port: u16,
     pub local_addr: SocketAddr,
     pub upload_limiter: Option<RateLimiter>,
+    pub disk: DiskPool,
     torrents: Mutex<HashMap<[u8; 20], Arc<Torrent>>>,
 }
 
@@ -55,7 +57,13 @@ impl Session {
                 addr: config.listen_addr,
                 source,
             })?;
+        let disk = DiskPool::new(
+            config.hash_threads.clamp(1, 8),
+            tokio::runtime::Handle::current(),
+        )
+        .map_err(SessionError::Threads)?;
         let shared = Arc::new(SessionShared {
+            disk,
             listen_port: local_addr.port(),
             local_addr,
             upload_limiter: config.upload_rate_limit.map(RateLimiter::new),

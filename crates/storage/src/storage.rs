@@ -153,6 +153,27 @@ impl Storage {
         self.read_range(offset, buf)
     }
 
+    /// Calls `each(file, offset, len)` for every part of a block in order, so the block
+    /// can be sent without copying it (e.g. with `sendfile`). Returns `Ok(false)` and
+    /// calls nothing when the block touches a pad file, whose bytes are not on disk.
+    pub fn block_slices(
+        &self,
+        piece: u32,
+        begin: u32,
+        len: usize,
+        mut each: impl FnMut(Arc<File>, u64, usize),
+    ) -> Result<bool, StorageError> {
+        let offset = self.check_range(piece, begin, len)?;
+        if Segments::new(&self.ends, offset, len).any(|seg| self.layout.files[seg.file].pad) {
+            return Ok(false);
+        }
+        for seg in Segments::new(&self.ends, offset, len) {
+            let file = self.handle(seg.file, false)?;
+            each(file, seg.file_offset, seg.buf_range().len());
+        }
+        Ok(true)
+    }
+
     /// SHA-1 of `piece` as it is on disk, read in chunks of up to 1 MiB through a
     /// reused per-thread buffer.
     pub fn hash_piece(&self, piece: u32) -> Result<[u8; 20], StorageError> {

@@ -1,8 +1,9 @@
 //! What a peer connection does with events: availability, interest, requests through
 //! the picker, blocks to disk, and serving the peer's requests from disk.
 
-use crate::torrent::{block_written, ControlEvent, PeerCommand, PeerLive, Torrent};
-use crate::TorrentError;
+use super::outbox::Outbox;
+use crate::disk::DiskJob;
+use crate::torrent::{ControlEvent, PeerCommand, PeerLive, Torrent};
 use bytes::{Bytes, BytesMut};
 use shoal_swarm::BlockOutcome;
 use shoal_wire::{
@@ -11,10 +12,12 @@ use shoal_wire::{
 };
 use std::collections::VecDeque;
 use std::fmt;
+use std::fs::File;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
+use tokio::net::TcpStream;
 
 /// Stop queueing blocks for the peer once this much is waiting to be written.
 const MAX_WRITE_BUFFER: usize = 2 * 1024 * 1024;
@@ -62,6 +65,9 @@ pub(crate) struct PeerLogic {
     serve_queue: VecDeque<BlockRef>,
     serve_wait: Option<Instant>,
     picks: Vec<BlockRef>,
+    outbox: Outbox,
+    /// Reused list of file slices of the block being served.
+    slices: Vec<(Arc<File>, u64, usize)>,
     /// Both sides support the extension protocol (BEP 10).
     extensions: bool,
 }
@@ -98,6 +104,8 @@ impl PeerLogic {
             serve_queue: VecDeque::new(),
             serve_wait: None,
             picks: Vec::with_capacity(256),
+            outbox: Outbox::default(),
+            slices: Vec::with_capacity(4),
             extensions,
             t,
         }
@@ -140,17 +148,16 @@ impl PeerLogic {
         self.serve_wait = None;
     }
 
-    /// Moves the connection's pending output behind what is already waiting in `wbuf`.
-    pub fn take_output(&mut self, wbuf: &mut BytesMut) {
-        if !self.conn.has_output() {
-            return;
-        }
-        let out = self.conn.output().split();
-        if wbuf.is_empty() {
-            *wbuf = out;
-        } else {
-            wbuf.extend_from_slice(&out);
-        }
+    pub fn has_output(&self) -> bool {
+        self.conn.has_output() || !self.outbox.is_empty()
+    }
+
+    /// Writes queued output (buffered messages and file-backed blocks) while the socket
+    /// accepts it without blocking.
+    pub fn write_ready(&mut self, stream: &TcpStream) -> Result<(), Exit> {
+        self.outbox
+            .write_ready(stream, self.conn.output())
+            .map_err(Exit::Io)
     }
 
     pub fn handle_input(&mut self, rbuf: &mut BytesMut) -> Result<(), Exit> {
@@ -171,8 +178,8 @@ impl PeerLogic {
     }
 
     /// Work after every I/O step: serve queued requests, request more, publish stats.
-    pub fn after_io(&mut self, waiting_output: usize) -> Result<(), Exit> {
-        self.serve(waiting_output)?;
+    pub fn after_io(&mut self) -> Result<(), Exit> {
+        self.serve()?;
         self.request_more();
         self.publish();
         if self.t.is_complete() && self.conn.peer_is_seed() {
@@ -287,8 +294,8 @@ impl PeerLogic {
         Ok(())
     }
 
-    /// A block we asked for arrived: let the picker account for it, write it, and start
-    /// verification when it completed its piece.
+    /// A block we asked for arrived: let the picker account for it and hand it to the
+    /// disk workers, which write it and verify the piece once it is complete.
     fn on_block(&mut self, block: BlockRef, data: Bytes) -> Result<(), Exit> {
         self.t
             .counters
@@ -317,14 +324,13 @@ impl PeerLogic {
                 BlockOutcome::Duplicate | BlockOutcome::NotRequested => false,
             }
         };
-        if !accepted {
-            return Ok(());
-        }
-        let written = self.t.storage.write_block(block.piece, block.begin, &data);
-        block_written(&self.t, block.piece);
-        if let Err(e) = written {
-            self.t.fail(TorrentError::Disk(e.to_string()));
-            return Err(Exit::Local("disk error"));
+        if accepted {
+            let job = DiskJob {
+                torrent: self.t.clone(),
+                block,
+                data,
+            };
+            self.t.session.disk.submit(job);
         }
         Ok(())
     }
@@ -371,13 +377,14 @@ impl PeerLogic {
         }
     }
 
-    /// Answers queued requests from disk while the write buffer and rate limit allow.
-    fn serve(&mut self, waiting_output: usize) -> Result<(), Exit> {
+    /// Answers queued requests while the output queue and rate limit allow. Blocks go
+    /// out with `sendfile` straight from the files; blocks touching pad files are read
+    /// into the output buffer instead.
+    fn serve(&mut self) -> Result<(), Exit> {
         let now = Instant::now();
         while let Some(&block) = self.serve_queue.front() {
-            if self.serve_wait.is_some()
-                || waiting_output + self.conn.output().len() > MAX_WRITE_BUFFER
-            {
+            self.outbox.sync(self.conn.output().len());
+            if self.serve_wait.is_some() || self.outbox.pending() > MAX_WRITE_BUFFER {
                 break;
             }
             if let Some(limiter) = &self.t.session.upload_limiter {
@@ -387,13 +394,7 @@ impl PeerLogic {
                 }
             }
             self.serve_queue.pop_front();
-            let storage = &self.t.storage;
-            let sent = self.conn.send_block(block, |buf| {
-                storage
-                    .read_block(block.piece, block.begin, buf)
-                    .map_err(std::io::Error::other)
-            });
-            match sent {
+            match self.send_block(block) {
                 Ok(()) => {
                     self.t
                         .counters
@@ -407,6 +408,44 @@ impl PeerLogic {
             }
         }
         Ok(())
+    }
+
+    fn send_block(&mut self, block: BlockRef) -> Result<(), shoal_storage::StorageError> {
+        let storage = &self.t.storage;
+        self.slices.clear();
+        let slices = &mut self.slices;
+        let whole_on_disk = storage.block_slices(
+            block.piece,
+            block.begin,
+            block.length as usize,
+            |file, offset, len| slices.push((file, offset, len)),
+        )?;
+        if whole_on_disk {
+            self.conn.send_block_header(block);
+            for (file, offset, len) in self.slices.drain(..) {
+                self.outbox
+                    .push_file(self.conn.output().len(), file, offset, len);
+            }
+            return Ok(());
+        }
+        let mut failure = None;
+        let sent = self.conn.send_block(block, |buf| {
+            storage
+                .read_block(block.piece, block.begin, buf)
+                .map_err(|e| {
+                    failure = Some(e);
+                    std::io::Error::other("read failed")
+                })
+        });
+        match (sent, failure) {
+            (Ok(()), _) => Ok(()),
+            (Err(_), Some(e)) => Err(e),
+            (Err(e), None) => Err(shoal_storage::StorageError::Io {
+                path: std::path::PathBuf::new(),
+                op: shoal_storage::IoOp::Read,
+                source: e,
+            }),
+        }
     }
 
     /// Releases everything this connection held in the torrent.

@@ -2,20 +2,23 @@
 //! [`PeerConnection`], and between the connection and the torrent (picker, storage).
 
 mod logic;
+mod outbox;
 
 use crate::torrent::{ControlEvent, PeerCommand, PeerEntry, PeerLive, Torrent};
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 use logic::{Exit, PeerLogic};
 use shoal_wire::Handshake;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 /// Bytes read from the socket per call; large reads keep syscalls per block low.
 const READ_CHUNK: usize = 256 * 1024;
+
+/// How long a peer task waits before re-checking a congested disk queue.
+const DISK_BACKOFF: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// Most remembered peer keys (for smart ban) before departed peers are forgotten.
 const MAX_KEY_IPS: usize = 4096;
@@ -95,37 +98,31 @@ async fn drive(
     stream: TcpStream,
     mut rx: mpsc::UnboundedReceiver<PeerCommand>,
 ) -> Exit {
-    let (mut rd, mut wr) = stream.into_split();
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
-    let mut wbuf = BytesMut::new();
     let mut shutdown = peer.torrent().shutdown.subscribe();
     peer.start();
     loop {
-        if let Err(exit) = peer.after_io(wbuf.len()) {
-            // Try to get our last messages out before closing.
-            peer.take_output(&mut wbuf);
-            let _ =
-                tokio::time::timeout(std::time::Duration::from_millis(200), wr.write_all(&wbuf))
-                    .await;
+        if let Err(exit) = peer.after_io() {
+            flush(peer, &stream).await;
             return exit;
         }
-        peer.take_output(&mut wbuf);
         if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
             rbuf.reserve(READ_CHUNK);
         }
         let deadline = peer.poll_timeout();
         let serve_at = peer.serve_wait();
+        let congested = peer.torrent().session.disk.is_congested();
         let step = tokio::select! {
-            res = rd.read_buf(&mut rbuf) => match res {
+            // While the disk workers are behind, stop reading so TCP slows the sender.
+            _ = tokio::time::sleep(DISK_BACKOFF), if congested => Ok(()),
+            ready = stream.readable(), if !congested => match ready.and_then(|()| stream.try_read_buf(&mut rbuf)) {
                 Ok(0) => Err(Exit::Closed),
                 Ok(_) => peer.handle_input(&mut rbuf),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(()),
                 Err(e) => Err(Exit::Io(e)),
             },
-            res = wr.write(&wbuf), if !wbuf.is_empty() => match res {
-                Ok(n) => {
-                    wbuf.advance(n);
-                    Ok(())
-                }
+            ready = stream.writable(), if peer.has_output() => match ready {
+                Ok(()) => peer.write_ready(&stream),
                 Err(e) => Err(Exit::Io(e)),
             },
             cmd = rx.recv() => match cmd {
@@ -140,15 +137,20 @@ async fn drive(
             _ = shutdown.changed() => Err(Exit::Local("shutting down")),
         };
         if let Err(exit) = step {
-            peer.take_output(&mut wbuf);
-            if !wbuf.is_empty() {
-                let _ = tokio::time::timeout(
-                    std::time::Duration::from_millis(200),
-                    wr.write_all(&wbuf),
-                )
-                .await;
-            }
+            flush(peer, &stream).await;
             return exit;
         }
     }
+}
+
+/// Tries briefly to get our last messages out before the connection closes.
+async fn flush(peer: &mut PeerLogic, stream: &TcpStream) {
+    let attempt = async {
+        while peer.has_output() {
+            if stream.writable().await.is_err() || peer.write_ready(stream).is_err() {
+                return;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_millis(200), attempt).await;
 }

@@ -9,41 +9,32 @@ use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-/// A peer task finished writing a block of `piece` that the picker accepted. Starts
-/// verification when this was the last outstanding write of a complete piece.
-pub(crate) fn block_written(t: &Arc<Torrent>, piece: u32) {
-    let ready = {
-        let mut st = t.state.lock();
-        let left = match st.writes_in_flight.get_mut(&piece) {
-            Some(n) => {
-                *n = n.saturating_sub(1);
-                *n
-            }
-            None => 0,
-        };
-        if left == 0 {
-            st.writes_in_flight.remove(&piece);
-            st.complete_pending.remove(&piece)
-        } else {
-            false
+/// A disk worker finished writing a block of `piece` that the picker accepted. Returns
+/// true when this was the last outstanding write of a complete piece: the caller then
+/// verifies it and reports with [`piece_checked`].
+pub(crate) fn block_written(t: &Arc<Torrent>, piece: u32) -> bool {
+    let mut st = t.state.lock();
+    let left = match st.writes_in_flight.get_mut(&piece) {
+        Some(n) => {
+            *n = n.saturating_sub(1);
+            *n
         }
+        None => 0,
     };
-    if ready {
-        spawn_verify(t.clone(), piece);
+    if left > 0 {
+        return false;
     }
+    st.writes_in_flight.remove(&piece);
+    st.complete_pending.remove(&piece)
 }
 
-/// Hashes `piece` on a blocking thread and applies the result.
-pub(crate) fn spawn_verify(t: Arc<Torrent>, piece: u32) {
-    tokio::spawn(async move {
-        let storage = t.storage.clone();
-        match tokio::task::spawn_blocking(move || storage.verify_piece(piece)).await {
-            Ok(Ok(true)) => on_pass(&t, piece).await,
-            Ok(Ok(false)) => on_fail(&t, piece).await,
-            Ok(Err(e)) => t.fail(TorrentError::Disk(e.to_string())),
-            Err(e) => t.fail(TorrentError::Disk(format!("hashing task failed: {e}"))),
-        }
-    });
+/// Applies the outcome of a piece's hash check.
+pub(crate) async fn piece_checked(t: Arc<Torrent>, piece: u32, ok: bool) {
+    if ok {
+        on_pass(&t, piece).await;
+    } else {
+        on_fail(&t, piece).await;
+    }
 }
 
 async fn on_pass(t: &Arc<Torrent>, piece: u32) {

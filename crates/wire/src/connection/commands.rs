@@ -159,6 +159,20 @@ impl PeerConnection {
         Ok(())
     }
 
+    /// Sends only the 13-byte header of a `piece` message for `block` and accounts the
+    /// upload as if the block were sent. The caller must put exactly `block.length`
+    /// payload bytes on the stream right after these output bytes (e.g. with
+    /// `sendfile`), before any later output.
+    pub fn send_block_header(&mut self, block: BlockRef) {
+        put_header(&mut self.out, id::PIECE, 8 + block.length as usize);
+        self.out.put_u32(block.piece);
+        self.out.put_u32(block.begin);
+        self.peer_requests.remove(&block);
+        self.up.add(u64::from(block.length), self.now);
+        self.last_sent = self.now;
+        self.we_started = true;
+    }
+
     /// [`PeerConnection::send_block`] from a buffer; `data.len()` must equal
     /// `block.length` (otherwise `InvalidInput` and nothing is sent).
     pub fn send_block_data(&mut self, block: BlockRef, data: &[u8]) -> std::io::Result<()> {
