@@ -1,5 +1,5 @@
 //! shoal against aria2 (aria2c), both directions, on 127.0.0.1. aria2 has no flag to
-//! add a peer, so when it downloads it finds shoal through opentracker (HTTP or UDP).
+//! add a peer, so when it downloads it finds shoal through opentracker (HTTP).
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -7,18 +7,11 @@ mod support;
 use support::*;
 
 /// shoal seeds a shoal-made torrent announced to an HTTP tracker; aria2 finds it there.
+/// (aria2 1.36 refuses UDP trackers while DHT is off: "udp is not supported yet";
+/// the UDP tracker tests use libtorrent instead.)
 #[test]
 fn shoal_seeds_aria2_gets_via_http_tracker() {
-    shoal_seeds_aria2_gets("shoal_to_aria2_http", false);
-}
-
-/// The same over a UDP tracker (BEP 15) URL.
-#[test]
-fn shoal_seeds_aria2_gets_via_udp_tracker() {
-    shoal_seeds_aria2_gets("shoal_to_aria2_udp", true);
-}
-
-fn shoal_seeds_aria2_gets(name: &str, udp: bool) {
+    let name = "shoal_to_aria2_http";
     if !require(name, &[Tool::Aria2, Tool::Opentracker]) {
         return;
     }
@@ -26,13 +19,8 @@ fn shoal_seeds_aria2_gets(name: &str, udp: bool) {
     let src_dir = s.dir("src");
     let src = make_single(&src_dir, "payload.bin");
     let tport = free_port();
-    let url = if udp {
-        format!("udp://127.0.0.1:{tport}/announce")
-    } else {
-        tracker::http_url(tport)
-    };
     let opts = CreateOpts {
-        trackers: vec![url],
+        trackers: vec![tracker::http_url(tport)],
         ..Default::default()
     };
     let t = shoal_create(&s, &src, &opts);

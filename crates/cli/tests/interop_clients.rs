@@ -96,5 +96,5 @@ fn libtorrent_seeds_transmission_gets() {
     let dl = s.dir("dl");
     let (mut get, port) = transmission(&s, "tr_get", &t.path, &dl);
     let (_seed, _) = lt_seed(&s, "lt_seed", &t.path, &s.dir("src"), &[local(port)]);
-    wait_download(&mut get, &t, &s.dir("src"), &dl);
+    wait_download(&mut get, &t, &s.dir("src"), &dl, false);
 }

@@ -121,8 +121,25 @@ fn libtorrent_seeds_shoal_gets_multi_mktorrent() {
 
 /// shoal finds the libtorrent seeder only through the torrent's HTTP tracker.
 #[test]
-fn libtorrent_seeds_shoal_gets_via_tracker() {
-    let name = "lt_to_shoal_tracker";
+fn libtorrent_seeds_shoal_gets_via_http_tracker() {
+    libtorrent_seeds_shoal_gets_via_tracker("lt_to_shoal_http", false);
+}
+
+/// shoal finds the libtorrent seeder only through a UDP tracker (BEP 15).
+#[test]
+fn libtorrent_seeds_shoal_gets_via_udp_tracker() {
+    libtorrent_seeds_shoal_gets_via_tracker("lt_to_shoal_udp", true);
+}
+
+fn tracker_url(port: u16, udp: bool) -> String {
+    if udp {
+        format!("udp://127.0.0.1:{port}/announce")
+    } else {
+        tracker::http_url(port)
+    }
+}
+
+fn libtorrent_seeds_shoal_gets_via_tracker(name: &str, udp: bool) {
     if !require(name, &[Tool::Libtorrent, Tool::Opentracker]) {
         return;
     }
@@ -131,7 +148,7 @@ fn libtorrent_seeds_shoal_gets_via_tracker() {
     let src = make_single(&src_dir, "payload.bin");
     let tport = free_port();
     let opts = CreateOpts {
-        trackers: vec![tracker::http_url(tport)],
+        trackers: vec![tracker_url(tport, udp)],
         ..Default::default()
     };
     let t = shoal_create(&s, &src, &opts);
@@ -140,6 +157,32 @@ fn libtorrent_seeds_shoal_gets_via_tracker() {
     tracker.wait_seeders(&t.info_hash, 1, TIMEOUT);
     let dl = s.dir("dl");
     let (mut get, _) = shoal_get(&s, "shoal_get", &t.path, &dl, &[], false);
+    get.expect_success();
+    t.assert_downloaded(&src_dir, &dl);
+}
+
+/// shoal announces over UDP (BEP 15); libtorrent finds it only through that tracker.
+/// (aria2 1.36 cannot use UDP trackers with DHT off, so this direction uses libtorrent.)
+#[test]
+fn shoal_seeds_libtorrent_gets_via_udp_tracker() {
+    let name = "shoal_to_lt_udp";
+    if !require(name, &[Tool::Libtorrent, Tool::Opentracker]) {
+        return;
+    }
+    let s = Scratch::new(name);
+    let src_dir = s.dir("src");
+    let src = make_single(&src_dir, "payload.bin");
+    let tport = free_port();
+    let opts = CreateOpts {
+        trackers: vec![tracker_url(tport, true)],
+        ..Default::default()
+    };
+    let t = shoal_create(&s, &src, &opts);
+    let tracker = Tracker::start(&s, tport, &[t.info_hash]);
+    let (_seed, _) = shoal_seed(&s, "shoal_seed", &t.path, &src_dir, &[]);
+    tracker.wait_seeders(&t.info_hash, 1, TIMEOUT);
+    let dl = s.dir("dl");
+    let (mut get, _) = lt_get(&s, "lt_get", &t.path, &dl, &[]);
     get.expect_success();
     t.assert_downloaded(&src_dir, &dl);
 }
@@ -164,7 +207,7 @@ fn shoal_get_then_seed_relays_between_libtorrents() {
     let mid = s.dir("shoal");
     let (mut relay, relay_port) =
         shoal_get(&s, "shoal_get_seed", &t.path, &mid, &[local(port)], true);
-    wait_download(&mut relay, &t, &src_dir, &mid);
+    wait_download(&mut relay, &t, &src_dir, &mid, false);
     first.stop();
     let dl = s.dir("dl");
     let (mut get, _) = lt_get(&s, "lt_get", &t.path, &dl, &[local(relay_port)]);

@@ -73,7 +73,8 @@ pub fn shoal_get(
 
 fn lt_script(script: &str, torrent: &Path, save: &Path, peers: &[String]) -> Command {
     let mut cmd = Command::new(PYTHON);
-    cmd.arg("-u")
+    // -B: no __pycache__ in the source tree (lt_common is imported).
+    cmd.args(["-u", "-B"])
         .arg(format!(
             "{}/tests/support/{script}",
             env!("CARGO_MANIFEST_DIR")
@@ -225,8 +226,15 @@ pub fn transmission(s: &Scratch, name: &str, torrent: &Path, dir: &Path) -> (Pro
 
 /// Waits until the torrent's files in save dir `dst` equal those in `src` while
 /// `downloader` keeps running (for clients that do not exit when done, e.g.
-/// transmission-cli). Panics on timeout or if the downloader dies.
-pub fn wait_download(downloader: &mut Proc, t: &Torrent, src: &Path, dst: &Path) {
+/// transmission-cli). `missing_empty_ok` accepts absent zero-length files (Transmission
+/// never creates them). Panics on timeout or if the downloader dies.
+pub fn wait_download(
+    downloader: &mut Proc,
+    t: &Torrent,
+    src: &Path,
+    dst: &Path,
+    missing_empty_ok: bool,
+) {
     let mut last_check = std::time::Instant::now() - Duration::from_secs(1);
     wait_until(
         &format!("{} to download {}", downloader.name, dst.display()),
@@ -242,7 +250,7 @@ pub fn wait_download(downloader: &mut Proc, t: &Torrent, src: &Path, dst: &Path)
                 return false;
             }
             last_check = std::time::Instant::now();
-            t.diff(src, dst).is_none()
+            t.diff_with(src, dst, missing_empty_ok).is_none()
         },
     );
 }

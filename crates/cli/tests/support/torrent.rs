@@ -44,11 +44,18 @@ impl Torrent {
     /// How the torrent's files under `dst` differ from those under `src` (both save
     /// directories), or None when all match by size and SHA-1.
     pub fn diff(&self, src: &Path, dst: &Path) -> Option<String> {
+        self.diff_with(src, dst, false)
+    }
+
+    /// [`Torrent::diff`], optionally accepting that zero-length files were not created
+    /// (Transmission 3 never creates them).
+    pub fn diff_with(&self, src: &Path, dst: &Path, missing_empty_ok: bool) -> Option<String> {
         for (rel, len) in &self.files {
             let (a, b) = (src.join(rel), dst.join(rel));
             let want = std::fs::metadata(&a).unwrap().len();
             assert_eq!(want, *len, "{} is not the torrent's source", a.display());
             match std::fs::metadata(&b) {
+                Err(_) if want == 0 && missing_empty_ok => continue,
                 Err(_) => return Some(format!("{} is missing", b.display())),
                 Ok(m) if m.len() != want => {
                     return Some(format!(

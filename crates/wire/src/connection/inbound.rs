@@ -20,13 +20,21 @@ impl PeerConnection {
         ) {
             let first = !self.peer_started;
             self.peer_started = true;
-            if !first
-                && matches!(
-                    msg,
-                    Message::Bitfield(_) | Message::HaveAll | Message::HaveNone
-                )
-            {
-                return Err(PeerError::BitfieldNotFirst);
+            if !first {
+                // Some clients (aria2) send a fresh bitfield later instead of a run of
+                // `have`s: take it as an update that can only add pieces.
+                match msg {
+                    Message::Bitfield(raw) if self.layout_known() => {
+                        return self.on_late_bitfield(&raw)
+                    }
+                    Message::HaveAll if self.layout_known() => {
+                        self.require_fast("have all")?;
+                        let all = Bitfield::full(self.cfg.num_pieces as usize);
+                        return self.on_late_bitfield(all.as_bytes());
+                    }
+                    Message::HaveNone => return self.require_fast("have none"),
+                    _ => {}
+                }
             }
         }
         match msg {
@@ -164,6 +172,18 @@ impl PeerConnection {
         }
         self.peer_pieces = Bitfield::from_payload(&raw, self.cfg.num_pieces as usize)?;
         self.events.push_back(PeerEvent::Bitfield);
+        Ok(())
+    }
+
+    /// A bitfield after the first message: every newly set piece counts as a `have`;
+    /// pieces are never taken away.
+    fn on_late_bitfield(&mut self, raw: &[u8]) -> Result<(), PeerError> {
+        let update = Bitfield::from_payload(raw, self.cfg.num_pieces as usize)?;
+        for i in update.iter_ones() {
+            if self.peer_pieces.set(i) {
+                self.events.push_back(PeerEvent::Have(i as u32));
+            }
+        }
         Ok(())
     }
 

@@ -103,21 +103,38 @@ fn bitfield_must_come_first_once() {
     );
     assert_eq!(p.peer_pieces().iter_ones().collect::<Vec<_>>(), vec![0, 9]);
     assert_eq!(p.peer_reqq(), Some(50));
+    // A repeated bitfield is an update: nothing new, no events.
+    feed(&mut p, std::slice::from_ref(&bf), t0).unwrap();
+    assert_eq!(events(&mut p), vec![]);
+
+    // A later bitfield (as aria2 sends) announces its new pieces as haves.
+    let mut p = PeerConnection::new(cfg(), t0);
+    feed(&mut p, &[Message::Have(1), bf], t0).unwrap();
     assert_eq!(
-        feed(&mut p, std::slice::from_ref(&bf), t0),
-        Err(PeerError::BitfieldNotFirst)
+        events(&mut p),
+        vec![PeerEvent::Have(1), PeerEvent::Have(0), PeerEvent::Have(9)]
     );
+    assert_eq!(
+        p.peer_pieces().iter_ones().collect::<Vec<_>>(),
+        vec![0, 1, 9]
+    );
+    // A malformed late bitfield is still refused.
+    assert!(feed(
+        &mut p,
+        &[Message::Bitfield(Bytes::from_static(&[0xff]))],
+        t0
+    )
+    .is_err());
 
     let mut p = PeerConnection::new(cfg(), t0);
+    feed(&mut p, &[Message::HaveNone, Message::HaveAll], t0).unwrap();
+    let evs = events(&mut p);
     assert_eq!(
-        feed(&mut p, &[Message::Have(1), bf], t0),
-        Err(PeerError::BitfieldNotFirst)
+        evs.len(),
+        11,
+        "have none, then a have for each of the 10 pieces: {evs:?}"
     );
-    let mut p = PeerConnection::new(cfg(), t0);
-    assert_eq!(
-        feed(&mut p, &[Message::HaveNone, Message::HaveAll], t0),
-        Err(PeerError::BitfieldNotFirst)
-    );
+    assert!(p.peer_is_seed());
     let mut p = PeerConnection::new(cfg(), t0);
     assert_eq!(
         feed(
