@@ -113,6 +113,11 @@ impl TorrentHandle {
         let _ = self.torrent.control_tx.send(ControlEvent::Peers(addrs));
     }
 
+    /// Whether peers from `ip` are banned (they sent data that failed verification).
+    pub fn is_banned(&self, ip: std::net::IpAddr) -> bool {
+        self.torrent.state.lock().smartban.is_banned(ip)
+    }
+
     pub fn is_complete(&self) -> bool {
         self.torrent.is_complete()
     }

@@ -70,3 +70,15 @@ pub fn same_bytes(a: &Path, b: &Path) -> bool {
 pub fn path_in(dir: &tempfile::TempDir, rel: &str) -> PathBuf {
     dir.path().join(rel)
 }
+
+/// A session listening on `ip` (any 127.x address works on Linux loopback), so tests
+/// can tell peers apart by address.
+pub async fn session_on(ip: &str, upload_limit: Option<u64>) -> Session {
+    let config = SessionConfig {
+        listen_addr: format!("{ip}:0").parse().unwrap(),
+        use_trackers: false,
+        upload_rate_limit: upload_limit,
+        ..SessionConfig::default()
+    };
+    Session::new(config).await.unwrap()
+}
