@@ -17,11 +17,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 
-/// One accepted block to write.
+/// Accepted blocks of one torrent to write, in the order they arrived.
 pub(crate) struct DiskJob {
     pub torrent: Arc<Torrent>,
-    pub block: BlockRef,
-    pub data: Bytes,
+    pub blocks: Vec<(BlockRef, Bytes)>,
 }
 
 /// The session's disk workers.
@@ -50,14 +49,51 @@ impl DiskPool {
         Ok(DiskPool { shards, queued })
     }
 
-    pub fn submit(&self, job: DiskJob) {
-        let shard = job.block.piece as usize % self.shards.len();
-        let len = job.data.len();
-        self.queued.fetch_add(len, Ordering::Relaxed);
+    /// Queues `blocks` (all of `torrent`), one job per worker involved, so a burst of
+    /// blocks read in one go costs one wake-up per worker rather than one per block.
+    pub fn submit(&self, torrent: &Arc<Torrent>, blocks: &mut Vec<(BlockRef, Bytes)>) {
+        if blocks.is_empty() {
+            return;
+        }
+        let n = self.shards.len();
+        let bytes: usize = blocks.iter().map(|(_, d)| d.len()).sum();
+        self.queued.fetch_add(bytes, Ordering::Relaxed);
+        let first = blocks[0].0.piece as usize % n;
+        if blocks.iter().all(|(b, _)| b.piece as usize % n == first) {
+            self.send(
+                first,
+                DiskJob {
+                    torrent: torrent.clone(),
+                    blocks: std::mem::take(blocks),
+                },
+            );
+            return;
+        }
+        for shard in 0..n {
+            let part: Vec<_> = blocks
+                .iter()
+                .filter(|(b, _)| b.piece as usize % n == shard)
+                .cloned()
+                .collect();
+            if !part.is_empty() {
+                self.send(
+                    shard,
+                    DiskJob {
+                        torrent: torrent.clone(),
+                        blocks: part,
+                    },
+                );
+            }
+        }
+        blocks.clear();
+    }
+
+    fn send(&self, shard: usize, job: DiskJob) {
         if let Err(mpsc::SendError(job)) = self.shards[shard].send(job) {
             // Workers only stop when the pool is dropped; write inline as a last resort.
-            self.queued.fetch_sub(len, Ordering::Relaxed);
-            write_job(&mut HashMap::new(), job, &tokio::runtime::Handle::current());
+            let bytes: usize = job.blocks.iter().map(|(_, d)| d.len()).sum();
+            self.queued.fetch_sub(bytes, Ordering::Relaxed);
+            run_job(&mut HashMap::new(), job, &tokio::runtime::Handle::current());
         }
     }
 
@@ -72,48 +108,72 @@ type Hashers = HashMap<([u8; 20], u32), PieceHasher>;
 fn worker(rx: mpsc::Receiver<DiskJob>, queued: Arc<AtomicUsize>, runtime: tokio::runtime::Handle) {
     let mut hashers = Hashers::new();
     while let Ok(job) = rx.recv() {
-        let len = job.data.len();
-        write_job(&mut hashers, job, &runtime);
-        queued.fetch_sub(len, Ordering::Relaxed);
+        let bytes: usize = job.blocks.iter().map(|(_, d)| d.len()).sum();
+        run_job(&mut hashers, job, &runtime);
+        queued.fetch_sub(bytes, Ordering::Relaxed);
     }
 }
 
-fn write_job(hashers: &mut Hashers, job: DiskJob, runtime: &tokio::runtime::Handle) {
-    let DiskJob {
-        torrent: t,
-        block,
-        data,
-    } = job;
-    let key = (t.info_hash, block.piece);
-    let written = t.storage.write_block(block.piece, block.begin, &data);
-    if block.begin == 0 {
-        hashers.insert(key, PieceHasher::new());
-    }
-    if let Some(h) = hashers.get_mut(&key) {
-        if written.is_err() || !h.feed(block.begin, &data) {
+/// Writes a job's blocks (runs of consecutive blocks of a piece in one vectored
+/// write), feeds the running hashes, and verifies the pieces they completed.
+fn run_job(hashers: &mut Hashers, job: DiskJob, runtime: &tokio::runtime::Handle) {
+    let DiskJob { torrent: t, blocks } = job;
+    let mut checked = Vec::new();
+    let mut i = 0;
+    while i < blocks.len() {
+        let (first, _) = blocks[i];
+        let mut end = i + 1;
+        let mut next = first.begin + first.length;
+        while end < blocks.len()
+            && blocks[end].0.piece == first.piece
+            && blocks[end].0.begin == next
+        {
+            next += blocks[end].0.length;
+            end += 1;
+        }
+        let run = &blocks[i..end];
+        let bufs: Vec<&[u8]> = run.iter().map(|(_, d)| d.as_ref()).collect();
+        let written = t.storage.write_run(first.piece, first.begin, &bufs);
+        let key = (t.info_hash, first.piece);
+        let mut ready = false;
+        for (block, data) in run {
+            if block.begin == 0 {
+                hashers.insert(key, PieceHasher::new());
+            }
+            if let Some(h) = hashers.get_mut(&key) {
+                if written.is_err() || !h.feed(block.begin, data) {
+                    hashers.remove(&key);
+                }
+            }
+            ready |= block_written(&t, block.piece);
+        }
+        i = end;
+        if let Err(e) = written {
             hashers.remove(&key);
+            t.fail(TorrentError::Disk(e.to_string()));
+            continue;
+        }
+        if ready {
+            let size = t.meta.info.piece_size(first.piece);
+            let digest = match hashers.remove(&key).and_then(|h| h.finish(size)) {
+                Some(d) => Ok(d),
+                None => t.storage.hash_piece(first.piece),
+            };
+            match digest {
+                Ok(d) => checked.push((
+                    first.piece,
+                    t.meta.info.pieces.get(first.piece as usize) == Some(&d),
+                )),
+                Err(e) => t.fail(TorrentError::Disk(e.to_string())),
+            }
         }
     }
-    drop(data);
-    let ready = block_written(&t, block.piece);
-    if let Err(e) = written {
-        hashers.remove(&key);
-        t.fail(TorrentError::Disk(e.to_string()));
-        return;
-    }
-    if !ready {
-        return;
-    }
-    let size = t.meta.info.piece_size(block.piece);
-    let digest = match hashers.remove(&key).and_then(|h| h.finish(size)) {
-        Some(d) => Ok(d),
-        None => t.storage.hash_piece(block.piece),
-    };
-    match digest {
-        Ok(d) => {
-            let ok = t.meta.info.pieces.get(block.piece as usize) == Some(&d);
-            runtime.spawn(piece_checked(t, block.piece, ok));
-        }
-        Err(e) => t.fail(TorrentError::Disk(e.to_string())),
+    drop(blocks);
+    if !checked.is_empty() {
+        runtime.spawn(async move {
+            for (piece, ok) in checked {
+                piece_checked(t.clone(), piece, ok).await;
+            }
+        });
     }
 }

@@ -12,6 +12,7 @@ use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrupt_seeder_is_banned_and_pieces_are_refetched() {
+    init_logs();
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good/data.bin");
     let bad = dir.path().join("bad/data.bin");
@@ -31,12 +32,22 @@ async fn corrupt_seeder_is_banned_and_pieces_are_refetched() {
 
     // The honest seeder is slow, so the leecher asks the liar for most pieces first.
     let honest = session_on("127.0.0.3", Some(512 * 1024)).await;
-    add(&honest, &meta, &dir.path().join("good"), vec![]).await;
+    let honest_handle = add(&honest, &meta, &dir.path().join("good"), vec![]).await;
 
     let leecher = session_on("127.0.0.4", None).await;
     let peers = vec![liar.local_addr(), honest.local_addr()];
     let handle = add(&leecher, &meta, &dir.path().join("leech"), peers).await;
-    wait_complete(&handle, Duration::from_secs(60)).await;
+    if tokio::time::timeout(Duration::from_secs(60), handle.wait_complete())
+        .await
+        .is_err()
+    {
+        panic!(
+            "stuck: {:?}\nleecher peers {:?}\nhonest peers {:?}",
+            handle.stats(),
+            handle.peers(),
+            honest_handle.peers()
+        );
+    }
 
     assert!(same_bytes(&good, &dir.path().join("leech/data.bin")));
     let stats = handle.stats();

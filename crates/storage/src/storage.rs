@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::fs::File;
+use std::io::IoSlice;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -140,6 +141,27 @@ impl Storage {
             }
             let file = self.handle(seg.file, true)?;
             file.write_all_at(&data[seg.buf_range()], seg.file_offset)
+                .map_err(|e| self.io_err(IoOp::Write, seg.file, e))?;
+            self.dirty[seg.file].store(true, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// Writes consecutive blocks (`bufs`, in order and contiguous in the torrent)
+    /// starting at byte `begin` of `piece`, with one vectored positional write per file
+    /// they touch instead of one write per block. Same rules as [`Self::write_block`].
+    pub fn write_run(&self, piece: u32, begin: u32, bufs: &[&[u8]]) -> Result<(), StorageError> {
+        let total: usize = bufs.iter().map(|b| b.len()).sum();
+        let offset = self.check_range(piece, begin, total)?;
+        let mut slices = Vec::with_capacity(bufs.len());
+        for seg in Segments::new(&self.ends, offset, total) {
+            if self.layout.files[seg.file].pad {
+                continue;
+            }
+            let file = self.handle(seg.file, true)?;
+            slices.clear();
+            slices_of(bufs, seg.buf_range(), &mut slices);
+            write_all_vectored_at(&file, &mut slices, seg.file_offset)
                 .map_err(|e| self.io_err(IoOp::Write, seg.file, e))?;
             self.dirty[seg.file].store(true, Ordering::Release);
         }
@@ -324,6 +346,37 @@ impl std::fmt::Debug for Storage {
             .field("pieces", &self.layout.num_pieces())
             .finish_non_exhaustive()
     }
+}
+
+/// The parts of `bufs` (seen as one concatenated buffer) that fall in `range`.
+fn slices_of<'a>(bufs: &[&'a [u8]], range: std::ops::Range<usize>, out: &mut Vec<IoSlice<'a>>) {
+    let mut start = 0;
+    for buf in bufs {
+        let end = start + buf.len();
+        let lo = range.start.max(start);
+        let hi = range.end.min(end);
+        if lo < hi {
+            out.push(IoSlice::new(&buf[lo - start..hi - start]));
+        }
+        start = end;
+    }
+}
+
+/// `pwritev` until everything is written.
+fn write_all_vectored_at(
+    file: &File,
+    mut slices: &mut [IoSlice<'_>],
+    mut offset: u64,
+) -> std::io::Result<()> {
+    while !slices.is_empty() {
+        let n = rustix::io::pwritev(file, slices, offset)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        offset += n as u64;
+        IoSlice::advance_slices(&mut slices, n);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -481,3 +481,22 @@ fn throughput() {
         mbps(c)
     );
 }
+
+#[test]
+fn write_run_spans_files_like_single_writes() {
+    let fx = fixture(&[("a", 10, false), ("pad", 6, true), ("b", 30, false)], 64);
+    let data: Vec<u8> = (0..46u8).collect();
+    // Three "blocks" of the 46-byte stream written as one run from piece 0.
+    let bufs: Vec<&[u8]> = vec![&data[..7], &data[7..20], &data[20..46]];
+    fx.storage.write_run(0, 0, &bufs).unwrap();
+    let mut back = vec![0u8; 46];
+    fx.storage.read_range(0, &mut back).unwrap();
+    let mut expected = data.clone();
+    expected[10..16].fill(0); // pad bytes read as zeros
+    assert_eq!(back, expected);
+    assert!(!fx.path("pad").exists());
+    assert!(
+        fx.storage.write_run(2, 0, &bufs).is_err(),
+        "past the end is refused"
+    );
+}

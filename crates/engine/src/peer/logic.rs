@@ -2,7 +2,6 @@
 //! the picker, blocks to disk, and serving the peer's requests from disk.
 
 use super::outbox::Outbox;
-use crate::disk::DiskJob;
 use crate::torrent::{ControlEvent, PeerCommand, PeerLive, Torrent};
 use bytes::{Bytes, BytesMut};
 use shoal_swarm::BlockOutcome;
@@ -66,6 +65,8 @@ pub(crate) struct PeerLogic {
     serve_wait: Option<Instant>,
     picks: Vec<BlockRef>,
     outbox: Outbox,
+    /// Accepted blocks not yet handed to the disk workers.
+    to_disk: Vec<(BlockRef, Bytes)>,
     /// Reused list of file slices of the block being served.
     slices: Vec<(Arc<File>, u64, usize)>,
     /// Both sides support the extension protocol (BEP 10).
@@ -105,6 +106,7 @@ impl PeerLogic {
             serve_wait: None,
             picks: Vec::with_capacity(256),
             outbox: Outbox::default(),
+            to_disk: Vec::new(),
             slices: Vec::with_capacity(4),
             extensions,
             t,
@@ -162,7 +164,10 @@ impl PeerLogic {
 
     pub fn handle_input(&mut self, rbuf: &mut BytesMut) -> Result<(), Exit> {
         self.conn.handle_input(rbuf, Instant::now())?;
-        self.drain_events()
+        let result = self.drain_events();
+        // Everything accepted from this read goes to the disk workers in one batch.
+        self.t.session.disk.submit(&self.t, &mut self.to_disk);
+        result
     }
 
     pub fn handle_timeout(&mut self) -> Result<(), Exit> {
@@ -204,6 +209,9 @@ impl PeerLogic {
     }
 
     pub fn on_command(&mut self, cmd: PeerCommand) -> Result<(), Exit> {
+        if !matches!(cmd, PeerCommand::Have(_) | PeerCommand::Cancel(_)) {
+            tracing::trace!(addr = %self.addr, ?cmd, "command");
+        }
         match cmd {
             PeerCommand::Have(piece) => {
                 self.our_have.set(piece as usize);
@@ -220,14 +228,45 @@ impl PeerLogic {
                 self.serve_queue.retain(|b| conn.peer_request_pending(b));
             }
             PeerCommand::Unchoke => self.conn.unchoke(),
-            PeerCommand::Cancel(block) => self.conn.cancel(block),
-            PeerCommand::Wake => {}
+            PeerCommand::Cancel(block) => {
+                // The picker may have given this block back to us since (a piece failed
+                // and was reset); then the request still stands.
+                let wanted_again = self
+                    .t
+                    .state
+                    .lock()
+                    .picker
+                    .requested_by(block)
+                    .any(|k| k == self.key);
+                if !wanted_again {
+                    self.conn.cancel(block);
+                }
+            }
+            PeerCommand::Wake => {
+                // A piece failed: its blocks are wanted again, so the peer may be
+                // interesting again.
+                if !self.conn.am_interested() && !self.t.is_complete() {
+                    let interesting = self
+                        .t
+                        .state
+                        .lock()
+                        .picker
+                        .is_interesting(self.conn.peer_pieces());
+                    self.conn.set_interested(interesting);
+                }
+            }
             PeerCommand::Disconnect(why) => return Err(Exit::Local(why)),
         }
         Ok(())
     }
 
     fn on_event(&mut self, event: PeerEvent) -> Result<(), Exit> {
+        if !matches!(
+            event,
+            PeerEvent::Block { .. } | PeerEvent::Have(_) | PeerEvent::Request(_)
+        ) {
+            tracing::trace!(addr = %self.addr, ?event, "event");
+        }
         match event {
             PeerEvent::Have(piece) => {
                 if self.counted.set(piece as usize) {
@@ -325,12 +364,7 @@ impl PeerLogic {
             }
         };
         if accepted {
-            let job = DiskJob {
-                torrent: self.t.clone(),
-                block,
-                data,
-            };
-            self.t.session.disk.submit(job);
+            self.to_disk.push((block, data));
         }
         Ok(())
     }
@@ -369,9 +403,20 @@ impl PeerLogic {
                 && !st.picker.is_interesting(self.conn.peer_pieces())
         };
         let now = Instant::now();
-        for block in self.picks.drain(..) {
-            self.conn.request(block, now);
+        let mut refused = false;
+        for &block in &self.picks {
+            refused |= !self.conn.request(block, now);
         }
+        if refused {
+            // Not sent (already in flight, or the pipeline is full): give it back.
+            let mut st = self.t.state.lock();
+            for &block in &self.picks {
+                if !self.conn.is_outstanding(&block) {
+                    st.picker.on_request_dropped(self.key, block);
+                }
+            }
+        }
+        self.picks.clear();
         if nothing_left {
             self.conn.set_interested(false);
         }

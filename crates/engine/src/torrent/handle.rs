@@ -39,6 +39,12 @@ pub struct PeerSnapshot {
     pub download_rate: u64,
     pub upload_rate: u64,
     pub outgoing: bool,
+    /// We choke the peer / the peer chokes us.
+    pub am_choking: bool,
+    pub peer_choking: bool,
+    /// We want something the peer has / the peer wants something we have.
+    pub am_interested: bool,
+    pub peer_interested: bool,
 }
 
 /// A torrent running in a [`crate::Session`]. Cheap to clone.
@@ -104,6 +110,10 @@ impl TorrentHandle {
                 download_rate: PeerLive::get(&p.live.download_rate),
                 upload_rate: PeerLive::get(&p.live.upload_rate),
                 outgoing: p.outgoing,
+                am_choking: p.live.am_choking.load(Ordering::Relaxed),
+                peer_choking: p.live.peer_choking.load(Ordering::Relaxed),
+                am_interested: p.live.am_interested.load(Ordering::Relaxed),
+                peer_interested: p.live.peer_interested.load(Ordering::Relaxed),
             })
             .collect()
     }

@@ -82,3 +82,13 @@ pub async fn session_on(ip: &str, upload_limit: Option<u64>) -> Session {
     };
     Session::new(config).await.unwrap()
 }
+
+/// Logs to the test's output when `RUST_LOG` is set.
+pub fn init_logs() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .try_init();
+    }
+}
