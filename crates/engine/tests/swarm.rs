@@ -70,7 +70,7 @@ async fn leecher_fetches_from_four_seeders() {
     let mut seeders = Vec::new();
     let mut seed_handles = Vec::new();
     for _ in 0..4 {
-        let s = session(Some(1024 * 1024)).await;
+        let s = session(Some(512 * 1024)).await;
         seed_handles.push(add(&s, &meta, &dir.path().join("seed"), vec![]).await);
         seeders.push(s);
     }
