@@ -19,7 +19,7 @@ use std::time::Instant;
 use tokio::net::TcpStream;
 
 /// Stop queueing blocks for the peer once this much is waiting to be written.
-const MAX_WRITE_BUFFER: usize = 2 * 1024 * 1024;
+pub(super) const MAX_WRITE_BUFFER: usize = 2 * 1024 * 1024;
 
 /// Requests we queue from one peer (advertised to it as `reqq`).
 const MAX_PEER_REQUESTS: usize = 500;
@@ -52,25 +52,25 @@ impl From<PeerError> for Exit {
 }
 
 pub(crate) struct PeerLogic {
-    t: Arc<Torrent>,
-    key: u64,
-    addr: SocketAddr,
-    live: Arc<PeerLive>,
-    conn: PeerConnection,
+    pub(super) t: Arc<Torrent>,
+    pub(super) key: u64,
+    pub(super) addr: SocketAddr,
+    pub(super) live: Arc<PeerLive>,
+    pub(super) conn: PeerConnection,
     /// Our verified pieces as far as this peer task knows (updated by `Have` commands).
-    our_have: Bitfield,
+    pub(super) our_have: Bitfield,
     /// The peer's pieces that are counted in the picker's availability.
-    counted: Bitfield,
-    serve_queue: VecDeque<BlockRef>,
-    serve_wait: Option<Instant>,
-    picks: Vec<BlockRef>,
-    outbox: Outbox,
+    pub(super) counted: Bitfield,
+    pub(super) serve_queue: VecDeque<BlockRef>,
+    pub(super) serve_wait: Option<Instant>,
+    pub(super) picks: Vec<BlockRef>,
+    pub(super) outbox: Outbox,
     /// Accepted blocks not yet handed to the disk workers.
-    to_disk: Vec<(BlockRef, Bytes)>,
+    pub(super) to_disk: Vec<(BlockRef, Bytes)>,
     /// Reused list of file slices of the block being served.
-    slices: Vec<(Arc<File>, u64, usize)>,
+    pub(super) slices: Vec<(Arc<File>, u64, usize)>,
     /// Both sides support the extension protocol (BEP 10).
-    extensions: bool,
+    pub(super) extensions: bool,
 }
 
 impl PeerLogic {
@@ -419,77 +419,6 @@ impl PeerLogic {
         self.picks.clear();
         if nothing_left {
             self.conn.set_interested(false);
-        }
-    }
-
-    /// Answers queued requests while the output queue and rate limit allow. Blocks go
-    /// out with `sendfile` straight from the files; blocks touching pad files are read
-    /// into the output buffer instead.
-    fn serve(&mut self) -> Result<(), Exit> {
-        let now = Instant::now();
-        while let Some(&block) = self.serve_queue.front() {
-            self.outbox.sync(self.conn.output().len());
-            if self.serve_wait.is_some() || self.outbox.pending() > MAX_WRITE_BUFFER {
-                break;
-            }
-            if let Some(limiter) = &self.t.session.upload_limiter {
-                if let Err(wait) = limiter.try_take(u64::from(block.length), now) {
-                    self.serve_wait = Some(now + wait);
-                    break;
-                }
-            }
-            self.serve_queue.pop_front();
-            match self.send_block(block) {
-                Ok(()) => {
-                    self.t
-                        .counters
-                        .uploaded
-                        .fetch_add(u64::from(block.length), Ordering::Relaxed);
-                }
-                Err(e) => {
-                    tracing::warn!(addr = %self.addr, piece = block.piece, error = %e, "cannot read a block we have");
-                    self.conn.reject(block);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn send_block(&mut self, block: BlockRef) -> Result<(), shoal_storage::StorageError> {
-        let storage = &self.t.storage;
-        self.slices.clear();
-        let slices = &mut self.slices;
-        let whole_on_disk = storage.block_slices(
-            block.piece,
-            block.begin,
-            block.length as usize,
-            |file, offset, len| slices.push((file, offset, len)),
-        )?;
-        if whole_on_disk {
-            self.conn.send_block_header(block);
-            for (file, offset, len) in self.slices.drain(..) {
-                self.outbox
-                    .push_file(self.conn.output().len(), file, offset, len);
-            }
-            return Ok(());
-        }
-        let mut failure = None;
-        let sent = self.conn.send_block(block, |buf| {
-            storage
-                .read_block(block.piece, block.begin, buf)
-                .map_err(|e| {
-                    failure = Some(e);
-                    std::io::Error::other("read failed")
-                })
-        });
-        match (sent, failure) {
-            (Ok(()), _) => Ok(()),
-            (Err(_), Some(e)) => Err(e),
-            (Err(e), None) => Err(shoal_storage::StorageError::Io {
-                path: std::path::PathBuf::new(),
-                op: shoal_storage::IoOp::Read,
-                source: e,
-            }),
         }
     }
 

@@ -3,6 +3,7 @@
 
 mod logic;
 mod outbox;
+mod serve;
 
 use crate::torrent::{ControlEvent, PeerCommand, PeerEntry, PeerLive, Torrent};
 use bytes::BytesMut;

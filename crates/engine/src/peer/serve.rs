@@ -1,0 +1,82 @@
+//! Serving the peer's requests: blocks leave with `sendfile` straight from the files
+//! (or through the output buffer when they touch pad files), within the output cap and
+//! the session's upload limit.
+
+use super::logic::{Exit, PeerLogic, MAX_WRITE_BUFFER};
+use shoal_storage::{IoOp, StorageError};
+use shoal_wire::BlockRef;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+impl PeerLogic {
+    /// Answers queued requests while the output queue and rate limit allow. Blocks go
+    /// out with `sendfile` straight from the files; blocks touching pad files are read
+    /// into the output buffer instead.
+    pub(super) fn serve(&mut self) -> Result<(), Exit> {
+        let now = Instant::now();
+        while let Some(&block) = self.serve_queue.front() {
+            self.outbox.sync(self.conn.output().len());
+            if self.serve_wait.is_some() || self.outbox.pending() > MAX_WRITE_BUFFER {
+                break;
+            }
+            if let Some(limiter) = &self.t.session.upload_limiter {
+                if let Err(wait) = limiter.try_take(u64::from(block.length), now) {
+                    self.serve_wait = Some(now + wait);
+                    break;
+                }
+            }
+            self.serve_queue.pop_front();
+            match self.send_block(block) {
+                Ok(()) => {
+                    self.t
+                        .counters
+                        .uploaded
+                        .fetch_add(u64::from(block.length), Ordering::Relaxed);
+                }
+                Err(e) => {
+                    tracing::warn!(addr = %self.addr, piece = block.piece, error = %e, "cannot read a block we have");
+                    self.conn.reject(block);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn send_block(&mut self, block: BlockRef) -> Result<(), StorageError> {
+        let storage = &self.t.storage;
+        self.slices.clear();
+        let slices = &mut self.slices;
+        let whole_on_disk = storage.block_slices(
+            block.piece,
+            block.begin,
+            block.length as usize,
+            |file, offset, len| slices.push((file, offset, len)),
+        )?;
+        if whole_on_disk {
+            self.conn.send_block_header(block);
+            for (file, offset, len) in self.slices.drain(..) {
+                self.outbox
+                    .push_file(self.conn.output().len(), file, offset, len);
+            }
+            return Ok(());
+        }
+        let mut failure = None;
+        let sent = self.conn.send_block(block, |buf| {
+            storage
+                .read_block(block.piece, block.begin, buf)
+                .map_err(|e| {
+                    failure = Some(e);
+                    std::io::Error::other("read failed")
+                })
+        });
+        match (sent, failure) {
+            (Ok(()), _) => Ok(()),
+            (Err(_), Some(e)) => Err(e),
+            (Err(e), None) => Err(StorageError::Io {
+                path: std::path::PathBuf::new(),
+                op: IoOp::Read,
+                source: e,
+            }),
+        }
+    }
+}
