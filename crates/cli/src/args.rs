@@ -86,7 +86,8 @@ pub struct SeedArgs {
 
 #[derive(Debug, Args)]
 pub struct GetArgs {
-    /// A .torrent file.
+    /// A .torrent file or a magnet link (peers from `x.pe`, `--peer` and the link's
+    /// trackers; the DHT comes later).
     pub source: String,
     /// Directory to download into.
     #[arg(short, long = "output", default_value = ".")]

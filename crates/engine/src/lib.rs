@@ -11,6 +11,7 @@ mod config;
 mod disk;
 mod error;
 mod handshake;
+mod magnet;
 mod peer;
 mod ratelimit;
 mod session;
@@ -18,6 +19,7 @@ mod torrent;
 
 pub use config::{AddTorrentOptions, SessionConfig};
 pub use error::{AddTorrentError, SessionError, TorrentError};
+pub use magnet::MetadataError;
 pub use session::Session;
 pub use torrent::{PeerSnapshot, TorrentHandle, TorrentStats};
 

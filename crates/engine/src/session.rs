@@ -138,6 +138,18 @@ impl Session {
         Ok(handle)
     }
 
+    /// Fetches the info dictionary of a magnet link from peers (BEP 9): the magnet's
+    /// `x.pe` addresses are up to the caller to resolve into `peers`; its trackers are
+    /// asked too when the session uses trackers. Gives up after `timeout`.
+    pub async fn fetch_metadata(
+        &self,
+        magnet: &shoal_metainfo::Magnet,
+        peers: Vec<SocketAddr>,
+        timeout: Duration,
+    ) -> Result<Metainfo, crate::MetadataError> {
+        crate::magnet::fetch(self.shared.clone(), magnet, peers, timeout).await
+    }
+
     /// Stops every torrent (trackers told, files flushed) and the listener.
     pub async fn shutdown(self) {
         let torrents: Vec<TorrentHandle> = self

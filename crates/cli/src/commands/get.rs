@@ -1,20 +1,50 @@
-//! `shoal get`: download a torrent, optionally keep seeding.
+//! `shoal get`: download a torrent (from a .torrent file, or a magnet link whose
+//! metadata is fetched from peers first), optionally keep seeding.
 
 use super::swarm;
 use crate::args::GetArgs;
 use crate::progress::{self, human_bytes};
-use anyhow::bail;
+use anyhow::Context;
 use shoal_engine::AddTorrentOptions;
+use shoal_metainfo::Magnet;
+use std::time::Duration;
+
+/// How long `get MAGNET` looks for peers that send the torrent's metadata.
+const METADATA_TIMEOUT: Duration = Duration::from_secs(300);
 use std::path::Path;
 use std::process::ExitCode;
 
 pub async fn run(args: GetArgs, quiet: bool) -> anyhow::Result<ExitCode> {
-    if args.source.starts_with("magnet:") {
-        bail!("magnet links are not supported yet; pass a .torrent file");
-    }
-    let meta = swarm::load_torrent(Path::new(&args.source))?;
-    let peers = swarm::resolve_peers(&args.net.peers).await?;
+    let mut peers = swarm::resolve_peers(&args.net.peers).await?;
+    let magnet = if args.source.starts_with("magnet:") {
+        let magnet = Magnet::parse(&args.source).context("invalid magnet link")?;
+        // x.pe addresses that do not resolve are skipped, not fatal.
+        for peer in &magnet.peers {
+            match swarm::resolve_peers(std::slice::from_ref(peer)).await {
+                Ok(addrs) => peers.extend(addrs),
+                Err(e) => tracing::warn!("skipping x.pe peer: {e:#}"),
+            }
+        }
+        Some(magnet)
+    } else {
+        None
+    };
     let session = swarm::start_session(&args.net).await?;
+    let meta = match &magnet {
+        Some(magnet) => {
+            if !quiet {
+                eprintln!(
+                    "fetching metadata for {} from {} peer(s)",
+                    magnet.info_hash,
+                    peers.len()
+                );
+            }
+            session
+                .fetch_metadata(magnet, peers.clone(), METADATA_TIMEOUT)
+                .await?
+        }
+        None => swarm::load_torrent(Path::new(&args.source))?,
+    };
     let opts = AddTorrentOptions {
         download_dir: args.output.clone(),
         peers,

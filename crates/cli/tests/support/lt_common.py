@@ -74,15 +74,22 @@ def wait_listening(ses, deadline):
 
 
 def add_torrent(ses, torrent, save):
-    atp = lt.add_torrent_params()
-    atp.ti = lt.torrent_info(torrent)
+    """Adds a .torrent file, or a magnet link (metadata then comes from peers)."""
+    if torrent.startswith("magnet:"):
+        atp = lt.parse_magnet_uri(torrent)
+    else:
+        atp = lt.add_torrent_params()
+        atp.ti = lt.torrent_info(torrent)
     atp.save_path = save
     # Not auto-managed: the queue must never pause our only torrent.
     atp.flags &= ~lt.torrent_flags.auto_managed
     atp.flags &= ~lt.torrent_flags.paused
     h = ses.add_torrent(atp)
-    log("added torrent info_hash=%s name=%s pieces=%d piece_length=%d" % (
-        atp.ti.info_hash(), atp.ti.name(), atp.ti.num_pieces(), atp.ti.piece_length()))
+    if atp.ti is not None:
+        log("added torrent info_hash=%s name=%s pieces=%d piece_length=%d" % (
+            atp.ti.info_hash(), atp.ti.name(), atp.ti.num_pieces(), atp.ti.piece_length()))
+    else:
+        log("added magnet info_hash=%s" % h.info_hash())
     return h
 
 

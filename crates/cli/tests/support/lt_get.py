@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """libtorrent leecher for the shoal interop tests.
 
-Downloads into --save from the --peer peers (re-connected while none is connected)
+Downloads (a .torrent file or a magnet link) into --save from the --peer peers (re-connected while none is connected)
 and/or the torrent's trackers. When finished it force-rechecks the files from disk
 and exits 0 only if every piece verifies; prints `complete` then. Exit codes:
 1 recheck failed, 2 timeout, 3 listen failure.
@@ -21,14 +21,13 @@ def main():
     ses = c.make_session(args.port)
     c.wait_listening(ses, deadline)
     h = c.add_torrent(ses, args.torrent, args.save)
-    total = h.torrent_file().num_pieces()
     last_connect = 0.0
     while time.time() < deadline:
         ses.wait_for_alert(1000)
         c.drain_alerts(ses)
         s = h.status()
         c.log(c.status_line(h))
-        if s.is_seeding or s.is_finished:
+        if s.has_metadata and (s.is_seeding or s.is_finished):
             break
         checking = s.state in (s.checking_files, s.checking_resume_data)
         if args.peer and not checking and s.num_peers == 0 and time.time() - last_connect > 2:
@@ -37,6 +36,7 @@ def main():
     else:
         c.log("ERROR timeout before download finished")
         sys.exit(2)
+    total = h.torrent_file().num_pieces()
     c.log("downloaded; flushing")
     h.flush_cache()
     if not args.no_recheck:

@@ -2,8 +2,10 @@
 //! the picker, blocks to disk, and serving the peer's requests from disk.
 
 use super::outbox::Outbox;
+use crate::magnet::UT_METADATA_ID;
 use crate::torrent::{ControlEvent, PeerCommand, PeerLive, Torrent};
 use bytes::{Bytes, BytesMut};
+use shoal_ext::{MetadataMessage, ServeLimiter};
 use shoal_swarm::BlockOutcome;
 use shoal_wire::{
     Bitfield, BlockRef, ConnectionConfig, ExtensionHandshake, Handshake, PeerConnection, PeerError,
@@ -71,6 +73,8 @@ pub(crate) struct PeerLogic {
     pub(super) slices: Vec<(Arc<File>, u64, usize)>,
     /// Both sides support the extension protocol (BEP 10).
     pub(super) extensions: bool,
+    /// Rate limit on this peer's ut_metadata requests.
+    pub(super) metadata_limiter: ServeLimiter,
 }
 
 impl PeerLogic {
@@ -109,6 +113,7 @@ impl PeerLogic {
             to_disk: Vec::new(),
             slices: Vec::with_capacity(4),
             extensions,
+            metadata_limiter: t.metadata.limiter(),
             t,
         }
     }
@@ -123,7 +128,11 @@ impl PeerLogic {
         let have = self.our_have.clone();
         self.conn.send_bitfield(&have);
         if self.extensions {
+            let mut m = std::collections::BTreeMap::new();
+            m.insert(shoal_ext::UT_METADATA.to_string(), UT_METADATA_ID);
             let hs = ExtensionHandshake {
+                m,
+                metadata_size: Some(self.t.metadata.total_size()),
                 v: Some(crate::CLIENT_NAME.to_string()),
                 p: Some(self.t.session.listen_port),
                 reqq: Some(MAX_PEER_REQUESTS as u32),
@@ -328,9 +337,34 @@ impl PeerLogic {
                     *self.live.client.lock() = Some(v);
                 }
             }
+            PeerEvent::Extended {
+                id: UT_METADATA_ID,
+                payload,
+            } => self.on_metadata_request(&payload),
             PeerEvent::Extended { .. } | PeerEvent::Port(_) => {}
         }
         Ok(())
+    }
+
+    /// Answers a ut_metadata request with a piece of our info dictionary, or a reject
+    /// when the piece does not exist or the peer asks too often.
+    fn on_metadata_request(&mut self, payload: &[u8]) {
+        let total = self.t.metadata.total_size();
+        let Ok(MetadataMessage::Request { piece }) = MetadataMessage::decode(payload, total) else {
+            return; // data or reject messages are not for us; unknown types are ignored
+        };
+        let Some(their_id) = self
+            .conn
+            .peer_extensions()
+            .and_then(|e| e.id_of(shoal_ext::UT_METADATA))
+        else {
+            return;
+        };
+        let reply =
+            self.t
+                .metadata
+                .handle_request(&mut self.metadata_limiter, piece, Instant::now());
+        self.conn.send_extended(their_id, &reply.encode());
     }
 
     /// A block we asked for arrived: let the picker account for it and hand it to the

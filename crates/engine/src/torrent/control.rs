@@ -56,6 +56,7 @@ pub(crate) fn spawn_torrent(
     let (control_tx, control_rx) = mpsc::unbounded_channel();
     let torrent = Arc::new(Torrent {
         info_hash: meta.info_hash.0,
+        metadata: shoal_ext::MetadataServer::new(meta.info_bytes.clone()),
         meta: meta.clone(),
         storage,
         session,

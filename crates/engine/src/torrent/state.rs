@@ -128,6 +128,8 @@ pub(crate) struct Torrent {
     pub info_hash: [u8; 20],
     pub meta: Arc<Metainfo>,
     pub storage: Arc<Storage>,
+    /// Answers peers' ut_metadata requests with our info dictionary (BEP 9).
+    pub metadata: shoal_ext::MetadataServer,
     pub session: Arc<SessionShared>,
     pub state: Mutex<TorrentState>,
     pub control_tx: mpsc::UnboundedSender<ControlEvent>,

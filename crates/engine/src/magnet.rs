@@ -1,0 +1,240 @@
+//! Fetching a torrent's info dictionary from peers (BEP 9, ut_metadata) when all we have
+//! is a magnet link. Each candidate peer gets a short-lived connection whose only job is
+//! the metadata; the assembled bytes are verified against the info-hash before they
+//! become a [`Metainfo`] and the torrent is added as usual.
+
+use crate::handshake;
+use crate::session::SessionShared;
+use bytes::BytesMut;
+use parking_lot::Mutex;
+use shoal_announce::{Announcer, AnnouncerConfig, TransferStats};
+use shoal_ext::{MetadataFetch, MetadataMessage};
+use shoal_metainfo::{Magnet, Metainfo};
+use shoal_wire::{Bitfield, ConnectionConfig, ExtensionHandshake, PeerConnection, PeerEvent};
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+
+/// The id under which we receive ut_metadata messages (our `m` dictionary).
+pub(crate) const UT_METADATA_ID: u8 = 2;
+
+/// Largest info dictionary we accept from peers.
+const MAX_METADATA: u64 = 32 * 1024 * 1024;
+
+/// Metadata pieces requested from one peer at a time.
+const PIPELINE: usize = 4;
+
+/// Most metadata connections open at once.
+const MAX_CONNECTIONS: usize = 16;
+
+/// Fetching metadata failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MetadataError {
+    #[error("no peer sent the torrent's metadata within {0:?}")]
+    TimedOut(Duration),
+    #[error("the metadata the peers sent is not a valid torrent: {0}")]
+    Invalid(String),
+}
+
+/// Connects to `peers` (and to the magnet's trackers when the session uses trackers)
+/// and returns the verified torrent once one set of peers delivered its info dictionary.
+pub(crate) async fn fetch(
+    session: Arc<SessionShared>,
+    magnet: &Magnet,
+    peers: Vec<SocketAddr>,
+    timeout: Duration,
+) -> Result<Metainfo, MetadataError> {
+    let info_hash = magnet.info_hash.0;
+    let shared = Arc::new(Mutex::new(MetadataFetch::new(info_hash, MAX_METADATA)));
+    let (done_tx, mut done_rx) = watch::channel(None::<Vec<u8>>);
+    let (peer_tx, mut peer_rx) = mpsc::channel::<Vec<SocketAddr>>(16);
+    let _ = peer_tx.try_send(peers);
+    let announcer = start_announcer(&session, magnet, peer_tx.clone());
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut tried = HashSet::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut next_key = 1u64;
+    let result = loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => break Err(MetadataError::TimedOut(timeout)),
+            changed = done_rx.changed() => {
+                if changed.is_err() {
+                    continue;
+                }
+                if let Some(bytes) = done_rx.borrow().clone() {
+                    break Metainfo::from_magnet_metadata(bytes, magnet).map_err(|e| MetadataError::Invalid(e.to_string()));
+                }
+            }
+            Some(addrs) = peer_rx.recv() => {
+                for addr in addrs {
+                    if tasks.len() < MAX_CONNECTIONS && tried.insert(addr) && addr != session.advertised_addr() {
+                        let key = next_key;
+                        next_key += 1;
+                        let job = FetchConnection { session: session.clone(), info_hash, shared: shared.clone(), done: done_tx.clone(), key };
+                        tasks.spawn(async move {
+                            if let Err(e) = job.run(addr).await {
+                                tracing::debug!(%addr, error = %e, "metadata connection ended");
+                            }
+                            job.shared.lock().peer_gone(job.key);
+                        });
+                    }
+                }
+            }
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+        }
+    };
+    tasks.abort_all();
+    if let Some(a) = announcer {
+        a.stop(Duration::from_secs(2)).await;
+    }
+    result
+}
+
+fn start_announcer(
+    session: &SessionShared,
+    magnet: &Magnet,
+    peers: mpsc::Sender<Vec<SocketAddr>>,
+) -> Option<Announcer> {
+    if !session.config.use_trackers || magnet.trackers.is_empty() {
+        return None;
+    }
+    let tiers = magnet.trackers.iter().map(|t| vec![t.clone()]).collect();
+    let mut cfg = AnnouncerConfig::new(
+        tiers,
+        magnet.info_hash.0,
+        session.config.peer_id,
+        session.listen_port,
+    );
+    cfg.user_agent = crate::CLIENT_NAME.to_string();
+    // `left` is unknown before we have the metadata; any non-zero value says "leecher".
+    let (_stats_tx, stats_rx) = watch::channel(TransferStats {
+        uploaded: 0,
+        downloaded: 0,
+        left: 1,
+    });
+    Some(Announcer::spawn(cfg, stats_rx, peers))
+}
+
+/// One metadata-only connection.
+struct FetchConnection {
+    session: Arc<SessionShared>,
+    info_hash: [u8; 20],
+    shared: Arc<Mutex<MetadataFetch>>,
+    done: watch::Sender<Option<Vec<u8>>>,
+    key: u64,
+}
+
+impl FetchConnection {
+    async fn run(&self, addr: SocketAddr) -> std::io::Result<()> {
+        let timeout = self.session.config.connect_timeout;
+        let mut stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out")
+            })??;
+        let ours = handshake::ours(self.info_hash, self.session.config.peer_id);
+        let theirs = handshake::initiate(&mut stream, &ours, timeout).await?;
+        if !theirs.supports_extensions() {
+            return Err(std::io::Error::other(
+                "peer does not support the extension protocol",
+            ));
+        }
+        let cfg = ConnectionConfig {
+            fast: theirs.supports_fast() && ours.supports_fast(),
+            extensions: true,
+            ..ConnectionConfig::default()
+        };
+        let mut conn = PeerConnection::new(cfg, Instant::now());
+        conn.send_bitfield(&Bitfield::new(0));
+        let mut m = std::collections::BTreeMap::new();
+        m.insert("ut_metadata".to_string(), UT_METADATA_ID);
+        conn.send_extension_handshake(&ExtensionHandshake {
+            m,
+            v: Some(crate::CLIENT_NAME.to_string()),
+            p: Some(self.session.listen_port),
+            ..ExtensionHandshake::default()
+        });
+        let mut rbuf = BytesMut::with_capacity(64 * 1024);
+        let mut their_id = None;
+        let mut in_flight = 0usize;
+        loop {
+            if conn.has_output() {
+                let out = conn.output().split();
+                stream.write_all(&out).await?;
+            }
+            let deadline = conn.poll_timeout();
+            tokio::select! {
+                n = stream.read_buf(&mut rbuf) => {
+                    if n? == 0 {
+                        return Err(std::io::ErrorKind::UnexpectedEof.into());
+                    }
+                    conn.handle_input(&mut rbuf, Instant::now()).map_err(std::io::Error::other)?;
+                }
+                _ = tokio::time::sleep_until(deadline.into()) => {
+                    conn.handle_timeout(Instant::now()).map_err(std::io::Error::other)?;
+                }
+            }
+            while let Some(event) = conn.poll_event() {
+                match event {
+                    PeerEvent::ExtensionHandshake => {
+                        let ext = conn.peer_extensions().cloned().unwrap_or_default();
+                        let (Some(id), Some(size)) = (ext.id_of("ut_metadata"), ext.metadata_size)
+                        else {
+                            return Err(std::io::Error::other("peer does not serve metadata"));
+                        };
+                        self.shared
+                            .lock()
+                            .add_peer(self.key, size)
+                            .map_err(std::io::Error::other)?;
+                        their_id = Some(id);
+                    }
+                    PeerEvent::Extended {
+                        id: UT_METADATA_ID,
+                        payload,
+                    } => {
+                        in_flight = in_flight.saturating_sub(1);
+                        match MetadataMessage::decode(&payload, MAX_METADATA) {
+                            Err(_) => {} // BEP 9: unknown message types are ignored
+                            Ok(msg) => match msg {
+                                MetadataMessage::Data {
+                                    piece,
+                                    total_size,
+                                    data,
+                                } => {
+                                    let done = self
+                                        .shared
+                                        .lock()
+                                        .on_data(self.key, piece, total_size, data);
+                                    if let Some(bytes) = done.map_err(std::io::Error::other)? {
+                                        let _ = self.done.send(Some(bytes));
+                                        return Ok(());
+                                    }
+                                }
+                                MetadataMessage::Reject { piece } => {
+                                    self.shared.lock().on_reject(self.key, piece)
+                                }
+                                MetadataMessage::Request { .. } => {}
+                            },
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(id) = their_id {
+                while in_flight < PIPELINE {
+                    let Some(piece) = self.shared.lock().next_request(self.key, Instant::now())
+                    else {
+                        break;
+                    };
+                    conn.send_extended(id, &MetadataMessage::Request { piece }.encode());
+                    in_flight += 1;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! A leecher with nothing but a magnet link and a peer address fetches the info
+//! dictionary over ut_metadata (BEP 9), verifies it against the info-hash, and then
+//! downloads the torrent.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::Duration;
+use support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn magnet_only_download_via_ut_metadata() {
+    init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("seed/album/track.bin");
+    random_file(&src, 16 * 1024 * 1024 + 17, 11);
+    random_file(&dir.path().join("seed/album/notes.txt"), 1234, 12);
+    // Many small pieces make a multi-piece (> 16 KiB) info dictionary.
+    let meta = make_torrent(&dir.path().join("seed/album"), 16 * 1024);
+    assert!(
+        meta.info_bytes.len() > 16 * 1024,
+        "want several metadata pieces"
+    );
+
+    let seeder = session(None).await;
+    add(&seeder, &meta, &dir.path().join("seed"), vec![]).await;
+
+    let leecher = session(None).await;
+    let magnet = meta.magnet();
+    let fetched = leecher
+        .fetch_metadata(&magnet, vec![seeder.local_addr()], Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(fetched.info_hash, meta.info_hash);
+    assert_eq!(fetched.info_bytes, meta.info_bytes);
+
+    let handle = add(
+        &leecher,
+        &fetched,
+        &dir.path().join("leech"),
+        vec![seeder.local_addr()],
+    )
+    .await;
+    wait_complete(&handle, Duration::from_secs(30)).await;
+    assert!(same_bytes(&src, &dir.path().join("leech/album/track.bin")));
+    leecher.shutdown().await;
+    seeder.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_fetch_times_out_without_peers() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("x.bin");
+    random_file(&src, 100_000, 13);
+    let meta = make_torrent(&src, 16 * 1024);
+    let leecher = session(None).await;
+    let err = leecher
+        .fetch_metadata(&meta.magnet(), vec![], Duration::from_millis(300))
+        .await;
+    assert!(matches!(err, Err(shoal_engine::MetadataError::TimedOut(_))));
+    leecher.shutdown().await;
+}
