@@ -26,6 +26,9 @@ pub(super) const MAX_WRITE_BUFFER: usize = 2 * 1024 * 1024;
 /// Requests we queue from one peer (advertised to it as `reqq`).
 const MAX_PEER_REQUESTS: usize = 500;
 
+/// Reason given when we close a connection because neither side needs the other.
+pub(crate) const BOTH_SEEDS: &str = "both sides are seeds";
+
 /// Why a connection ended.
 pub(crate) enum Exit {
     /// The peer broke the protocol.
@@ -197,7 +200,7 @@ impl PeerLogic {
         self.request_more();
         self.publish();
         if self.t.is_complete() && self.conn.peer_is_seed() {
-            return Err(Exit::Local("both sides are seeds"));
+            return Err(Exit::Local(BOTH_SEEDS));
         }
         Ok(())
     }

@@ -28,6 +28,8 @@ const MAX_KEY_IPS: usize = 4096;
 pub(crate) struct PeerOutcome {
     /// Payload moved in either direction: the address is worth keeping.
     pub useful: bool,
+    /// Closed because both sides have everything: no point in dialling again soon.
+    pub both_seeds: bool,
 }
 
 /// Runs a connection that completed the handshake until it ends.
@@ -39,7 +41,10 @@ pub(crate) async fn run(
     outgoing: bool,
 ) -> PeerOutcome {
     let Some((key, rx, live)) = register(&t, addr, &theirs, outgoing) else {
-        return PeerOutcome { useful: false };
+        return PeerOutcome {
+            useful: false,
+            both_seeds: false,
+        };
     };
     let mut peer = PeerLogic::new(t.clone(), key, addr, live, &theirs);
     let exit = drive(&mut peer, stream, rx).await;
@@ -48,9 +53,10 @@ pub(crate) async fn run(
         other => tracing::debug!(%addr, reason = %other, "peer connection ended"),
     }
     let useful = peer.exchanged_payload();
+    let both_seeds = matches!(exit, Exit::Local(why) if why == logic::BOTH_SEEDS);
     peer.unregister();
     let _ = t.control_tx.send(ControlEvent::PeerGone);
-    PeerOutcome { useful }
+    PeerOutcome { useful, both_seeds }
 }
 
 /// Adds the peer to the torrent's table, refusing ourselves and duplicate peer ids.

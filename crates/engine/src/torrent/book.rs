@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 /// us grow without bound).
 const MAX_KNOWN: usize = 2000;
 
+/// How long a user-given peer that turned out to be a fellow seed is left alone.
+const FINISHED_RETRY: Duration = Duration::from_secs(300);
+
 #[derive(Debug)]
 struct Entry {
     /// Given by the user: retried for as long as the torrent runs.
@@ -68,6 +71,22 @@ impl PeerBook {
         None
     }
 
+    /// The connection ended because both sides are seeds: forget the address, or for
+    /// a user-given one, wait [`FINISHED_RETRY`] before dialling it again.
+    pub fn release_finished(&mut self, addr: SocketAddr, now: Instant) {
+        let Some(e) = self.entries.get_mut(&addr) else {
+            return;
+        };
+        if !e.persistent {
+            self.entries.remove(&addr);
+            return;
+        }
+        e.connected = false;
+        e.failures = 0;
+        e.next_try = now + FINISHED_RETRY;
+        self.queue.push_back(addr);
+    }
+
     /// The attempt or connection ended; `failed` connections back off exponentially and
     /// non-persistent addresses are forgotten after a few failures.
     pub fn release(&mut self, addr: SocketAddr, failed: bool, now: Instant) {
@@ -116,6 +135,27 @@ mod tests {
         assert_eq!(
             book.next_candidate(now + Duration::from_secs(100_000)),
             None
+        );
+    }
+
+    #[test]
+    fn finished_seeds_are_left_alone() {
+        let now = Instant::now();
+        let mut book = PeerBook::default();
+        let a: SocketAddr = "127.0.0.1:1000".parse().unwrap();
+        let b: SocketAddr = "127.0.0.1:1001".parse().unwrap();
+        book.add(a, true, now);
+        book.add(b, false, now);
+        assert_eq!(book.next_candidate(now), Some(a));
+        assert_eq!(book.next_candidate(now), Some(b));
+        book.release_finished(a, now);
+        book.release_finished(b, now);
+        assert_eq!(book.next_candidate(now + Duration::from_secs(60)), None);
+        assert_eq!(book.next_candidate(now + FINISHED_RETRY), Some(a));
+        assert_eq!(
+            book.next_candidate(now + FINISHED_RETRY),
+            None,
+            "b is forgotten"
         );
     }
 

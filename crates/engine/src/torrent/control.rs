@@ -258,17 +258,21 @@ async fn connect(t: Arc<Torrent>, addr: SocketAddr) {
     };
     let result = attempt.await;
     t.state.lock().connecting -= 1;
-    let failed = match result {
+    let now = Instant::now();
+    match result {
         Ok((stream, theirs)) => {
-            !crate::peer::run(t.clone(), stream, addr, theirs, true)
-                .await
-                .useful
+            let outcome = crate::peer::run(t.clone(), stream, addr, theirs, true).await;
+            let mut st = t.state.lock();
+            if outcome.both_seeds {
+                st.book.release_finished(addr, now);
+            } else {
+                st.book.release(addr, !outcome.useful, now);
+            }
         }
         Err(e) => {
             tracing::debug!(%addr, error = %e, "connection attempt failed");
-            true
+            t.state.lock().book.release(addr, true, now);
         }
-    };
-    t.state.lock().book.release(addr, failed, Instant::now());
+    }
     let _ = t.control_tx.send(ControlEvent::PeerGone);
 }
