@@ -8,7 +8,8 @@
 //! counted, and peer tasks stop reading from their sockets while that count is over
 //! [`DiskPool::QUEUE_LIMIT`], which pushes back on the senders through TCP.
 
-use crate::torrent::{block_written, piece_checked, PieceHasher, Torrent};
+use crate::hasher::PieceHasher;
+use crate::torrent::{block_written, piece_checked, Torrent};
 use crate::TorrentError;
 use bytes::Bytes;
 use shoal_wire::BlockRef;

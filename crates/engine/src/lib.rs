@@ -11,6 +11,7 @@ mod config;
 mod disk;
 mod error;
 mod handshake;
+mod hasher;
 mod magnet;
 mod peer;
 mod ratelimit;

@@ -3,7 +3,6 @@
 //! the session's upload limit.
 
 use super::logic::{Exit, PeerLogic, MAX_WRITE_BUFFER};
-use shoal_storage::{IoOp, StorageError};
 use shoal_wire::BlockRef;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -42,16 +41,18 @@ impl PeerLogic {
         Ok(())
     }
 
-    fn send_block(&mut self, block: BlockRef) -> Result<(), StorageError> {
+    fn send_block(&mut self, block: BlockRef) -> std::io::Result<()> {
         let storage = &self.t.storage;
         self.slices.clear();
         let slices = &mut self.slices;
-        let whole_on_disk = storage.block_slices(
-            block.piece,
-            block.begin,
-            block.length as usize,
-            |file, offset, len| slices.push((file, offset, len)),
-        )?;
+        let whole_on_disk = storage
+            .block_slices(
+                block.piece,
+                block.begin,
+                block.length as usize,
+                |file, offset, len| slices.push((file, offset, len)),
+            )
+            .map_err(std::io::Error::other)?;
         if whole_on_disk {
             self.conn.send_block_header(block);
             for (file, offset, len) in self.slices.drain(..) {
@@ -60,23 +61,10 @@ impl PeerLogic {
             }
             return Ok(());
         }
-        let mut failure = None;
-        let sent = self.conn.send_block(block, |buf| {
+        self.conn.send_block(block, |buf| {
             storage
                 .read_block(block.piece, block.begin, buf)
-                .map_err(|e| {
-                    failure = Some(e);
-                    std::io::Error::other("read failed")
-                })
-        });
-        match (sent, failure) {
-            (Ok(()), _) => Ok(()),
-            (Err(_), Some(e)) => Err(e),
-            (Err(e), None) => Err(StorageError::Io {
-                path: std::path::PathBuf::new(),
-                op: IoOp::Read,
-                source: e,
-            }),
-        }
+                .map_err(std::io::Error::other)
+        })
     }
 }

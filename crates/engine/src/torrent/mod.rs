@@ -4,12 +4,10 @@
 mod book;
 mod control;
 mod handle;
-mod hasher;
 mod state;
 mod verify;
 
 pub(crate) use control::spawn_torrent;
 pub use handle::{PeerSnapshot, TorrentHandle, TorrentStats};
-pub(crate) use hasher::PieceHasher;
 pub(crate) use state::{ControlEvent, PeerCommand, PeerEntry, PeerLive, Torrent};
 pub(crate) use verify::{block_written, piece_checked};
