@@ -152,7 +152,15 @@ pub fn shoal_seed(
     let mut args = vec![OsString::from("seed"), t.path.clone().into()];
     args.push("-d".into());
     args.push(t.data_dir.clone().into());
-    args.extend(os(&["--port", "0", "--bind", "127.0.0.1", "--no-trackers"]));
+    args.extend(os(&[
+        "--port",
+        "0",
+        "--bind",
+        "127.0.0.1",
+        "--no-trackers",
+        "--no-dht",
+        "--no-lsd",
+    ]));
     let mut proc = sp.spawn("shoal-seed", shoal, &args)?;
     let addr = wait_listening(&mut proc, timeout)?;
     let ready = proc.wait_for("`seeding`", timeout, |l| {
@@ -180,7 +188,15 @@ pub fn shoal_get_args(
     let mut args = vec![OsString::from("get"), t.path.clone().into()];
     args.push("-o".into());
     args.push(out.into());
-    args.extend(os(&["--port", "0", "--bind", "127.0.0.1", "--no-trackers"]));
+    args.extend(os(&[
+        "--port",
+        "0",
+        "--bind",
+        "127.0.0.1",
+        "--no-trackers",
+        "--no-dht",
+        "--no-lsd",
+    ]));
     if quiet {
         args.push("-q".into());
     }

@@ -28,8 +28,11 @@ pub enum Command {
     Create(CreateArgs),
     /// Verify local data for a torrent and seed it until interrupted.
     Seed(SeedArgs),
-    /// Download a torrent; exits 0 once every piece is verified.
+    /// Download a torrent or link; exits 0 once every piece is verified.
     Get(GetArgs),
+    /// Share a file or directory: seed it and print a link (and its QR code) to give to
+    /// whoever should receive it.
+    Send(SendArgs),
 }
 
 #[derive(Debug, Args)]
@@ -71,6 +74,27 @@ pub struct NetArgs {
     /// Do not announce to the torrent's trackers.
     #[arg(long)]
     pub no_trackers: bool,
+    /// Do not use the mainline DHT.
+    #[arg(long)]
+    pub no_dht: bool,
+    /// A DHT node to join through (HOST:PORT); repeat for more. Replaces the default
+    /// public routers.
+    #[arg(
+        long = "dht-bootstrap",
+        value_name = "HOST:PORT",
+        conflicts_with = "no_dht"
+    )]
+    pub dht_bootstrap: Vec<String>,
+    /// Do not use local service discovery (LAN multicast).
+    #[arg(long)]
+    pub no_lsd: bool,
+    /// Do not exchange peer addresses with peers (PEX).
+    #[arg(long)]
+    pub no_pex: bool,
+    /// Where to keep state between runs (DHT node id and routing table).
+    /// Default: the user's data directory, e.g. ~/.local/share/shoal.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -86,8 +110,8 @@ pub struct SeedArgs {
 
 #[derive(Debug, Args)]
 pub struct GetArgs {
-    /// A .torrent file or a magnet link (peers from `x.pe`, `--peer` and the link's
-    /// trackers; the DHT comes later).
+    /// A .torrent file or a magnet link (peers from `x.pe`, `--peer`, the link's
+    /// trackers, the DHT, local discovery and peer exchange).
     pub source: String,
     /// Directory to download into.
     #[arg(short, long = "output", default_value = ".")]
@@ -95,6 +119,26 @@ pub struct GetArgs {
     /// Keep seeding after the download completes, until interrupted.
     #[arg(long)]
     pub seed: bool,
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// File or directory to share.
+    pub path: PathBuf,
+    /// Exit once this many peers have the whole content.
+    #[arg(long, value_name = "N")]
+    pub until_done: Option<usize>,
+    /// Always print the QR code (by default only when stdout is a terminal).
+    #[arg(long, conflicts_with = "no_qr")]
+    pub qr: bool,
+    /// Never print the QR code.
+    #[arg(long)]
+    pub no_qr: bool,
+    /// Piece size in bytes (default: chosen from the total size).
+    #[arg(long)]
+    pub piece_size: Option<u32>,
     #[command(flatten)]
     pub net: NetArgs,
 }

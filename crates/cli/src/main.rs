@@ -5,9 +5,11 @@
 
 mod args;
 mod commands;
+mod link;
 mod logging;
 mod progress;
 mod signals;
+mod state_dir;
 
 use clap::Parser;
 

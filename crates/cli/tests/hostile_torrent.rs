@@ -107,6 +107,7 @@ fn hostile_paths_stay_inside_the_output_directory() {
                 seed_dir.to_str().unwrap(),
             ])
             .args(["--port", "0", "--bind", "127.0.0.1", "--no-trackers", "-q"])
+            .args(["--no-dht", "--no-lsd"])
             .stdout(Stdio::piped())
             .spawn()
             .unwrap(),
@@ -136,6 +137,8 @@ fn hostile_paths_stay_inside_the_output_directory() {
                 "--bind",
                 "127.0.0.1",
                 "--no-trackers",
+                "--no-dht",
+                "--no-lsd",
                 "-q",
                 "--peer",
                 &addr,

@@ -72,7 +72,7 @@ pub fn encode_nodes(nodes: &[NodeInfo], v6: bool) -> Vec<u8> {
 /// `None` if the length is not a multiple of the entry size; reads at most `max` entries.
 pub fn decode_nodes(bytes: &[u8], v6: bool, max: usize) -> Option<Vec<NodeInfo>> {
     let entry = if v6 { NODE_V6_LEN } else { NODE_V4_LEN };
-    if bytes.len() % entry != 0 {
+    if !bytes.len().is_multiple_of(entry) {
         return None;
     }
     let mut out = Vec::with_capacity((bytes.len() / entry).min(max));

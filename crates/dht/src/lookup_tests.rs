@@ -20,7 +20,7 @@ fn answer(net: &[NodeInfo], me: usize, target: &NodeId) -> Vec<NodeInfo> {
     let mut known: Vec<NodeInfo> = net
         .iter()
         .enumerate()
-        .filter(|(i, n)| (i + me) % 3 == 0 || n.id.common_prefix_len(&net[me].id) >= 4)
+        .filter(|(i, n)| (i + me).is_multiple_of(3) || n.id.common_prefix_len(&net[me].id) >= 4)
         .map(|(_, n)| *n)
         .collect();
     known.sort_by_key(|n| n.id.distance(target));

@@ -111,7 +111,10 @@ impl Dht {
             LookupPurpose::Refresh => {}
             LookupPurpose::Bootstrap => {
                 self.bootstrap_lookup = None;
-                if !self.bootstrapped && !self.table.is_empty() {
+                // Only a real answer counts: nodes restored from a snapshot sit in
+                // the table without having proven they are alive.
+                let answered = run.lookup.stats().responses > 0;
+                if !self.bootstrapped && answered && !self.table.is_empty() {
                     self.bootstrapped = true;
                     self.events.push_back(DhtEvent::Bootstrapped {
                         nodes: self.table.len(),

@@ -24,6 +24,14 @@ pub struct SessionConfig {
     pub hash_threads: usize,
     /// Interval of the tracker re-announce floor (trackers asking for less are ignored).
     pub min_announce_interval: Duration,
+    /// Exchange peers with peers (BEP 11 `ut_pex`); never for private torrents.
+    pub pex: bool,
+    /// Local service discovery (BEP 14) on the LAN's multicast group. Off by default in
+    /// the library: multicast leaves the machine, so the application opts in.
+    pub lsd: bool,
+    /// The mainline DHT (BEP 5); `None` = off. Off by default in the library for the
+    /// same reason; the CLI turns it on with the public bootstrap routers.
+    pub dht: Option<DhtSettings>,
 }
 
 impl Default for SessionConfig {
@@ -39,6 +47,9 @@ impl Default for SessionConfig {
                 .map(|n| n.get())
                 .unwrap_or(2),
             min_announce_interval: Duration::from_secs(30),
+            pex: true,
+            lsd: false,
+            dht: None,
         }
     }
 }
@@ -51,4 +62,16 @@ pub struct AddTorrentOptions {
     /// Peers to connect to in addition to those from trackers. They are retried while
     /// the torrent runs, so a peer that starts later is still reached.
     pub peers: Vec<SocketAddr>,
+    /// The data was just hashed from these very files (e.g. the torrent was created from
+    /// them a moment ago): seed without re-checking.
+    pub skip_check: bool,
+}
+
+/// DHT settings of a session.
+#[derive(Debug, Clone, Default)]
+pub struct DhtSettings {
+    /// Nodes to join through (`HOST:PORT`); the caller supplies the defaults.
+    pub bootstrap: Vec<String>,
+    /// Where the node id and routing table are kept between runs.
+    pub state_file: Option<PathBuf>,
 }

@@ -14,6 +14,8 @@ pub enum SessionError {
     },
     #[error("cannot start disk threads: {0}")]
     Threads(io::Error),
+    #[error("cannot start the DHT: {0}")]
+    Dht(String),
 }
 
 /// Adding a torrent failed.

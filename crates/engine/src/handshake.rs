@@ -1,14 +1,18 @@
 //! The 68-byte BitTorrent handshake over a TCP stream, both directions, with a deadline.
 
+use crate::session::SessionShared;
 use shoal_wire::Handshake;
 use std::io;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// Our handshake for `info_hash`: extension protocol and fast extension supported.
-pub fn ours(info_hash: [u8; 20], peer_id: [u8; 20]) -> Handshake {
-    Handshake::new(info_hash, peer_id)
+/// Our handshake for `info_hash`: extension protocol and fast extension supported, and
+/// the DHT bit when the session runs a DHT node.
+pub(crate) fn ours(session: &SessionShared, info_hash: [u8; 20]) -> Handshake {
+    let mut hs = Handshake::new(info_hash, session.config.peer_id);
+    hs.set_dht(session.discovery.dht().is_some());
+    hs
 }
 
 /// Reads the peer's handshake within `timeout`.

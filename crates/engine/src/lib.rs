@@ -8,6 +8,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod config;
+mod discovery;
 mod disk;
 mod error;
 mod handshake;
@@ -18,7 +19,7 @@ mod ratelimit;
 mod session;
 mod torrent;
 
-pub use config::{AddTorrentOptions, SessionConfig};
+pub use config::{AddTorrentOptions, DhtSettings, SessionConfig};
 pub use error::{AddTorrentError, SessionError, TorrentError};
 pub use magnet::MetadataError;
 pub use session::Session;

@@ -55,6 +55,13 @@ pub(crate) async fn fetch(
     let (peer_tx, mut peer_rx) = mpsc::channel::<Vec<SocketAddr>>(16);
     let _ = peer_tx.try_send(peers);
     let announcer = start_announcer(&session, magnet, peer_tx.clone());
+    let (found_tx, mut found_rx) = mpsc::unbounded_channel();
+    let interest = crate::discovery::Interest {
+        info_hash,
+        announce: false,
+        port: session.listen_port,
+    };
+    let _discovery = session.discovery.subscribe(interest, found_tx);
     let deadline = tokio::time::Instant::now() + timeout;
     let mut tried = HashSet::new();
     let mut tasks = tokio::task::JoinSet::new();
@@ -70,7 +77,11 @@ pub(crate) async fn fetch(
                     break Metainfo::from_magnet_metadata(bytes, magnet).map_err(|e| MetadataError::Invalid(e.to_string()));
                 }
             }
-            Some(addrs) = peer_rx.recv() => {
+            Some(addrs) = async { tokio::select! {
+                Some(a) = peer_rx.recv() => Some(a),
+                Some(a) = found_rx.recv() => Some(a),
+                else => None,
+            } } => {
                 for addr in addrs {
                     if tasks.len() < MAX_CONNECTIONS && tried.insert(addr) && addr != session.advertised_addr() {
                         let key = next_key;
@@ -137,7 +148,7 @@ impl FetchConnection {
             .map_err(|_| {
                 std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out")
             })??;
-        let ours = handshake::ours(self.info_hash, self.session.config.peer_id);
+        let ours = handshake::ours(&self.session, self.info_hash);
         let theirs = handshake::initiate(&mut stream, &ours, timeout).await?;
         if !theirs.supports_extensions() {
             return Err(std::io::Error::other(

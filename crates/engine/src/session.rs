@@ -1,6 +1,7 @@
 //! A session: the listening socket, the torrents, and what they share (peer id, limits).
 
 use crate::config::{AddTorrentOptions, SessionConfig};
+use crate::discovery::Discovery;
 use crate::disk::DiskPool;
 use crate::error::{AddTorrentError, SessionError};
 use crate::handshake;
@@ -9,6 +10,7 @@ use crate::torrent::{spawn_torrent, Torrent, TorrentHandle};
 use parking_lot::Mutex;
 use shoal_metainfo::Metainfo;
 use shoal_storage::{FileSpec, Layout, Storage};
+use shoal_wire::Bitfield;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,6 +27,7 @@ pub(crate) struct SessionShared {
     pub local_addr: SocketAddr,
     pub upload_limiter: Option<RateLimiter>,
     pub disk: DiskPool,
+    pub discovery: Discovery,
     torrents: Mutex<HashMap<[u8; 20], Arc<Torrent>>>,
 }
 
@@ -62,8 +65,10 @@ impl Session {
             tokio::runtime::Handle::current(),
         )
         .map_err(SessionError::Threads)?;
+        let discovery = Discovery::start(local_addr, config.lsd, config.dht.as_ref()).await?;
         let shared = Arc::new(SessionShared {
             disk,
+            discovery,
             listen_port: local_addr.port(),
             local_addr,
             upload_limiter: config.upload_rate_limit.map(RateLimiter::new),
@@ -84,6 +89,16 @@ impl Session {
 
     pub fn peer_id(&self) -> [u8; 20] {
         self.shared.config.peer_id
+    }
+
+    /// The UDP address of the session's DHT node, when the DHT is on.
+    pub fn dht_addr(&self) -> Option<SocketAddr> {
+        self.shared.discovery.dht().map(|n| n.local_addr())
+    }
+
+    /// Routing-table and lookup counters of the DHT node, when the DHT is on.
+    pub async fn dht_stats(&self) -> Option<shoal_dht::DhtStats> {
+        self.shared.discovery.dht()?.stats().await
     }
 
     /// Adds a torrent whose files live in `opts.download_dir`: existing data is
@@ -126,10 +141,13 @@ impl Session {
         )?);
         let threads = self.shared.config.hash_threads.max(1);
         let check_storage = storage.clone();
-        let have =
+        let have = if opts.skip_check {
+            Bitfield::full(meta.info.num_pieces() as usize)
+        } else {
             tokio::task::spawn_blocking(move || check_storage.check_existing(threads, &progress))
                 .await
-                .map_err(|e| AddTorrentError::Check(e.to_string()))??;
+                .map_err(|e| AddTorrentError::Check(e.to_string()))??
+        };
         let handle = spawn_torrent(self.shared.clone(), Arc::new(meta), storage, &have, &opts);
         self.shared
             .torrents
@@ -166,6 +184,7 @@ impl Session {
             let _ = tokio::time::timeout(Duration::from_secs(10), t.wait_stopped()).await;
         }
         self.accept_task.abort();
+        self.shared.discovery.shutdown().await;
     }
 }
 
@@ -207,7 +226,7 @@ async fn incoming(shared: Arc<SessionShared>, mut stream: TcpStream, addr: Socke
         }
     }
     let _ = stream.set_nodelay(true);
-    let ours = handshake::ours(torrent.info_hash, shared.config.peer_id);
+    let ours = handshake::ours(&shared, torrent.info_hash);
     if handshake::write(&mut stream, &ours).await.is_err() {
         return;
     }

@@ -107,9 +107,9 @@ impl ServeLimiter {
 
     /// Counts a request at `now`; `false` if it exceeds the budget of the window.
     pub fn allow(&mut self, now: Instant) -> bool {
-        let expired = self.window_start.map_or(true, |start| {
-            now.saturating_duration_since(start) >= self.window
-        });
+        let expired = self
+            .window_start
+            .is_none_or(|start| now.saturating_duration_since(start) >= self.window);
         if expired {
             self.window_start = Some(now);
             self.used = 0;

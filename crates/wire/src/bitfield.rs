@@ -45,7 +45,7 @@ impl Bitfield {
                 expected,
             });
         }
-        if len % 8 != 0 {
+        if !len.is_multiple_of(8) {
             let spare_mask = 0xffu8 >> (len % 8);
             if payload[expected - 1] & spare_mask != 0 {
                 return Err(BitfieldError::SpareBitsSet(len));
@@ -110,7 +110,7 @@ impl Bitfield {
     /// Sets every piece.
     pub fn set_all(&mut self) {
         self.bytes.iter_mut().for_each(|b| *b = 0xff);
-        if self.len % 8 != 0 {
+        if !self.len.is_multiple_of(8) {
             if let Some(last) = self.bytes.last_mut() {
                 *last = !(0xffu8 >> (self.len % 8));
             }

@@ -48,6 +48,7 @@ pub async fn run(args: GetArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let opts = AddTorrentOptions {
         download_dir: args.output.clone(),
         peers,
+        ..AddTorrentOptions::default()
     };
     let handle = session.add_torrent(meta, opts, |_| {}).await?;
     let reporter = tokio::spawn(progress::report(handle.clone(), quiet));

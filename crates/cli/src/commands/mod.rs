@@ -3,6 +3,7 @@
 mod create;
 mod get;
 mod seed;
+mod send;
 mod swarm;
 
 use crate::args::{Cli, Command};
@@ -14,5 +15,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Create(args) => create::run(args),
         Command::Seed(args) => seed::run(args, quiet).await,
         Command::Get(args) => get::run(args, quiet).await,
+        Command::Send(args) => send::run(args, quiet).await,
     }
 }

@@ -13,6 +13,7 @@ pub async fn run(args: SeedArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let opts = AddTorrentOptions {
         download_dir: args.data_dir.clone(),
         peers,
+        ..AddTorrentOptions::default()
     };
     let handle = session.add_torrent(meta, opts, |_| {}).await?;
     let stats = handle.stats();

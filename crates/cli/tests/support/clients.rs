@@ -10,6 +10,9 @@ use super::{free_port, wait_until, Proc, Scratch, Torrent, PYTHON, TIMEOUT};
 /// Self-destruct timeout handed to helpers that support one (beyond any test wait).
 const HELPER_TIMEOUT_SECS: &str = "180";
 
+/// Keeps a shoal process off the public DHT routers and the LAN's multicast group.
+pub const NO_PUBLIC_DISCOVERY: [&str; 2] = ["--no-dht", "--no-lsd"];
+
 pub fn shoal_bin() -> &'static str {
     env!("CARGO_BIN_EXE_shoal")
 }
@@ -39,7 +42,8 @@ pub fn shoal_seed(
         .arg(torrent)
         .arg("-d")
         .arg(data_dir)
-        .args(["--port", "0", "--bind", "127.0.0.1"]);
+        .args(["--port", "0", "--bind", "127.0.0.1"])
+        .args(NO_PUBLIC_DISCOVERY);
     peer_args(&mut cmd, peers);
     let mut p = Proc::spawn(s, name, cmd);
     let port = p.listen_port();
@@ -61,7 +65,8 @@ pub fn shoal_get(
         .arg(torrent)
         .arg("-o")
         .arg(out_dir)
-        .args(["--port", "0", "--bind", "127.0.0.1"]);
+        .args(["--port", "0", "--bind", "127.0.0.1"])
+        .args(NO_PUBLIC_DISCOVERY);
     if seed {
         cmd.arg("--seed");
     }

@@ -49,3 +49,32 @@ pub fn sha1_file(path: &Path) -> Option<[u8; 20]> {
     let bytes = std::fs::read(path).ok()?;
     Some(Sha1::digest(&bytes).into())
 }
+
+/// Every regular file under `dir`, as (path relative to `dir`, contents), sorted.
+pub fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let rel = path.strip_prefix(root).unwrap().to_path_buf();
+                out.push((rel, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// Panics unless `a` and `b` hold the same files with the same bytes.
+pub fn assert_same_tree(a: &Path, b: &Path) {
+    let (ta, tb) = (tree(a), tree(b));
+    let names = |t: &[(PathBuf, Vec<u8>)]| t.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&ta), names(&tb), "file lists differ");
+    for ((p, x), (_, y)) in ta.iter().zip(&tb) {
+        assert!(x == y, "{} differs", p.display());
+    }
+}

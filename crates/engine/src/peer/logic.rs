@@ -5,7 +5,7 @@ use super::outbox::Outbox;
 use crate::magnet::UT_METADATA_ID;
 use crate::torrent::{ControlEvent, PeerCommand, PeerLive, Torrent};
 use bytes::{Bytes, BytesMut};
-use shoal_ext::{MetadataMessage, ServeLimiter};
+use shoal_ext::{MetadataMessage, PexState, ServeLimiter};
 use shoal_swarm::BlockOutcome;
 use shoal_wire::{
     Bitfield, BlockRef, ConnectionConfig, ExtensionHandshake, Handshake, PeerConnection, PeerError,
@@ -74,10 +74,20 @@ pub(crate) struct PeerLogic {
     pub(super) to_disk: Vec<(BlockRef, Bytes)>,
     /// Reused list of file slices of the block being served.
     pub(super) slices: Vec<(Arc<File>, u64, usize)>,
+    pub(super) peer_id: [u8; 20],
+    /// The peer was counted in the torrent's `seeds_seen`.
+    pub(super) counted_seed: bool,
     /// Both sides support the extension protocol (BEP 10).
     pub(super) extensions: bool,
+    /// The peer runs a DHT node and we do too: exchange PORT messages (BEP 5).
+    pub(super) dht: bool,
     /// Rate limit on this peer's ut_metadata requests.
     pub(super) metadata_limiter: ServeLimiter,
+    /// Peer exchange is allowed on this torrent (not private, not turned off).
+    pub(super) pex_enabled: bool,
+    pub(super) pex: PexState,
+    /// Earliest next PEX attempt after one that found nothing to say.
+    pub(super) pex_recheck_at: Instant,
 }
 
 impl PeerLogic {
@@ -102,6 +112,9 @@ impl PeerLogic {
         };
         let now = Instant::now();
         let our_have = t.state.lock().picker.have().clone();
+        let private = info.private;
+        let pex_enabled = extensions && t.session.config.pex && !private;
+        let dht = theirs.supports_dht() && t.session.discovery.dht().is_some();
         PeerLogic {
             key,
             addr,
@@ -115,8 +128,14 @@ impl PeerLogic {
             outbox: Outbox::default(),
             to_disk: Vec::new(),
             slices: Vec::with_capacity(4),
+            peer_id: theirs.peer_id,
+            counted_seed: false,
             extensions,
+            dht,
             metadata_limiter: t.metadata.limiter(),
+            pex_enabled,
+            pex: PexState::new(private).excluding(addr),
+            pex_recheck_at: now,
             t,
         }
     }
@@ -130,9 +149,17 @@ impl PeerLogic {
     pub fn start(&mut self) {
         let have = self.our_have.clone();
         self.conn.send_bitfield(&have);
+        if self.dht {
+            if let Some(node) = self.t.session.discovery.dht() {
+                self.conn.send_port(node.local_addr().port());
+            }
+        }
         if self.extensions {
             let mut m = std::collections::BTreeMap::new();
             m.insert(shoal_ext::UT_METADATA.to_string(), UT_METADATA_ID);
+            if self.pex_enabled {
+                m.insert(shoal_ext::UT_PEX.to_string(), super::pex::UT_PEX_ID);
+            }
             let hs = ExtensionHandshake {
                 m,
                 metadata_size: Some(self.t.metadata.total_size()),
@@ -151,7 +178,11 @@ impl PeerLogic {
     }
 
     pub fn poll_timeout(&self) -> Instant {
-        self.conn.poll_timeout()
+        let conn = self.conn.poll_timeout();
+        match self.pex_due(Instant::now()) {
+            Some(pex) => conn.min(pex),
+            None => conn,
+        }
     }
 
     pub fn serve_wait(&self) -> Option<Instant> {
@@ -183,7 +214,9 @@ impl PeerLogic {
     }
 
     pub fn handle_timeout(&mut self) -> Result<(), Exit> {
-        self.conn.handle_timeout(Instant::now())?;
+        let now = Instant::now();
+        self.conn.handle_timeout(now)?;
+        self.send_pex_if_due(now);
         self.drain_events()
     }
 
@@ -199,6 +232,13 @@ impl PeerLogic {
         self.serve()?;
         self.request_more();
         self.publish();
+        if !self.counted_seed && self.conn.peer_is_seed() {
+            self.counted_seed = true;
+            let mut st = self.t.state.lock();
+            if st.seeds_seen.len() < crate::torrent::MAX_SEEDS_SEEN {
+                st.seeds_seen.insert(self.peer_id);
+            }
+        }
         if self.t.is_complete() && self.conn.peer_is_seed() {
             return Err(Exit::Local(BOTH_SEEDS));
         }
@@ -336,15 +376,33 @@ impl PeerLogic {
                     .on_request_dropped(self.key, block);
             }
             PeerEvent::ExtensionHandshake => {
-                if let Some(v) = self.conn.peer_extensions().and_then(|e| e.v.clone()) {
+                let (client, port) = match self.conn.peer_extensions() {
+                    Some(e) => (e.v.clone(), e.p),
+                    None => (None, None),
+                };
+                if let Some(v) = client {
                     *self.live.client.lock() = Some(v);
                 }
+                if let Some(port) = port {
+                    self.learn_listen_port(port);
+                }
+                self.send_pex_if_due(Instant::now());
             }
             PeerEvent::Extended {
                 id: UT_METADATA_ID,
                 payload,
             } => self.on_metadata_request(&payload),
-            PeerEvent::Extended { .. } | PeerEvent::Port(_) => {}
+            PeerEvent::Extended {
+                id: super::pex::UT_PEX_ID,
+                payload,
+            } => self.on_pex_message(&payload),
+            PeerEvent::Port(port) => {
+                // BEP 5: the peer's DHT node; ping it and keep it if it answers.
+                if let (Some(node), true) = (self.t.session.discovery.dht(), port != 0) {
+                    node.add_node(SocketAddr::new(self.addr.ip(), port));
+                }
+            }
+            PeerEvent::Extended { .. } => {}
         }
         Ok(())
     }

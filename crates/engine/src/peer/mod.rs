@@ -3,6 +3,7 @@
 
 mod logic;
 mod outbox;
+mod pex;
 mod serve;
 
 use crate::torrent::{ControlEvent, PeerCommand, PeerEntry, PeerLive, Torrent};
@@ -88,6 +89,7 @@ fn register(
             addr,
             peer_id: theirs.peer_id,
             outgoing,
+            listen_addr: outgoing.then_some(addr),
             tx,
             live: live.clone(),
         },

@@ -5,6 +5,7 @@ use super::book::PeerBook;
 use super::handle::TorrentHandle;
 use super::state::{ControlEvent, Counters, PeerCommand, PeerLive, Status, Torrent, TorrentState};
 use crate::config::AddTorrentOptions;
+use crate::discovery::Interest;
 use crate::handshake;
 use crate::session::SessionShared;
 use parking_lot::Mutex;
@@ -71,6 +72,7 @@ pub(crate) fn spawn_torrent(
             smartban: SmartBan::new(),
             failed_pieces: HashSet::new(),
             key_ips: HashMap::new(),
+            seeds_seen: HashSet::new(),
         }),
         control_tx,
         status: watch::channel(Status {
@@ -117,6 +119,15 @@ async fn control_loop(t: Arc<Torrent>, mut events: mpsc::UnboundedReceiver<Contr
     let mut shutdown = t.shutdown.subscribe();
     let (peers_tx, mut peers_rx) = mpsc::channel(16);
     let announcer = start_announcer(&t, peers_tx);
+    let (found_tx, mut found_rx) = mpsc::unbounded_channel();
+    let _discovery = (!t.meta.info.private).then(|| {
+        let interest = Interest {
+            info_hash: t.info_hash,
+            announce: true,
+            port: t.session.listen_port,
+        };
+        t.session.discovery.subscribe(interest, found_tx)
+    });
     let mut choker = Choker::new(
         ChokerConfig {
             regular_slots: REGULAR_UNCHOKE_SLOTS,
@@ -149,9 +160,11 @@ async fn control_loop(t: Arc<Torrent>, mut events: mpsc::UnboundedReceiver<Contr
                     }
                 }
                 Some(ControlEvent::Peers(addrs)) => add_peers(&t, &addrs, true),
+                Some(ControlEvent::Discovered(addrs)) => add_peers(&t, &addrs, false),
                 None => break,
             },
             Some(addrs) = peers_rx.recv() => add_peers(&t, &addrs, false),
+            Some(addrs) = found_rx.recv() => add_peers(&t, &addrs, false),
             _ = shutdown.changed() => {}
         }
     }
@@ -252,7 +265,7 @@ async fn connect(t: Arc<Torrent>, addr: SocketAddr) {
                 std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out")
             })??;
         let _ = stream.set_nodelay(true);
-        let ours = handshake::ours(t.info_hash, t.session.config.peer_id);
+        let ours = handshake::ours(&t.session, t.info_hash);
         let theirs = handshake::initiate(&mut stream, &ours, timeout).await?;
         Ok::<_, std::io::Error>((stream, theirs))
     };

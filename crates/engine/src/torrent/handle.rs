@@ -24,6 +24,8 @@ pub struct TorrentStats {
     pub download_rate: u64,
     pub upload_rate: u64,
     pub peers: usize,
+    /// Distinct peers (by peer id) seen holding the whole torrent since it was added.
+    pub complete_peers: usize,
     pub complete: bool,
     pub error: Option<String>,
 }
@@ -60,7 +62,7 @@ impl TorrentHandle {
 
     pub fn stats(&self) -> TorrentStats {
         let t = &self.torrent;
-        let (have, peers, down_rate, up_rate) = {
+        let (have, peers, down_rate, up_rate, complete_peers) = {
             let st = t.state.lock();
             let down = st
                 .peers
@@ -77,6 +79,7 @@ impl TorrentHandle {
                 st.peers.len(),
                 down,
                 up,
+                st.seeds_seen.len(),
             )
         };
         let status = t.status.borrow().clone();
@@ -93,6 +96,7 @@ impl TorrentHandle {
             download_rate: down_rate,
             upload_rate: up_rate,
             peers,
+            complete_peers,
             complete: status.complete,
             error: status.error.map(|e| e.to_string()),
         }

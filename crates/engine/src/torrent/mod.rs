@@ -9,5 +9,5 @@ mod verify;
 
 pub(crate) use control::spawn_torrent;
 pub use handle::{PeerSnapshot, TorrentHandle, TorrentStats};
-pub(crate) use state::{ControlEvent, PeerCommand, PeerEntry, PeerLive, Torrent};
+pub(crate) use state::{ControlEvent, PeerCommand, PeerEntry, PeerLive, Torrent, MAX_SEEDS_SEEN};
 pub(crate) use verify::{block_written, piece_checked};

@@ -83,6 +83,9 @@ pub(crate) struct PeerEntry {
     pub addr: SocketAddr,
     pub peer_id: [u8; 20],
     pub outgoing: bool,
+    /// Where the peer accepts connections: the dialled address for outgoing
+    /// connections, the IP plus the extension handshake's `p` for incoming ones.
+    pub listen_addr: Option<SocketAddr>,
     pub tx: mpsc::UnboundedSender<PeerCommand>,
     pub live: Arc<PeerLive>,
 }
@@ -104,7 +107,12 @@ pub(crate) struct TorrentState {
     pub failed_pieces: HashSet<u32>,
     /// IP of every peer key that may still be named by the picker as a block sender.
     pub key_ips: HashMap<PeerKey, IpAddr>,
+    /// Peer ids seen holding every piece (at most [`MAX_SEEDS_SEEN`]).
+    pub seeds_seen: HashSet<[u8; 20]>,
 }
+
+/// Most distinct complete peers remembered for statistics.
+pub(crate) const MAX_SEEDS_SEEN: usize = 100_000;
 
 /// Whether the torrent finished, stopped or failed.
 #[derive(Debug, Clone, Default)]
@@ -147,8 +155,10 @@ pub(crate) enum ControlEvent {
     Completed,
     /// A peer connection ended; a slot is free.
     PeerGone,
-    /// More addresses to try.
+    /// Addresses given by the user: tried for as long as the torrent runs.
     Peers(Vec<SocketAddr>),
+    /// Addresses learned from the swarm (PEX, LSD, DHT): tried, forgotten if dead.
+    Discovered(Vec<SocketAddr>),
 }
 
 impl Torrent {

@@ -48,6 +48,7 @@ pub async fn add(
     let opts = AddTorrentOptions {
         download_dir: dir.to_path_buf(),
         peers,
+        ..AddTorrentOptions::default()
     };
     session
         .add_torrent(meta.clone(), opts, |_| {})

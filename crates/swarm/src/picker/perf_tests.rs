@@ -9,7 +9,7 @@ const B: u32 = BLOCK_SIZE;
 
 fn every(n: u32, step: usize, offset: usize) -> Bitfield {
     let mut b = Bitfield::new(n as usize);
-    for i in (0..n as usize).filter(|i| (i + offset) % step == 0) {
+    for i in (0..n as usize).filter(|i| (i + offset).is_multiple_of(step)) {
         b.set(i);
     }
     b

@@ -1,0 +1,29 @@
+//! Errors of the DHT driver: starting it (binding the socket) and saving its state.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Why starting the DHT node or saving its state failed. All of these are local
+/// failures: nothing a remote node sends can produce one.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DhtNetError {
+    #[error("cannot bind the DHT socket to {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot read the DHT socket's local address: {0}")]
+    LocalAddr(#[source] io::Error),
+    #[error("cannot save the DHT state to {}: {source}", path.display())]
+    Save {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// The driver task is gone (shut down, or the runtime is stopping).
+    #[error("the DHT task has stopped")]
+    Stopped,
+}

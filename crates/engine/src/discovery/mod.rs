@@ -1,0 +1,151 @@
+//! Peer sources beyond trackers and the user: local service discovery (BEP 14) and the
+//! mainline DHT (BEP 5). Both are session-wide services; a torrent (or a magnet link
+//! whose metadata is being fetched) subscribes by info-hash and receives the addresses
+//! they find on a channel. Dropping the [`Subscription`] ends it.
+//!
+//! Private torrents never subscribe (BEP 27): the caller checks.
+
+mod dht;
+mod lsd;
+
+use crate::config::DhtSettings;
+
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Where found addresses go.
+pub(crate) type PeerSink = mpsc::UnboundedSender<Vec<SocketAddr>>;
+
+/// The session's discovery services and who listens to them.
+pub(crate) struct Discovery {
+    lsd: Option<lsd::LsdService>,
+    dht: Option<shoal_dht_net::DhtNode>,
+    /// Subscribers by info-hash; several may share one (e.g. a magnet fetch and then
+    /// its torrent).
+    sinks: Arc<Mutex<Sinks>>,
+}
+
+#[derive(Default)]
+pub(crate) struct Sinks {
+    next_id: u64,
+    by_hash: HashMap<[u8; 20], Vec<(u64, PeerSink)>>,
+}
+
+impl Sinks {
+    /// Hands `addrs` to everyone subscribed to `info_hash`, forgetting closed channels.
+    fn deliver(&mut self, info_hash: &[u8; 20], addrs: Vec<SocketAddr>) {
+        if let Some(list) = self.by_hash.get_mut(info_hash) {
+            list.retain(|(_, sink)| sink.send(addrs.clone()).is_ok());
+        }
+    }
+
+    fn is_subscribed(&self, info_hash: &[u8; 20]) -> bool {
+        self.by_hash.get(info_hash).is_some_and(|l| !l.is_empty())
+    }
+}
+
+/// What a subscriber wants.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Interest {
+    pub info_hash: [u8; 20],
+    /// Tell others we have this torrent (announce on the DHT and LSD) rather than only
+    /// look for peers.
+    pub announce: bool,
+    /// Our BitTorrent listening port, for announces.
+    pub port: u16,
+}
+
+impl Discovery {
+    /// Starts the services the settings ask for. `listen` is the session's TCP address:
+    /// the DHT binds the same IP and, when free, the same port number.
+    pub async fn start(
+        listen: SocketAddr,
+        lsd: bool,
+        dht: Option<&DhtSettings>,
+    ) -> Result<Discovery, crate::SessionError> {
+        let sinks = Arc::new(Mutex::new(Sinks::default()));
+        let lsd = match lsd {
+            true => lsd::LsdService::start(listen, sinks.clone()),
+            false => None,
+        };
+        let dht = match dht {
+            Some(settings) => Some(dht::start(listen, settings).await?),
+            None => None,
+        };
+        Ok(Discovery { lsd, dht, sinks })
+    }
+
+    pub fn dht(&self) -> Option<&shoal_dht_net::DhtNode> {
+        self.dht.as_ref()
+    }
+
+    /// Starts looking for (and, if asked, announcing) `interest.info_hash`; found
+    /// addresses arrive on `sink` until the returned subscription is dropped.
+    pub fn subscribe(&self, interest: Interest, sink: PeerSink) -> Subscription {
+        let id = {
+            let mut sinks = self.sinks.lock();
+            sinks.next_id += 1;
+            let id = sinks.next_id;
+            sinks
+                .by_hash
+                .entry(interest.info_hash)
+                .or_default()
+                .push((id, sink.clone()));
+            id
+        };
+        if let Some(lsd) = &self.lsd {
+            lsd.add(interest.info_hash);
+        }
+        let dht_task = self
+            .dht
+            .as_ref()
+            .map(|node| tokio::spawn(dht::search_loop(node.clone(), interest, sink)));
+        Subscription {
+            info_hash: interest.info_hash,
+            id,
+            sinks: self.sinks.clone(),
+            lsd: self.lsd.as_ref().map(|l| l.handle()),
+            dht_task,
+        }
+    }
+
+    /// Saves DHT state and stops the services.
+    pub async fn shutdown(&self) {
+        if let Some(node) = &self.dht {
+            node.clone().shutdown().await;
+        }
+    }
+}
+
+/// An active interest in one info-hash; dropping it unsubscribes.
+pub(crate) struct Subscription {
+    info_hash: [u8; 20],
+    id: u64,
+    sinks: Arc<Mutex<Sinks>>,
+    lsd: Option<lsd::LsdHandle>,
+    dht_task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let still_wanted = {
+            let mut sinks = self.sinks.lock();
+            if let Some(list) = sinks.by_hash.get_mut(&self.info_hash) {
+                list.retain(|(id, _)| *id != self.id);
+                if list.is_empty() {
+                    sinks.by_hash.remove(&self.info_hash);
+                }
+            }
+            sinks.is_subscribed(&self.info_hash)
+        };
+        if let (Some(lsd), false) = (&self.lsd, still_wanted) {
+            lsd.remove(self.info_hash);
+        }
+        if let Some(task) = self.dht_task.take() {
+            task.abort();
+        }
+    }
+}
