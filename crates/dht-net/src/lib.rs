@@ -47,4 +47,4 @@ pub use node::DhtNode;
 pub use search::{PeerSearch, SearchEvent};
 pub use state::MAX_STATE_LEN;
 
-pub use shoal_dht::{DhtConfig, DhtStats, LookupStats, LookupSummary, NodeId};
+pub use shoal_dht::{DhtConfig, DhtStats, LookupStats, LookupSummary, NodeId, RateLimitConfig};

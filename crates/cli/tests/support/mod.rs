@@ -9,6 +9,8 @@
 
 pub mod clients;
 pub mod data;
+pub mod dht;
+pub mod netns;
 pub mod proc;
 pub mod torrent;
 pub mod tracker;

@@ -2,10 +2,12 @@
 //! search loop: look up peers (and announce us) when the torrent starts, again soon
 //! while nothing is found, then at the usual re-announce interval.
 
-use super::{Interest, PeerSink};
+use super::{Interest, PeerSink, Sinks};
 use crate::config::DhtSettings;
+use parking_lot::Mutex;
 use shoal_dht_net::{DhtNetConfig, DhtNode, SearchEvent};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Re-announce interval once peers were found (what mainline clients use).
@@ -46,7 +48,12 @@ pub(super) async fn start(
 }
 
 /// Searches for `interest` until aborted, sending every batch of peers to `sink`.
-pub(super) async fn search_loop(node: DhtNode, interest: Interest, sink: PeerSink) {
+pub(super) async fn search_loop(
+    node: DhtNode,
+    interest: Interest,
+    sink: PeerSink,
+    sinks: Arc<Mutex<Sinks>>,
+) {
     node.wait_bootstrapped(BOOTSTRAP_WAIT).await;
     let mut retry = FIRST_RETRY;
     loop {
@@ -61,6 +68,7 @@ pub(super) async fn search_loop(node: DhtNode, interest: Interest, sink: PeerSin
                 SearchEvent::Peers(peers) => {
                     found += peers.len();
                     tracing::debug!(count = peers.len(), "peers from the DHT");
+                    sinks.lock().remember(&interest.info_hash, &peers);
                     if sink.send(peers).is_err() {
                         return;
                     }

@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// Where found addresses go.
@@ -32,14 +33,59 @@ pub(crate) struct Discovery {
 pub(crate) struct Sinks {
     next_id: u64,
     by_hash: HashMap<[u8; 20], Vec<(u64, PeerSink)>>,
+    /// Addresses recently found for followed info-hashes, handed to later subscribers
+    /// of the same hash (a magnet fetch finds a peer; the torrent it becomes needs it
+    /// too, and LSD peers announce only every few minutes).
+    recent: HashMap<[u8; 20], Vec<(SocketAddr, Instant)>>,
 }
+
+/// How long a found address is handed to new subscribers.
+const RECENT_TTL: Duration = Duration::from_secs(300);
+/// Most remembered addresses per info-hash, and info-hashes with remembered addresses.
+const RECENT_PER_HASH: usize = 64;
+const RECENT_HASHES: usize = 256;
 
 impl Sinks {
     /// Hands `addrs` to everyone subscribed to `info_hash`, forgetting closed channels.
     fn deliver(&mut self, info_hash: &[u8; 20], addrs: Vec<SocketAddr>) {
+        self.remember(info_hash, &addrs);
         if let Some(list) = self.by_hash.get_mut(info_hash) {
             list.retain(|(_, sink)| sink.send(addrs.clone()).is_ok());
         }
+    }
+
+    fn remember(&mut self, info_hash: &[u8; 20], addrs: &[SocketAddr]) {
+        let now = Instant::now();
+        if !self.recent.contains_key(info_hash) && self.recent.len() >= RECENT_HASHES {
+            self.recent.retain(|_, list| {
+                list.iter()
+                    .any(|(_, t)| now.duration_since(*t) < RECENT_TTL)
+            });
+            if self.recent.len() >= RECENT_HASHES {
+                return;
+            }
+        }
+        let list = self.recent.entry(*info_hash).or_default();
+        for addr in addrs {
+            list.retain(|(a, _)| a != addr);
+            list.push((*addr, now));
+        }
+        let excess = list.len().saturating_sub(RECENT_PER_HASH);
+        list.drain(..excess);
+    }
+
+    /// Recently found addresses of `info_hash` that are still fresh.
+    fn recent(&self, info_hash: &[u8; 20]) -> Vec<SocketAddr> {
+        let now = Instant::now();
+        self.recent
+            .get(info_hash)
+            .map(|list| {
+                list.iter()
+                    .filter(|(_, t)| now.duration_since(*t) < RECENT_TTL)
+                    .map(|(a, _)| *a)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     fn is_subscribed(&self, info_hash: &[u8; 20]) -> bool {
@@ -94,15 +140,19 @@ impl Discovery {
                 .entry(interest.info_hash)
                 .or_default()
                 .push((id, sink.clone()));
+            let recent = sinks.recent(&interest.info_hash);
+            if !recent.is_empty() {
+                let _ = sink.send(recent);
+            }
             id
         };
         if let Some(lsd) = &self.lsd {
             lsd.add(interest.info_hash);
         }
-        let dht_task = self
-            .dht
-            .as_ref()
-            .map(|node| tokio::spawn(dht::search_loop(node.clone(), interest, sink)));
+        let dht_task = self.dht.as_ref().map(|node| {
+            let sinks = self.sinks.clone();
+            tokio::spawn(dht::search_loop(node.clone(), interest, sink, sinks))
+        });
         Subscription {
             info_hash: interest.info_hash,
             id,
