@@ -94,11 +94,11 @@ pub fn auto_piece_length(total: u64) -> u32 {
 }
 
 /// A file found under the source path.
-struct Source {
-    abs: PathBuf,
-    rel: Vec<String>,
-    length: u64,
-    executable: bool,
+pub(crate) struct Source {
+    pub(crate) abs: PathBuf,
+    pub(crate) rel: Vec<String>,
+    pub(crate) length: u64,
+    pub(crate) executable: bool,
 }
 
 /// Creates a torrent from `path` (a file, or a directory of files). See the module docs
@@ -188,7 +188,7 @@ pub fn create_torrent_with_progress(
     Ok(Metainfo::from_bytes(&torrent)?)
 }
 
-fn build_info(
+pub(crate) fn build_info(
     name: &str,
     piece_length: u32,
     pieces: &[[u8; 20]],
@@ -228,7 +228,7 @@ fn build_info(
     info
 }
 
-fn build_torrent(info_bytes: Vec<u8>, opts: &CreateOptions) -> Vec<u8> {
+pub(crate) fn build_torrent(info_bytes: Vec<u8>, opts: &CreateOptions) -> Vec<u8> {
     let mut root = OwnedValue::dict();
     if let Some(first) = opts.trackers.first() {
         root.insert("announce", first.as_str());

@@ -14,6 +14,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod create;
+mod create_stream;
 mod error;
 mod hash;
 mod info;
@@ -26,6 +27,7 @@ mod sanitize;
 pub use create::{
     auto_piece_length, create_torrent, create_torrent_with_progress, CreateError, CreateOptions,
 };
+pub use create_stream::{create_torrent_from_stream, StreamReader};
 pub use error::MetainfoError;
 pub use info::{FileEntry, FileSlice, Info, MAX_FILES, MAX_PATH_DEPTH, MAX_PIECE_LENGTH};
 pub use infohash::{info_hash_hex, info_hash_of, InfoHash, InfoHashParseError};
