@@ -52,15 +52,31 @@ pub enum Opened {
 
 /// Seals `manifest` for `key` and returns the region (header, nonce, sealed manifest),
 /// padded so its length is a multiple of [`DATA_ALIGN`]. Deterministic.
-pub(crate) fn seal_region(manifest: &Manifest, key: &ContentKey) -> Result<Vec<u8>, ManifestError> {
+pub(crate) fn seal_region(
+    manifest: &Manifest,
+    key: &ContentKey,
+    align: usize,
+) -> Result<Vec<u8>, ManifestError> {
     manifest.validate()?;
-    seal_plaintext(&encode_manifest(manifest), key)
+    seal_plaintext_aligned(&encode_manifest(manifest), key, align)
 }
 
 /// Pads and seals arbitrary plaintext (tests use it to forge hostile manifests).
+#[cfg(test)]
 pub(crate) fn seal_plaintext(plain: &[u8], key: &ContentKey) -> Result<Vec<u8>, ManifestError> {
+    seal_plaintext_aligned(plain, key, DATA_ALIGN)
+}
+
+/// Pads `plain` so the region is a multiple of `align` (itself a multiple of
+/// [`DATA_ALIGN`]) and seals it.
+pub(crate) fn seal_plaintext_aligned(
+    plain: &[u8],
+    key: &ContentKey,
+    align: usize,
+) -> Result<Vec<u8>, ManifestError> {
+    let align = align.max(DATA_ALIGN).div_ceil(DATA_ALIGN) * DATA_ALIGN;
     let unpadded = HEADER_LEN + plain.len() + TAG_LEN;
-    let region_len = unpadded.div_ceil(DATA_ALIGN) * DATA_ALIGN;
+    let region_len = unpadded.div_ceil(align) * align;
     let sealed_len = region_len - HEADER_LEN;
     let sealed_len_u32 = u32::try_from(sealed_len)
         .ok()

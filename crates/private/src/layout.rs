@@ -6,7 +6,10 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
-use crate::header::{region_nonce, seal_region};
+use crate::header::{region_nonce, seal_region, DATA_ALIGN};
+
+/// Largest region alignment [`PrivateLayout::seal_aligned`] honours.
+pub const MAX_ALIGN: usize = 16 << 20;
 use crate::kdf::NONCE_LEN;
 use crate::key::ContentKey;
 use crate::manifest::{Manifest, ManifestError};
@@ -52,7 +55,19 @@ impl PrivateLayout {
     /// Seals `manifest` with `key` (the sender's side). Deterministic: the same key and
     /// manifest always give the same region, hence the same torrent.
     pub fn seal(manifest: Manifest, key: &ContentKey) -> Result<Self, ManifestError> {
-        let region = seal_region(&manifest, key)?;
+        Self::seal_aligned(manifest, key, DATA_ALIGN)
+    }
+
+    /// Like [`seal`](Self::seal), with the region padded to a multiple of `align`
+    /// (rounded up to a multiple of [`DATA_ALIGN`]; at most 16 MiB). With the torrent's
+    /// piece length as `align`, the region fills whole pieces, so a receiver can fetch
+    /// and open it before any file data arrives.
+    pub fn seal_aligned(
+        manifest: Manifest,
+        key: &ContentKey,
+        align: usize,
+    ) -> Result<Self, ManifestError> {
+        let region = seal_region(&manifest, key, align.min(MAX_ALIGN))?;
         Ok(Self::from_parts(manifest, region))
     }
 
@@ -266,5 +281,31 @@ mod tests {
         assert_eq!(l.stream_len(), l.data_offset());
         let segs: Vec<_> = l.map(0, usize::MAX).collect();
         assert_eq!(segs, vec![Segment::Header { range: 0..4096 }]);
+    }
+}
+
+#[cfg(test)]
+mod aligned_tests {
+    use super::*;
+    use crate::manifest::ManifestEntry;
+
+    #[test]
+    fn region_fills_whole_pieces() {
+        let key = ContentKey::generate();
+        let manifest = Manifest {
+            root_name: "f.bin".into(),
+            entries: vec![ManifestEntry {
+                path: vec![],
+                length: 1000,
+                mode: 0o644,
+            }],
+        };
+        let l = PrivateLayout::seal_aligned(manifest.clone(), &key, 256 * 1024).unwrap();
+        assert_eq!(l.data_offset(), 256 * 1024);
+        assert_eq!(l.stream_len(), 256 * 1024 + 1000);
+        let opened = crate::open_header(l.region(), l.stream_len(), &key).unwrap();
+        assert!(matches!(opened, crate::Opened::Ready(o) if o.data_offset() == 256 * 1024));
+        let odd = PrivateLayout::seal_aligned(manifest, &key, 5000).unwrap();
+        assert_eq!(odd.data_offset(), 8192);
     }
 }

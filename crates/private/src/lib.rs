@@ -83,7 +83,7 @@ pub use header::{
     TAG_LEN,
 };
 pub use key::{ContentKey, KeyParseError, KEY_LEN, KEY_STRING_LEN};
-pub use layout::{PrivateLayout, Segment, Segments};
+pub use layout::{PrivateLayout, Segment, Segments, MAX_ALIGN};
 pub use link::{key_from_fragment, parse_link, private_link, split_link, LinkError};
 pub use manifest::{
     Manifest, ManifestEntry, ManifestError, MAX_COMPONENT_BYTES, MAX_ENTRIES, MAX_MODE,
