@@ -1,6 +1,7 @@
 //! Command-line arguments (clap derive).
 
 use clap::{Args, Parser, Subcommand};
+use shoal_engine::EncryptionPolicy;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -95,6 +96,24 @@ pub struct NetArgs {
     /// Default: the user's data directory, e.g. ~/.local/share/shoal.
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    /// Message stream encryption (MSE/PE) with peers: `prefer` encrypts when the peer
+    /// can and accepts plaintext peers, `require` talks to encrypting peers only,
+    /// `disable` never encrypts. It hides the traffic from casual inspection; it does
+    /// not authenticate peers.
+    #[arg(
+        long,
+        value_name = "POLICY",
+        default_value = "prefer",
+        value_parser = encryption_parser()
+    )]
+    pub encryption: EncryptionPolicy,
+}
+
+/// The `--encryption` values, listed in the help and in errors.
+fn encryption_parser() -> impl clap::builder::TypedValueParser<Value = EncryptionPolicy> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(["prefer", "require", "disable"])
+        .map(|s| s.parse().unwrap_or_default())
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,6 @@
 //! Session and per-torrent settings, with the reasoning behind each default.
 
+use shoal_mse::EncryptionPolicy;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -32,6 +33,11 @@ pub struct SessionConfig {
     /// The mainline DHT (BEP 5); `None` = off. Off by default in the library for the
     /// same reason; the CLI turns it on with the public bootstrap routers.
     pub dht: Option<DhtSettings>,
+    /// Message stream encryption (MSE/PE) on peer connections. `Prefer` (the default,
+    /// as in the common clients) starts outgoing connections encrypted, falls back to
+    /// a plain handshake for peers that do not speak MSE, and accepts both kinds
+    /// incoming; `Require` refuses unencrypted peers; `Disable` never encrypts.
+    pub encryption: EncryptionPolicy,
 }
 
 impl Default for SessionConfig {
@@ -50,6 +56,7 @@ impl Default for SessionConfig {
             pex: true,
             lsd: false,
             dht: None,
+            encryption: EncryptionPolicy::Prefer,
         }
     }
 }

@@ -18,11 +18,13 @@ mod peer;
 mod ratelimit;
 mod session;
 mod torrent;
+mod transport;
 
 pub use config::{AddTorrentOptions, DhtSettings, SessionConfig};
 pub use error::{AddTorrentError, SessionError, TorrentError};
 pub use magnet::MetadataError;
 pub use session::Session;
+pub use shoal_mse::EncryptionPolicy;
 pub use torrent::{PeerSnapshot, TorrentHandle, TorrentStats};
 
 /// Our client name as sent in the extension handshake and tracker user agent.

@@ -1,10 +1,12 @@
 //! Fetching a torrent's info dictionary from peers (BEP 9, ut_metadata) when all we have
 //! is a magnet link. Each candidate peer gets a short-lived connection whose only job is
 //! the metadata; the assembled bytes are verified against the info-hash before they
-//! become a [`Metainfo`] and the torrent is added as usual.
+//! become a [`Metainfo`] and the torrent is added as usual. Connections are made like
+//! any other (`transport::dial`), so they follow the session's encryption policy.
 
 use crate::handshake;
 use crate::session::SessionShared;
+use crate::transport::{self, Connected};
 use bytes::BytesMut;
 use parking_lot::Mutex;
 use shoal_announce::{Announcer, AnnouncerConfig, TransferStats};
@@ -16,7 +18,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
 /// The id under which we receive ut_metadata messages (our `m` dictionary).
@@ -142,19 +143,20 @@ struct FetchConnection {
 
 impl FetchConnection {
     async fn run(&self, addr: SocketAddr) -> std::io::Result<()> {
-        let timeout = self.session.config.connect_timeout;
-        let mut stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+        let Connected {
+            mut stream,
+            theirs,
+            cipher,
+            leftover,
+        } = transport::dial(&self.session, addr, self.info_hash)
             .await
-            .map_err(|_| {
-                std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out")
-            })??;
-        let ours = handshake::ours(&self.session, self.info_hash);
-        let theirs = handshake::initiate(&mut stream, &ours, timeout).await?;
+            .map_err(std::io::Error::other)?;
         if !theirs.supports_extensions() {
             return Err(std::io::Error::other(
                 "peer does not support the extension protocol",
             ));
         }
+        let ours = handshake::ours(&self.session, self.info_hash);
         let cfg = ConnectionConfig {
             fast: theirs.supports_fast() && ours.supports_fast(),
             extensions: true,
@@ -170,26 +172,19 @@ impl FetchConnection {
             p: Some(self.session.listen_port),
             ..ExtensionHandshake::default()
         });
+        let (mut encrypt, mut decrypt) = match cipher {
+            Some(c) => (Some(c.encrypt), Some(c.decrypt)),
+            None => (None, None),
+        };
         let mut rbuf = BytesMut::with_capacity(64 * 1024);
+        rbuf.extend_from_slice(&leftover);
+        if !rbuf.is_empty() {
+            conn.handle_input(&mut rbuf, Instant::now())
+                .map_err(std::io::Error::other)?;
+        }
         let mut their_id = None;
         let mut in_flight = 0usize;
         loop {
-            if conn.has_output() {
-                let out = conn.output().split();
-                stream.write_all(&out).await?;
-            }
-            let deadline = conn.poll_timeout();
-            tokio::select! {
-                n = stream.read_buf(&mut rbuf) => {
-                    if n? == 0 {
-                        return Err(std::io::ErrorKind::UnexpectedEof.into());
-                    }
-                    conn.handle_input(&mut rbuf, Instant::now()).map_err(std::io::Error::other)?;
-                }
-                _ = tokio::time::sleep_until(deadline.into()) => {
-                    conn.handle_timeout(Instant::now()).map_err(std::io::Error::other)?;
-                }
-            }
             while let Some(event) = conn.poll_event() {
                 match event {
                     PeerEvent::ExtensionHandshake => {
@@ -244,6 +239,32 @@ impl FetchConnection {
                     };
                     conn.send_extended(id, &MetadataMessage::Request { piece }.encode());
                     in_flight += 1;
+                }
+            }
+            if conn.has_output() {
+                let mut out = conn.output().split();
+                if let Some(e) = encrypt.as_mut() {
+                    e.apply(&mut out);
+                }
+                stream.write_all(&out).await?;
+            }
+            let deadline = conn.poll_timeout();
+            tokio::select! {
+                n = stream.read_buf(&mut rbuf) => {
+                    let n = n?;
+                    if n == 0 {
+                        return Err(std::io::ErrorKind::UnexpectedEof.into());
+                    }
+                    if let Some(d) = decrypt.as_mut() {
+                        let start = rbuf.len().saturating_sub(n);
+                        if let Some(fresh) = rbuf.get_mut(start..) {
+                            d.apply(fresh);
+                        }
+                    }
+                    conn.handle_input(&mut rbuf, Instant::now()).map_err(std::io::Error::other)?;
+                }
+                _ = tokio::time::sleep_until(deadline.into()) => {
+                    conn.handle_timeout(Instant::now()).map_err(std::io::Error::other)?;
                 }
             }
         }

@@ -7,18 +7,19 @@ use crate::error::{AddTorrentError, SessionError};
 use crate::handshake;
 use crate::ratelimit::RateLimiter;
 use crate::torrent::{spawn_torrent, Torrent, TorrentHandle};
+use crate::transport;
 use parking_lot::Mutex;
 use shoal_metainfo::Metainfo;
 use shoal_storage::{FileSpec, Layout, Storage};
 use shoal_wire::Bitfield;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 
-/// How long an incoming connection may take to send its handshake.
-const INCOMING_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most addresses remembered as needing a plaintext handshake.
+const MAX_PLAINTEXT_PEERS: usize = 4096;
 
 /// What every torrent of a session shares.
 pub(crate) struct SessionShared {
@@ -29,12 +30,34 @@ pub(crate) struct SessionShared {
     pub disk: DiskPool,
     pub discovery: Discovery,
     torrents: Mutex<HashMap<[u8; 20], Arc<Torrent>>>,
+    /// Peers that failed an encrypted handshake and then took a plain one: dialled in
+    /// plaintext straight away from then on (policy `Prefer` only).
+    plaintext_peers: Mutex<HashSet<SocketAddr>>,
 }
 
 impl SessionShared {
     /// The address other peers reach us at (used to avoid dialling ourselves).
     pub fn advertised_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The info-hashes of every torrent in the session (the keys an incoming MSE
+    /// handshake may name).
+    pub fn info_hashes(&self) -> Vec<[u8; 20]> {
+        self.torrents.lock().keys().copied().collect()
+    }
+
+    /// Whether `addr` is known not to speak MSE.
+    pub fn needs_plaintext(&self, addr: SocketAddr) -> bool {
+        self.plaintext_peers.lock().contains(&addr)
+    }
+
+    /// Notes that `addr` only took a plaintext handshake.
+    pub fn remember_plaintext(&self, addr: SocketAddr) {
+        let mut set = self.plaintext_peers.lock();
+        if set.len() < MAX_PLAINTEXT_PEERS {
+            set.insert(addr);
+        }
     }
 }
 
@@ -74,6 +97,7 @@ impl Session {
             upload_limiter: config.upload_rate_limit.map(RateLimiter::new),
             config,
             torrents: Mutex::new(HashMap::new()),
+            plaintext_peers: Mutex::new(HashSet::new()),
         });
         let accept_task = tokio::spawn(accept_loop(shared.clone(), listener));
         Ok(Session {
@@ -203,15 +227,16 @@ async fn accept_loop(shared: Arc<SessionShared>, listener: TcpListener) {
     }
 }
 
-async fn incoming(shared: Arc<SessionShared>, mut stream: TcpStream, addr: SocketAddr) {
-    let theirs = match handshake::read(&mut stream, INCOMING_HANDSHAKE_TIMEOUT).await {
-        Ok(hs) => hs,
+async fn incoming(shared: Arc<SessionShared>, stream: TcpStream, addr: SocketAddr) {
+    let _ = stream.set_nodelay(true);
+    let mut conn = match transport::accept(&shared, stream).await {
+        Ok(conn) => conn,
         Err(e) => {
-            tracing::debug!(%addr, error = %e, "incoming handshake failed");
+            e.log(addr, "incoming handshake failed");
             return;
         }
     };
-    let Some(torrent) = shared.torrents.lock().get(&theirs.info_hash).cloned() else {
+    let Some(torrent) = shared.torrents.lock().get(&conn.theirs.info_hash).cloned() else {
         tracing::debug!(%addr, "incoming connection for an unknown torrent");
         return;
     };
@@ -225,12 +250,11 @@ async fn incoming(shared: Arc<SessionShared>, mut stream: TcpStream, addr: Socke
             return;
         }
     }
-    let _ = stream.set_nodelay(true);
     let ours = handshake::ours(&shared, torrent.info_hash);
-    if handshake::write(&mut stream, &ours).await.is_err() {
+    if conn.send(&ours.encode()).await.is_err() {
         return;
     }
-    crate::peer::run(torrent.clone(), stream, addr, theirs, false).await;
+    crate::peer::run(torrent.clone(), conn, addr, false).await;
     let _ = torrent
         .control_tx
         .send(crate::torrent::ControlEvent::PeerGone);

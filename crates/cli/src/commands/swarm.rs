@@ -40,6 +40,7 @@ fn session_config(net: &NetArgs) -> anyhow::Result<SessionConfig> {
         pex: !net.no_pex,
         lsd: !net.no_lsd,
         dht,
+        encryption: net.encryption,
         ..SessionConfig::default()
     })
 }

@@ -13,6 +13,17 @@ const HELPER_TIMEOUT_SECS: &str = "180";
 /// Keeps a shoal process off the public DHT routers and the LAN's multicast group.
 pub const NO_PUBLIC_DISCOVERY: [&str; 2] = ["--no-dht", "--no-lsd"];
 
+/// shoal flags: MSE/PE with RC4 on every connection, plaintext peers refused.
+pub const SHOAL_REQUIRE_ENCRYPTION: [&str; 2] = ["--encryption", "require"];
+
+/// lt_seed.py / lt_get.py flags: `out_enc_policy` = `in_enc_policy` = forced and
+/// `allowed_enc_level` = RC4.
+pub const LT_FORCE_ENCRYPTION: [&str; 2] = ["--encryption", "forced"];
+
+/// aria2c flags: encrypted (MSE) connections only, with RC4 for the payload.
+pub const ARIA2_REQUIRE_CRYPTO: [&str; 2] =
+    ["--bt-require-crypto=true", "--bt-min-crypto-level=arc4"];
+
 pub fn shoal_bin() -> &'static str {
     env!("CARGO_BIN_EXE_shoal")
 }
@@ -37,13 +48,26 @@ pub fn shoal_seed(
     data_dir: &Path,
     peers: &[String],
 ) -> (Proc, u16) {
+    shoal_seed_with(s, name, torrent, data_dir, peers, &[])
+}
+
+/// [`shoal_seed`] with `extra` flags (e.g. [`SHOAL_REQUIRE_ENCRYPTION`]).
+pub fn shoal_seed_with(
+    s: &Scratch,
+    name: &str,
+    torrent: &Path,
+    data_dir: &Path,
+    peers: &[String],
+    extra: &[&str],
+) -> (Proc, u16) {
     let mut cmd = Command::new(shoal_bin());
     cmd.args(["-vv", "seed"])
         .arg(torrent)
         .arg("-d")
         .arg(data_dir)
         .args(["--port", "0", "--bind", "127.0.0.1"])
-        .args(NO_PUBLIC_DISCOVERY);
+        .args(NO_PUBLIC_DISCOVERY)
+        .args(extra);
     peer_args(&mut cmd, peers);
     let mut p = Proc::spawn(s, name, cmd);
     let port = p.listen_port();
@@ -60,13 +84,27 @@ pub fn shoal_get(
     peers: &[String],
     seed: bool,
 ) -> (Proc, u16) {
+    shoal_get_with(s, name, torrent, out_dir, peers, seed, &[])
+}
+
+/// [`shoal_get`] with `extra` flags (e.g. [`SHOAL_REQUIRE_ENCRYPTION`]).
+pub fn shoal_get_with(
+    s: &Scratch,
+    name: &str,
+    torrent: &Path,
+    out_dir: &Path,
+    peers: &[String],
+    seed: bool,
+    extra: &[&str],
+) -> (Proc, u16) {
     let mut cmd = Command::new(shoal_bin());
     cmd.args(["-vv", "get"])
         .arg(torrent)
         .arg("-o")
         .arg(out_dir)
         .args(["--port", "0", "--bind", "127.0.0.1"])
-        .args(NO_PUBLIC_DISCOVERY);
+        .args(NO_PUBLIC_DISCOVERY)
+        .args(extra);
     if seed {
         cmd.arg("--seed");
     }
@@ -102,7 +140,21 @@ pub fn lt_seed(
     save: &Path,
     peers: &[String],
 ) -> (Proc, u16) {
-    let mut p = Proc::spawn(s, name, lt_script("lt_seed.py", torrent, save, peers));
+    lt_seed_with(s, name, torrent, save, peers, &[])
+}
+
+/// [`lt_seed`] with `extra` script flags (e.g. [`LT_FORCE_ENCRYPTION`]).
+pub fn lt_seed_with(
+    s: &Scratch,
+    name: &str,
+    torrent: &Path,
+    save: &Path,
+    peers: &[String],
+    extra: &[&str],
+) -> (Proc, u16) {
+    let mut cmd = lt_script("lt_seed.py", torrent, save, peers);
+    cmd.args(extra);
+    let mut p = Proc::spawn(s, name, cmd);
     let port = p.listen_port();
     p.wait_line("seeding", Duration::from_secs(60));
     (p, port)
@@ -117,7 +169,21 @@ pub fn lt_get(
     save: &Path,
     peers: &[String],
 ) -> (Proc, u16) {
-    let mut p = Proc::spawn(s, name, lt_script("lt_get.py", torrent, save, peers));
+    lt_get_with(s, name, torrent, save, peers, &[])
+}
+
+/// [`lt_get`] with `extra` script flags (e.g. [`LT_FORCE_ENCRYPTION`]).
+pub fn lt_get_with(
+    s: &Scratch,
+    name: &str,
+    torrent: &Path,
+    save: &Path,
+    peers: &[String],
+    extra: &[&str],
+) -> (Proc, u16) {
+    let mut cmd = lt_script("lt_get.py", torrent, save, peers);
+    cmd.args(extra);
+    let mut p = Proc::spawn(s, name, cmd);
     let port = p.listen_port();
     (p, port)
 }
@@ -158,8 +224,20 @@ pub fn aria2_get(
     dir: &Path,
     extra_tracker: Option<&str>,
 ) -> Proc {
+    aria2_get_with(s, name, torrent, dir, extra_tracker, &[])
+}
+
+/// [`aria2_get`] with `extra` aria2c options (e.g. [`ARIA2_REQUIRE_CRYPTO`]).
+pub fn aria2_get_with(
+    s: &Scratch,
+    name: &str,
+    torrent: &Path,
+    dir: &Path,
+    extra_tracker: Option<&str>,
+    extra: &[&str],
+) -> Proc {
     let mut cmd = aria2_cmd(s, name, free_port(), dir);
-    cmd.arg("--seed-time=0");
+    cmd.arg("--seed-time=0").args(extra);
     if let Some(t) = extra_tracker {
         cmd.arg(format!("--bt-tracker={t}"));
     }
@@ -170,9 +248,21 @@ pub fn aria2_get(
 /// aria2c seeder of the data in `dir` (checked with `--check-integrity`, then seeded
 /// forever with `--seed-ratio=0.0`); returns once it listens, with its port.
 pub fn aria2_seed(s: &Scratch, name: &str, torrent: &Path, dir: &Path) -> (Proc, u16) {
+    aria2_seed_with(s, name, torrent, dir, &[])
+}
+
+/// [`aria2_seed`] with `extra` aria2c options (e.g. [`ARIA2_REQUIRE_CRYPTO`]).
+pub fn aria2_seed_with(
+    s: &Scratch,
+    name: &str,
+    torrent: &Path,
+    dir: &Path,
+    extra: &[&str],
+) -> (Proc, u16) {
     let port = free_port();
     let mut cmd = aria2_cmd(s, name, port, dir);
     cmd.args(["--check-integrity=true", "--seed-ratio=0.0"])
+        .args(extra)
         .arg(torrent);
     let mut p = Proc::spawn(s, name, cmd);
     p.wait_text("listening on TCP port", Duration::from_secs(60));
@@ -181,12 +271,46 @@ pub fn aria2_seed(s: &Scratch, name: &str, torrent: &Path, dir: &Path) -> (Proc,
 
 /// transmission-cli on `torrent` with data dir `dir` and a private config dir holding
 /// a settings.json: loopback only, no DHT/LPD/PEX/uTP/port mapping/RPC, plaintext
-/// preferred (`-et`), no incomplete dir, no `.part` renaming. Returns at once with its
-/// port; it verifies what is in `dir` and seeds or downloads (it never exits by itself).
+/// preferred (`-et`; [`transmission_with`] sets another mode), no incomplete dir, no
+/// `.part` renaming. Returns at once with its port; it verifies what is in `dir` and
+/// seeds or downloads (it never exits by itself).
 ///
 /// Transmission keys peers by IP only, and ignores 127.x addresses learned from
 /// trackers/PEX, so loopback peers must connect to it (incoming works).
 pub fn transmission(s: &Scratch, name: &str, torrent: &Path, dir: &Path) -> (Proc, u16) {
+    transmission_with(s, name, torrent, dir, TrEncryption::Tolerated)
+}
+
+/// Transmission's encryption mode (settings.json `encryption` and the matching flag).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrEncryption {
+    /// Prefer plaintext, accept encrypted (`-et`, 0).
+    Tolerated,
+    /// Prefer encrypted, accept plaintext (`-ep`, 1).
+    Preferred,
+    /// Encrypted connections only (`-er`, 2).
+    Required,
+}
+
+impl TrEncryption {
+    fn setting(self) -> (u8, &'static str) {
+        match self {
+            TrEncryption::Tolerated => (0, "-et"),
+            TrEncryption::Preferred => (1, "-ep"),
+            TrEncryption::Required => (2, "-er"),
+        }
+    }
+}
+
+/// [`transmission`] with the given encryption mode.
+pub fn transmission_with(
+    s: &Scratch,
+    name: &str,
+    torrent: &Path,
+    dir: &Path,
+    encryption: TrEncryption,
+) -> (Proc, u16) {
+    let (enc_setting, enc_flag) = encryption.setting();
     let port = free_port();
     let cfg = s.dir(&format!("{name}-config"));
     let settings = format!(
@@ -196,7 +320,7 @@ pub fn transmission(s: &Scratch, name: &str, torrent: &Path, dir: &Path) -> (Pro
   "blocklist-enabled": false,
   "dht-enabled": false,
   "download-queue-enabled": false,
-  "encryption": 0,
+  "encryption": {enc_setting},
   "idle-seeding-limit-enabled": false,
   "incomplete-dir-enabled": false,
   "lpd-enabled": false,
@@ -221,7 +345,7 @@ pub fn transmission(s: &Scratch, name: &str, torrent: &Path, dir: &Path) -> (Pro
     let mut cmd = Command::new("transmission-cli");
     cmd.arg("-g")
         .arg(&cfg)
-        .args(["-p", &port.to_string(), "-et", "-w"])
+        .args(["-p", &port.to_string(), enc_flag, "-w"])
         .arg(dir)
         .arg(torrent);
     let mut p = Proc::spawn(s, name, cmd);

@@ -23,13 +23,16 @@ def parse_args(description, leecher):
     p.add_argument("--port", type=int, default=0, help="listen port, 0 = any (printed)")
     p.add_argument("--peer", action="append", default=[], help="HOST:PORT to connect to")
     p.add_argument("--timeout", type=float, default=120.0, help="hard timeout, seconds")
+    p.add_argument("--encryption", choices=("default", "forced"), default="default",
+                   help="default: plaintext out, either kind in; forced: MSE with RC4 only, "
+                        "both ways")
     if leecher:
         p.add_argument("--no-recheck", action="store_true",
                        help="skip the force-recheck of the finished download")
     return p.parse_args()
 
 
-def make_session(port):
+def make_session(port, encryption="default"):
     settings = {
         "listen_interfaces": "127.0.0.1:%d" % port,
         "outgoing_interfaces": "127.0.0.1",
@@ -54,6 +57,12 @@ def make_session(port):
         | lt.alert.category_t.connect_notification
         | lt.alert.category_t.tracker_notification,
     }
+    if encryption == "forced":
+        # MSE/PE on every connection, RC4 for the whole stream; plaintext refused.
+        settings["out_enc_policy"] = int(lt.enc_policy.forced)
+        settings["in_enc_policy"] = int(lt.enc_policy.forced)
+        settings["allowed_enc_level"] = int(lt.enc_level.rc4)
+        settings["prefer_rc4"] = True
     return lt.session(settings)
 
 

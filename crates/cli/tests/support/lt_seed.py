@@ -18,7 +18,7 @@ def main():
     args = c.parse_args("libtorrent seeder", leecher=False)
     deadline = time.time() + args.timeout
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    ses = c.make_session(args.port)
+    ses = c.make_session(args.port, args.encryption)
     c.wait_listening(ses, deadline)
     h = c.add_torrent(ses, args.torrent, args.save)
     announced_seeding = False

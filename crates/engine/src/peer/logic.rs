@@ -77,6 +77,10 @@ pub(crate) struct PeerLogic {
     pub(super) peer_id: [u8; 20],
     /// The peer was counted in the torrent's `seeds_seen`.
     pub(super) counted_seed: bool,
+    /// Pieces the peer got from us in full.
+    pub(super) given: super::given::Given,
+    /// A piece was completed in `given` since the last completeness check.
+    pub(super) given_changed: bool,
     /// Both sides support the extension protocol (BEP 10).
     pub(super) extensions: bool,
     /// The peer runs a DHT node and we do too: exchange PORT messages (BEP 5).
@@ -97,6 +101,7 @@ impl PeerLogic {
         addr: SocketAddr,
         live: Arc<PeerLive>,
         theirs: &Handshake,
+        encrypt: Option<shoal_mse::Rc4Stream>,
     ) -> Self {
         let info = &t.meta.info;
         let ours = Handshake::new(t.info_hash, t.session.config.peer_id);
@@ -125,11 +130,13 @@ impl PeerLogic {
             serve_queue: VecDeque::new(),
             serve_wait: None,
             picks: Vec::with_capacity(256),
-            outbox: Outbox::default(),
+            outbox: Outbox::new(encrypt),
             to_disk: Vec::new(),
             slices: Vec::with_capacity(4),
             peer_id: theirs.peer_id,
             counted_seed: false,
+            given: super::given::Given::new(info.num_pieces() as usize),
+            given_changed: false,
             extensions,
             dht,
             metadata_limiter: t.metadata.limiter(),
@@ -232,7 +239,11 @@ impl PeerLogic {
         self.serve()?;
         self.request_more();
         self.publish();
-        if !self.counted_seed && self.conn.peer_is_seed() {
+        let got_all_from_us = self.given_changed && {
+            self.given_changed = false;
+            self.given.completes(self.conn.peer_pieces())
+        };
+        if !self.counted_seed && (self.conn.peer_is_seed() || got_all_from_us) {
             self.counted_seed = true;
             let mut st = self.t.state.lock();
             if st.seeds_seen.len() < crate::torrent::MAX_SEEDS_SEEN {

@@ -1,14 +1,17 @@
 //! One task per peer connection: moves bytes between the socket and the sans-IO
 //! [`PeerConnection`], and between the connection and the torrent (picker, storage).
 
+mod given;
 mod logic;
 mod outbox;
 mod pex;
 mod serve;
 
 use crate::torrent::{ControlEvent, PeerCommand, PeerEntry, PeerLive, Torrent};
+use crate::transport::Connected;
 use bytes::BytesMut;
 use logic::{Exit, PeerLogic};
+use shoal_mse::Rc4Stream;
 use shoal_wire::Handshake;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,19 +39,33 @@ pub(crate) struct PeerOutcome {
 /// Runs a connection that completed the handshake until it ends.
 pub(crate) async fn run(
     t: Arc<Torrent>,
-    stream: TcpStream,
+    conn: Connected,
     addr: SocketAddr,
-    theirs: Handshake,
     outgoing: bool,
 ) -> PeerOutcome {
-    let Some((key, rx, live)) = register(&t, addr, &theirs, outgoing) else {
+    let encrypted = conn.is_encrypted();
+    let Connected {
+        stream,
+        theirs,
+        cipher,
+        leftover,
+    } = conn;
+    let Some((key, rx, live)) = register(&t, addr, &theirs, outgoing, encrypted) else {
         return PeerOutcome {
             useful: false,
             both_seeds: false,
         };
     };
-    let mut peer = PeerLogic::new(t.clone(), key, addr, live, &theirs);
-    let exit = drive(&mut peer, stream, rx).await;
+    tracing::debug!(%addr, outgoing, encrypted, "peer connected");
+    let (encrypt, decrypt) = match cipher {
+        Some(c) => (Some(c.encrypt), Some(c.decrypt)),
+        None => (None, None),
+    };
+    let mut peer = PeerLogic::new(t.clone(), key, addr, live, &theirs, encrypt);
+    let mut buf = BytesMut::with_capacity(READ_CHUNK.max(leftover.len()));
+    buf.extend_from_slice(&leftover);
+    let input = Input { buf, decrypt };
+    let exit = drive(&mut peer, stream, input, rx).await;
     match &exit {
         Exit::Misbehaved(e) => tracing::info!(%addr, reason = %e, "disconnecting misbehaving peer"),
         other => tracing::debug!(%addr, reason = %other, "peer connection ended"),
@@ -66,6 +83,7 @@ fn register(
     addr: SocketAddr,
     theirs: &Handshake,
     outgoing: bool,
+    encrypted: bool,
 ) -> Option<(u64, mpsc::UnboundedReceiver<PeerCommand>, Arc<PeerLive>)> {
     if theirs.peer_id == t.session.config.peer_id {
         tracing::debug!(%addr, "connected to ourselves; dropping");
@@ -89,6 +107,7 @@ fn register(
             addr,
             peer_id: theirs.peer_id,
             outgoing,
+            encrypted,
             listen_addr: outgoing.then_some(addr),
             tx,
             live: live.clone(),
@@ -102,21 +121,47 @@ fn register(
     Some((key, rx, live))
 }
 
+/// The receiving side of a connection: the read buffer (starting with the bytes that
+/// came with the handshake) and the RC4 keystream when the connection is encrypted.
+struct Input {
+    buf: BytesMut,
+    decrypt: Option<Rc4Stream>,
+}
+
+impl Input {
+    /// Decrypts the `n` bytes just appended to the buffer (each byte exactly once).
+    fn received(&mut self, n: usize) {
+        if let Some(d) = self.decrypt.as_mut() {
+            let start = self.buf.len().saturating_sub(n);
+            if let Some(fresh) = self.buf.get_mut(start..) {
+                d.apply(fresh);
+            }
+        }
+    }
+}
+
 async fn drive(
     peer: &mut PeerLogic,
     stream: TcpStream,
+    mut input: Input,
     mut rx: mpsc::UnboundedReceiver<PeerCommand>,
 ) -> Exit {
-    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut shutdown = peer.torrent().shutdown.subscribe();
     peer.start();
+    // Messages that arrived together with the handshake come first.
+    if !input.buf.is_empty() {
+        if let Err(exit) = peer.handle_input(&mut input.buf) {
+            flush(peer, &stream).await;
+            return exit;
+        }
+    }
     loop {
         if let Err(exit) = peer.after_io() {
             flush(peer, &stream).await;
             return exit;
         }
-        if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
-            rbuf.reserve(READ_CHUNK);
+        if input.buf.capacity() - input.buf.len() < READ_CHUNK / 4 {
+            input.buf.reserve(READ_CHUNK);
         }
         let deadline = peer.poll_timeout();
         let serve_at = peer.serve_wait();
@@ -124,9 +169,12 @@ async fn drive(
         let step = tokio::select! {
             // While the disk workers are behind, stop reading so TCP slows the sender.
             _ = tokio::time::sleep(DISK_BACKOFF), if congested => Ok(()),
-            ready = stream.readable(), if !congested => match ready.and_then(|()| stream.try_read_buf(&mut rbuf)) {
+            ready = stream.readable(), if !congested => match ready.and_then(|()| stream.try_read_buf(&mut input.buf)) {
                 Ok(0) => Err(Exit::Closed),
-                Ok(_) => peer.handle_input(&mut rbuf),
+                Ok(n) => {
+                    input.received(n);
+                    peer.handle_input(&mut input.buf)
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(()),
                 Err(e) => Err(Exit::Io(e)),
             },

@@ -1,6 +1,6 @@
 //! Serving the peer's requests: blocks leave with `sendfile` straight from the files
-//! (or through the output buffer when they touch pad files), within the output cap and
-//! the session's upload limit.
+//! (or through the output buffer when they touch pad files or the connection is
+//! encrypted), within the output cap and the session's upload limit.
 
 use super::logic::{Exit, PeerLogic, MAX_WRITE_BUFFER};
 use shoal_wire::BlockRef;
@@ -9,8 +9,8 @@ use std::time::Instant;
 
 impl PeerLogic {
     /// Answers queued requests while the output queue and rate limit allow. Blocks go
-    /// out with `sendfile` straight from the files; blocks touching pad files are read
-    /// into the output buffer instead.
+    /// out with `sendfile` straight from the files; blocks touching pad files, and all
+    /// blocks of an encrypted connection, are read into the output buffer instead.
     pub(super) fn serve(&mut self) -> Result<(), Exit> {
         let now = Instant::now();
         while let Some(&block) = self.serve_queue.front() {
@@ -31,6 +31,8 @@ impl PeerLogic {
                         .counters
                         .uploaded
                         .fetch_add(u64::from(block.length), Ordering::Relaxed);
+                    let piece_size = self.t.meta.info.piece_size(block.piece);
+                    self.given_changed |= self.given.record(block.piece, block.length, piece_size);
                 }
                 Err(e) => {
                     tracing::warn!(addr = %self.addr, piece = block.piece, error = %e, "cannot read a block we have");
@@ -43,6 +45,14 @@ impl PeerLogic {
 
     fn send_block(&mut self, block: BlockRef) -> std::io::Result<()> {
         let storage = &self.t.storage;
+        if self.outbox.is_encrypted() {
+            // The bytes must pass through the cipher: no sendfile.
+            return self.conn.send_block(block, |buf| {
+                storage
+                    .read_block(block.piece, block.begin, buf)
+                    .map_err(std::io::Error::other)
+            });
+        }
         self.slices.clear();
         let slices = &mut self.slices;
         let whole_on_disk = storage

@@ -6,7 +6,6 @@ use super::handle::TorrentHandle;
 use super::state::{ControlEvent, Counters, PeerCommand, PeerLive, Status, Torrent, TorrentState};
 use crate::config::AddTorrentOptions;
 use crate::discovery::Interest;
-use crate::handshake;
 use crate::session::SessionShared;
 use parking_lot::Mutex;
 use shoal_announce::{Announcer, AnnouncerConfig, TransferStats};
@@ -19,7 +18,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
 /// Unchoke slots besides the optimistic one.
@@ -257,24 +255,12 @@ fn connect_more(t: &Arc<Torrent>) {
 }
 
 async fn connect(t: Arc<Torrent>, addr: SocketAddr) {
-    let timeout = t.session.config.connect_timeout;
-    let attempt = async {
-        let mut stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
-            .await
-            .map_err(|_| {
-                std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out")
-            })??;
-        let _ = stream.set_nodelay(true);
-        let ours = handshake::ours(&t.session, t.info_hash);
-        let theirs = handshake::initiate(&mut stream, &ours, timeout).await?;
-        Ok::<_, std::io::Error>((stream, theirs))
-    };
-    let result = attempt.await;
+    let result = crate::transport::dial(&t.session, addr, t.info_hash).await;
     t.state.lock().connecting -= 1;
     let now = Instant::now();
     match result {
-        Ok((stream, theirs)) => {
-            let outcome = crate::peer::run(t.clone(), stream, addr, theirs, true).await;
+        Ok(conn) => {
+            let outcome = crate::peer::run(t.clone(), conn, addr, true).await;
             let mut st = t.state.lock();
             if outcome.both_seeds {
                 st.book.release_finished(addr, now);
@@ -283,7 +269,7 @@ async fn connect(t: Arc<Torrent>, addr: SocketAddr) {
             }
         }
         Err(e) => {
-            tracing::debug!(%addr, error = %e, "connection attempt failed");
+            e.log(addr, "connection attempt failed");
             t.state.lock().book.release(addr, true, now);
         }
     }

@@ -41,6 +41,9 @@ pub struct PeerSnapshot {
     pub download_rate: u64,
     pub upload_rate: u64,
     pub outgoing: bool,
+    /// The connection is encrypted (MSE/PE with RC4); false for plaintext, including
+    /// an MSE handshake that selected the plaintext method.
+    pub encrypted: bool,
     /// We choke the peer / the peer chokes us.
     pub am_choking: bool,
     pub peer_choking: bool,
@@ -114,6 +117,7 @@ impl TorrentHandle {
                 download_rate: PeerLive::get(&p.live.download_rate),
                 upload_rate: PeerLive::get(&p.live.upload_rate),
                 outgoing: p.outgoing,
+                encrypted: p.encrypted,
                 am_choking: p.live.am_choking.load(Ordering::Relaxed),
                 peer_choking: p.live.peer_choking.load(Ordering::Relaxed),
                 am_interested: p.live.am_interested.load(Ordering::Relaxed),

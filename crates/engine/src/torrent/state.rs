@@ -83,6 +83,8 @@ pub(crate) struct PeerEntry {
     pub addr: SocketAddr,
     pub peer_id: [u8; 20],
     pub outgoing: bool,
+    /// The connection is RC4-encrypted (MSE selected RC4).
+    pub encrypted: bool,
     /// Where the peer accepts connections: the dialled address for outgoing
     /// connections, the IP plus the extension handshake's `p` for incoming ones.
     pub listen_addr: Option<SocketAddr>,

@@ -1,0 +1,72 @@
+//! Incoming connections: a plain BitTorrent handshake is recognised by its first 20
+//! bytes; anything else is taken as an MSE handshake and answered for whichever of
+//! the session's torrents its obfuscated info-hash names.
+
+use super::mse;
+use super::stream::read_handshake;
+use super::{Cipher, Connected, HandshakeError};
+use crate::session::SessionShared;
+use shoal_mse::{is_plaintext_handshake, Responder};
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+
+/// How long an incoming connection may take to complete its handshakes.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Reads the peer's handshake (through MSE when it starts with one) within
+/// [`HANDSHAKE_TIMEOUT`]. Our own handshake is left to the caller, which first
+/// decides whether it wants the connection ([`Connected::send`]).
+pub(crate) async fn accept(
+    session: &SessionShared,
+    stream: TcpStream,
+) -> Result<Connected, HandshakeError> {
+    tokio::time::timeout(HANDSHAKE_TIMEOUT, exchange(session, stream))
+        .await
+        .map_err(|_| HandshakeError::TimedOut)?
+}
+
+async fn exchange(
+    session: &SessionShared,
+    mut stream: TcpStream,
+) -> Result<Connected, HandshakeError> {
+    let policy = session.config.encryption;
+    let mut first = Vec::new();
+    let mut buf = [0u8; 2048];
+    let plain = loop {
+        if let Some(plain) = is_plaintext_handshake(&first) {
+            break plain;
+        }
+        let n = stream.read(&mut buf).await?;
+        let Some(fresh) = buf.get(..n).filter(|r| !r.is_empty()) else {
+            return Err(HandshakeError::Closed);
+        };
+        first.extend_from_slice(fresh);
+    };
+    if plain {
+        if !policy.accepts_plaintext_handshake() {
+            return Err(HandshakeError::PlaintextRefused);
+        }
+        let (theirs, leftover) = read_handshake(&mut stream, None, first).await?;
+        return Ok(Connected {
+            stream,
+            theirs,
+            cipher: None,
+            leftover,
+        });
+    }
+    let mut responder = Responder::new(session.info_hashes(), policy, &mut rand::thread_rng())?;
+    let est = mse::run(&mut stream, &mut responder, &first).await?;
+    let mut cipher = est.cipher.map(Cipher::from_streams);
+    let decrypt = cipher.as_mut().map(|c| &mut c.decrypt);
+    let (theirs, leftover) = read_handshake(&mut stream, decrypt, est.initial_payload).await?;
+    if theirs.info_hash != est.info_hash {
+        return Err(HandshakeError::WrongInfoHash);
+    }
+    Ok(Connected {
+        stream,
+        theirs,
+        cipher,
+        leftover,
+    })
+}

@@ -1,0 +1,87 @@
+//! Outgoing connections: TCP connect, then either an MSE handshake carrying our
+//! BitTorrent handshake as its initial payload, or the plain handshake.
+//!
+//! Under `Prefer`, a peer that fails the MSE attempt (closes, stalls, answers
+//! nonsense) is dialled once more in plaintext, as libtorrent does, and the session
+//! remembers that this address needs plaintext.
+
+use super::mse;
+use super::stream::read_handshake;
+use super::{Cipher, Connected, HandshakeError};
+use crate::handshake;
+use crate::session::SessionShared;
+use shoal_mse::{EncryptionPolicy, Initiator};
+use std::net::SocketAddr;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+/// Connects to `addr` for `info_hash` as the session's encryption policy says and
+/// exchanges handshakes. The peer's handshake is checked to name `info_hash`.
+pub(crate) async fn dial(
+    session: &SessionShared,
+    addr: SocketAddr,
+    info_hash: [u8; 20],
+) -> Result<Connected, HandshakeError> {
+    let policy = session.config.encryption;
+    let prefer = policy == EncryptionPolicy::Prefer;
+    if !policy.initiates_mse() || (prefer && session.needs_plaintext(addr)) {
+        return attempt(session, addr, info_hash, None).await;
+    }
+    match attempt(session, addr, info_hash, Some(policy)).await {
+        Err(e) if prefer && e.plaintext_may_help() => {
+            tracing::debug!(%addr, reason = %e, "encrypted handshake failed; retrying in plaintext");
+            let connected = attempt(session, addr, info_hash, None).await?;
+            session.remember_plaintext(addr);
+            Ok(connected)
+        }
+        other => other,
+    }
+}
+
+/// One connection attempt: MSE offering what `mse` allows, or plain when `None`.
+async fn attempt(
+    session: &SessionShared,
+    addr: SocketAddr,
+    info_hash: [u8; 20],
+    mse: Option<EncryptionPolicy>,
+) -> Result<Connected, HandshakeError> {
+    let timeout = session.config.connect_timeout;
+    let mut stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+        Err(_) => return Err(HandshakeError::ConnectTimeout),
+        Ok(Err(e)) => return Err(HandshakeError::Connect(e)),
+        Ok(Ok(stream)) => stream,
+    };
+    let _ = stream.set_nodelay(true);
+    let ours = handshake::ours(session, info_hash).encode();
+    let exchange = async {
+        match mse {
+            None => {
+                stream.write_all(&ours).await?;
+                let (theirs, leftover) = read_handshake(&mut stream, None, Vec::new()).await?;
+                Ok::<_, HandshakeError>((theirs, None, leftover))
+            }
+            Some(policy) => {
+                let mut initiator =
+                    Initiator::new(info_hash, policy, ours.to_vec(), &mut rand::thread_rng())?;
+                let est = mse::run(&mut stream, &mut initiator, &[]).await?;
+                let mut cipher = est.cipher.map(Cipher::from_streams);
+                let decrypt = cipher.as_mut().map(|c| &mut c.decrypt);
+                let (theirs, leftover) =
+                    read_handshake(&mut stream, decrypt, est.initial_payload).await?;
+                Ok((theirs, cipher, leftover))
+            }
+        }
+    };
+    let (theirs, cipher, leftover) = tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| HandshakeError::TimedOut)??;
+    if theirs.info_hash != info_hash {
+        return Err(HandshakeError::WrongInfoHash);
+    }
+    Ok(Connected {
+        stream,
+        theirs,
+        cipher,
+        leftover,
+    })
+}

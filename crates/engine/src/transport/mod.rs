@@ -1,0 +1,157 @@
+//! How a TCP connection becomes a BitTorrent connection: the plain 68-byte handshake,
+//! or first an MSE/PE handshake (`shoal-mse`) carrying it, as the session's
+//! [`shoal_mse::EncryptionPolicy`] says.
+//!
+//! Layering: `dial` (outgoing) and `accept` (incoming) drive the sans-IO MSE state
+//! machine over the socket (`mse`), then exchange the BitTorrent handshakes through the
+//! negotiated cipher (`stream`). The result, [`Connected`], carries the socket, the
+//! peer's handshake, the two RC4 keystreams when RC4 was selected (positioned right
+//! after the handshake bytes) and any payload bytes that arrived with the handshake.
+//! From there the peer task encrypts what it writes (`peer/outbox.rs`) and decrypts
+//! what it reads (`peer/mod.rs`); plaintext connections never touch a cipher.
+
+mod accept;
+mod dial;
+mod mse;
+mod stream;
+
+pub(crate) use accept::accept;
+pub(crate) use dial::dial;
+
+use shoal_mse::{MseError, Rc4Stream, Rc4Streams};
+use shoal_wire::Handshake;
+use std::io;
+use std::net::SocketAddr;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+/// The RC4 keystreams of an encrypted connection, one per direction.
+pub(crate) struct Cipher {
+    /// Applied to every byte we send.
+    pub encrypt: Rc4Stream,
+    /// Applied to every byte we receive.
+    pub decrypt: Rc4Stream,
+}
+
+impl Cipher {
+    fn from_streams(streams: Rc4Streams) -> Self {
+        let (encrypt, decrypt) = streams.split();
+        Cipher { encrypt, decrypt }
+    }
+}
+
+/// A connection whose peer handshake has been read (and, for outgoing connections,
+/// ours sent).
+pub(crate) struct Connected {
+    pub stream: TcpStream,
+    pub theirs: Handshake,
+    /// `Some` when MSE selected RC4: everything after the handshake goes through it.
+    pub cipher: Option<Cipher>,
+    /// Plaintext bytes the peer sent after its handshake, read along with it. They
+    /// come before anything read from the socket from now on.
+    pub leftover: Vec<u8>,
+}
+
+impl Connected {
+    pub fn is_encrypted(&self) -> bool {
+        self.cipher.is_some()
+    }
+
+    /// Sends `bytes`, encrypted when the connection is (used for our handshake on
+    /// incoming connections).
+    pub async fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self.cipher.as_mut() {
+            Some(c) => {
+                let mut buf = bytes.to_vec();
+                c.encrypt.apply(&mut buf);
+                self.stream.write_all(&buf).await
+            }
+            None => self.stream.write_all(bytes).await,
+        }
+    }
+}
+
+/// Why a connection did not get past the handshakes. Protocol violations are kept
+/// apart from network conditions and mismatches by
+/// [`HandshakeError::is_protocol_violation`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub(crate) enum HandshakeError {
+    #[error("cannot connect: {0}")]
+    Connect(io::Error),
+    #[error("connect timed out")]
+    ConnectTimeout,
+    #[error("handshake timed out")]
+    TimedOut,
+    #[error("socket error: {0}")]
+    Io(#[from] io::Error),
+    #[error("connection closed during the handshake")]
+    Closed,
+    #[error("encryption handshake failed: {0}")]
+    Mse(#[from] MseError),
+    #[error("invalid BitTorrent handshake: {0}")]
+    BadHandshake(#[from] shoal_wire::HandshakeError),
+    #[error("peer answered with another info-hash")]
+    WrongInfoHash,
+    #[error("unencrypted handshake refused (encryption is required)")]
+    PlaintextRefused,
+}
+
+impl HandshakeError {
+    /// True when the peer sent something no correct client sends (a bad key, VC,
+    /// selection, pad or handshake). Policy mismatches, unknown torrents, peers that
+    /// are not speaking MSE at all and network failures are ordinary.
+    pub fn is_protocol_violation(&self) -> bool {
+        match self {
+            HandshakeError::Mse(e) => matches!(
+                e,
+                MseError::BadPublicKey
+                    | MseError::BadVc
+                    | MseError::BadCryptoSelect { .. }
+                    | MseError::PadTooLong { .. }
+            ),
+            HandshakeError::BadHandshake(_) | HandshakeError::WrongInfoHash => true,
+            _ => false,
+        }
+    }
+
+    /// Whether a plaintext retry could succeed after this failed MSE attempt: the
+    /// peer was reached but closed, stalled or did not speak MSE.
+    pub fn plaintext_may_help(&self) -> bool {
+        matches!(
+            self,
+            HandshakeError::Closed
+                | HandshakeError::Io(_)
+                | HandshakeError::TimedOut
+                | HandshakeError::Mse(_)
+        )
+    }
+
+    /// Logs the failure with the peer's address: protocol violations at info,
+    /// ordinary failures at debug.
+    pub fn log(&self, addr: SocketAddr, what: &str) {
+        if self.is_protocol_violation() {
+            tracing::info!(%addr, reason = %self, "{what}");
+        } else {
+            tracing::debug!(%addr, reason = %self, "{what}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification() {
+        assert!(HandshakeError::Mse(MseError::BadVc).is_protocol_violation());
+        assert!(HandshakeError::WrongInfoHash.is_protocol_violation());
+        assert!(!HandshakeError::Mse(MseError::UnknownInfoHash).is_protocol_violation());
+        assert!(!HandshakeError::PlaintextRefused.is_protocol_violation());
+        assert!(!HandshakeError::Closed.is_protocol_violation());
+        assert!(HandshakeError::Closed.plaintext_may_help());
+        assert!(HandshakeError::TimedOut.plaintext_may_help());
+        assert!(!HandshakeError::ConnectTimeout.plaintext_may_help());
+        assert!(!HandshakeError::WrongInfoHash.plaintext_may_help());
+    }
+}

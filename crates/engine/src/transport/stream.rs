@@ -1,0 +1,36 @@
+//! Reading the peer's 68-byte BitTorrent handshake from bytes already received plus
+//! the socket, decrypting as it goes when the connection is encrypted.
+
+use super::HandshakeError;
+use shoal_mse::Rc4Stream;
+use shoal_wire::Handshake;
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+
+/// Bytes asked for per read while the handshake is incomplete; what arrives beyond
+/// the handshake is handed on as leftover.
+const READ_CHUNK: usize = 4096;
+
+/// Reads until `pending` (plaintext already received) holds a whole handshake,
+/// decrypting fresh bytes with `decrypt`. Returns the handshake and the plaintext
+/// bytes after it.
+pub(super) async fn read_handshake(
+    stream: &mut TcpStream,
+    mut decrypt: Option<&mut Rc4Stream>,
+    mut pending: Vec<u8>,
+) -> Result<(Handshake, Vec<u8>), HandshakeError> {
+    let mut buf = [0u8; READ_CHUNK];
+    while pending.len() < Handshake::LEN {
+        let n = stream.read(&mut buf).await?;
+        let Some(fresh) = buf.get_mut(..n).filter(|r| !r.is_empty()) else {
+            return Err(HandshakeError::Closed);
+        };
+        if let Some(d) = decrypt.as_deref_mut() {
+            d.apply(fresh);
+        }
+        pending.extend_from_slice(fresh);
+    }
+    let rest = pending.split_off(Handshake::LEN);
+    let theirs = Handshake::decode(&pending)?;
+    Ok((theirs, rest))
+}
