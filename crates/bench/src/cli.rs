@@ -70,6 +70,11 @@ pub struct Opts {
     /// Where to create the work directory (default: /dev/shm, else the temp dir).
     #[arg(long)]
     pub workdir: Option<PathBuf>,
+    /// `--encryption` of every shoal peer. `disable` (the default here) measures the
+    /// engine itself, as libtorrent's default (plaintext payload) does for the
+    /// reference; `prefer` or `require` measure the RC4 cost.
+    #[arg(long, default_value = "disable", value_parser = ["prefer", "require", "disable"])]
+    pub encryption: String,
 }
 
 impl Opts {

@@ -47,6 +47,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     print!("{}", machine::summary());
+    let _ = peers::ENCRYPTION.set(opts.encryption.clone());
     match runs::run(which, opts) {
         Ok(results) => {
             println!();

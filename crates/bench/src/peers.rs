@@ -101,6 +101,14 @@ pub fn listening_addr(text: &str) -> Option<SocketAddr> {
     text.strip_prefix("listening on ")?.trim().parse().ok()
 }
 
+/// The `--encryption` value given to every shoal peer (set once from the options).
+pub static ENCRYPTION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn encryption_args() -> Vec<OsString> {
+    let mode = ENCRYPTION.get().map_or("disable", String::as_str);
+    os(&["--encryption", mode])
+}
+
 fn os(args: &[&str]) -> Vec<OsString> {
     args.iter().map(OsString::from).collect()
 }
@@ -161,6 +169,7 @@ pub fn shoal_seed(
         "--no-dht",
         "--no-lsd",
     ]));
+    args.extend(encryption_args());
     let mut proc = sp.spawn("shoal-seed", shoal, &args)?;
     let addr = wait_listening(&mut proc, timeout)?;
     let ready = proc.wait_for("`seeding`", timeout, |l| {
@@ -197,6 +206,7 @@ pub fn shoal_get_args(
         "--no-dht",
         "--no-lsd",
     ]));
+    args.extend(encryption_args());
     if quiet {
         args.push("-q".into());
     }
