@@ -1,7 +1,7 @@
 //! Compact binary encodings used by the DHT: peers (6-byte IPv4 / 18-byte IPv6
 //! `ip|port`) and node infos (26-byte IPv4 / 38-byte IPv6 `id|ip|port`, BEP 5 and 32).
 
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use crate::id::{NodeId, ID_LEN};
 
@@ -15,6 +15,18 @@ pub const NODE_V6_LEN: usize = ID_LEN + PEER_V6_LEN;
 pub struct NodeInfo {
     pub id: NodeId,
     pub addr: SocketAddr,
+}
+
+/// Whether a datagram can go to `addr`: a non-zero port and an IP that is not
+/// unspecified, multicast or the IPv4 broadcast address. Addresses learned from the
+/// network (node infos, snapshots, PORT messages) are checked with it, so nobody can make
+/// the node send to such addresses.
+pub fn is_usable(addr: &SocketAddr) -> bool {
+    let ip = addr.ip();
+    addr.port() != 0
+        && !ip.is_unspecified()
+        && !ip.is_multicast()
+        && !matches!(ip, IpAddr::V4(v4) if v4.is_broadcast())
 }
 
 /// Appends the compact form of `addr` (6 bytes for IPv4, 18 for IPv6).

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::compact::NodeInfo;
+use crate::compact::{is_usable, NodeInfo};
 use crate::id::{Distance, NodeId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,7 +171,8 @@ impl Lookup {
     }
 
     fn add_nodes(&mut self, nodes: &[NodeInfo], hop: u32) {
-        for n in nodes {
+        // Nodes at addresses nothing can be sent to are not followed.
+        for n in nodes.iter().filter(|n| is_usable(&n.addr)) {
             let known = n.id == self.own_id
                 || self
                     .cands
@@ -274,8 +275,8 @@ impl Lookup {
             if self.peers.len() >= self.params.max_peers {
                 break;
             }
-            // Port 0 and unspecified addresses cannot be connected to.
-            if peer.port() == 0 || peer.ip().is_unspecified() {
+            // Port 0, unspecified and multicast addresses cannot be connected to.
+            if !is_usable(peer) {
                 continue;
             }
             if self.peers.insert(*peer) {

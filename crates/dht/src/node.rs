@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::compact::NodeInfo;
+use crate::compact::{is_usable, NodeInfo};
 use crate::config::DhtConfig;
 use crate::event::DhtEvent;
 use crate::id::NodeId;
@@ -93,7 +93,7 @@ impl Dht {
         let snap = snapshot::decode(snapshot)?;
         config.id = config.id.or(Some(snap.id));
         let mut dht = Dht::build(config, now);
-        for node in snap.nodes {
+        for node in snap.nodes.into_iter().filter(|n| is_usable(&n.addr)) {
             dht.table.add_unverified(node, now);
         }
         dht.start_bootstrap(now);
@@ -202,8 +202,12 @@ impl Dht {
     }
 
     /// A node learned elsewhere (e.g. a peer's PORT message): ping it, add it if it answers.
+    /// Ignored for addresses nothing can be sent to (e.g. a PORT message saying 0).
     pub fn add_node(&mut self, addr: SocketAddr, now: Instant) {
-        if self.table.get_by_addr(&addr).is_none() && !self.has_pending_to(&addr) {
+        if is_usable(&addr)
+            && self.table.get_by_addr(&addr).is_none()
+            && !self.has_pending_to(&addr)
+        {
             self.send_query(addr, QueryKind::Ping, Purpose::Ping, now);
         }
     }

@@ -370,3 +370,62 @@ fn snapshot_restore_keeps_id_and_nodes() {
     assert_eq!(sent.len(), 3, "alpha queries of the self lookup");
     assert!(Dht::restore(DhtConfig::default(), b"garbage", t0).is_err());
 }
+
+#[test]
+fn never_sends_to_unusable_addresses() {
+    // Found by the dht_node fuzz target: a restored node with port 0 was queried. Port
+    // 0, unspecified, multicast and broadcast addresses from snapshots, answers and
+    // PORT messages are ignored.
+    let t0 = Instant::now();
+    let bad: Vec<SocketAddr> = [
+        "10.0.0.1:0",
+        "0.0.0.0:6881",
+        "239.1.2.3:6881",
+        "255.255.255.255:6881",
+        "[ff02::1]:6881",
+    ]
+    .iter()
+    .map(|s| s.parse().unwrap())
+    .collect();
+    let good: SocketAddr = "10.0.0.2:6881".parse().unwrap();
+    let info = |i: u8, addr| NodeInfo {
+        id: NodeId([i; 20]),
+        addr,
+    };
+    let mut nodes: Vec<NodeInfo> = (0u8..).zip(&bad).map(|(i, a)| info(i, *a)).collect();
+    nodes.push(info(0x70, good));
+    let mut snap = shoal_bencode::OwnedValue::dict();
+    snap.insert("id", vec![9u8; 20]);
+    snap.insert("nodes", crate::compact::encode_nodes(&nodes, false));
+    let cfg = DhtConfig {
+        rng_seed: Some(1),
+        ..DhtConfig::default()
+    };
+    let mut dht = Dht::restore(cfg, &snap.encode(), t0).unwrap();
+    for a in &bad {
+        dht.add_node(*a, t0);
+    }
+    let mut sent = Vec::new();
+    while let Some(out) = dht.poll_transmit() {
+        sent.push(out);
+    }
+    assert!(sent.iter().all(|(to, _)| *to == good), "{sent:?}");
+    // The good node answers its query with the bad addresses as closer nodes.
+    let (_, bytes) = sent.first().expect("the restored node is queried");
+    let tid = Message::decode(bytes).unwrap().transaction_id;
+    let mut r = Response::bare(NodeId([0x70; 20]));
+    r.nodes = (0x10u8..).zip(&bad).map(|(i, a)| info(i, *a)).collect();
+    r.nodes.retain(|n| n.addr.is_ipv4());
+    let answer = Message {
+        transaction_id: tid,
+        version: None,
+        read_only: false,
+        ip: None,
+        body: Body::Response(r),
+    };
+    dht.handle_datagram(&answer.encode(), good, t0);
+    dht.handle_timeout(t0 + Duration::from_secs(60));
+    while let Some((to, _)) = dht.poll_transmit() {
+        assert!(!bad.contains(&to), "sent to {to}");
+    }
+}

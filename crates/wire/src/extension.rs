@@ -114,9 +114,7 @@ impl ExtensionHandshake {
                 }
             }
         }
-        hs.v = d
-            .get_bytes(b"v")
-            .map(|v| String::from_utf8_lossy(&v[..v.len().min(MAX_VERSION_LEN)]).into_owned());
+        hs.v = d.get_bytes(b"v").map(client_name);
         hs.p = d
             .get_int(b"p")
             .and_then(|p| u16::try_from(p).ok())
@@ -164,6 +162,18 @@ impl ExtensionHandshake {
     pub fn id_of(&self, name: &str) -> Option<u8> {
         self.m.get(name).copied()
     }
+}
+
+/// At most [`MAX_VERSION_LEN`] bytes of `v` as text. Invalid bytes become U+FFFD (3
+/// bytes each), so the text is cut again on a character boundary.
+fn client_name(v: &[u8]) -> String {
+    let mut name = String::from_utf8_lossy(&v[..v.len().min(MAX_VERSION_LEN)]).into_owned();
+    let mut end = name.len().min(MAX_VERSION_LEN);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name.truncate(end);
+    name
 }
 
 fn ip_bytes(ip: IpAddr) -> Vec<u8> {
@@ -236,6 +246,23 @@ mod tests {
         assert_eq!(hs.metadata_size, Some(MAX_METADATA_SIZE));
         let hs = ExtensionHandshake::decode(b"d13:metadata_sizei67108865ee").unwrap();
         assert_eq!(hs.metadata_size, None);
+    }
+
+    #[test]
+    fn client_name_stays_capped_and_round_trips() {
+        // Found by the extension_handshake fuzz target: 256 invalid bytes became 768
+        // bytes of U+FFFD, and encoding then decoding that gave a different name.
+        let mut payload = b"d1:v300:".to_vec();
+        payload.extend_from_slice(&[b'a'; 254]);
+        payload.extend_from_slice(&[0xff; 46]);
+        payload.push(b'e');
+        let hs = ExtensionHandshake::decode(&payload).unwrap();
+        assert_eq!(hs.v.as_deref(), Some("a".repeat(254).as_str()));
+        let all_bad = [&b"d1:v256:"[..], &[0xff; 256], b"e"].concat();
+        let hs = ExtensionHandshake::decode(&all_bad).unwrap();
+        let v = hs.v.clone().unwrap();
+        assert!(v.len() <= MAX_VERSION_LEN && v.chars().all(|c| c == '\u{fffd}'));
+        assert_eq!(ExtensionHandshake::decode(&hs.encode()).unwrap(), hs);
     }
 
     #[test]
