@@ -32,7 +32,8 @@ pub enum Command {
     /// Download a torrent or link; exits 0 once every piece is verified.
     Get(GetArgs),
     /// Share a file or directory: seed it and print a link (and its QR code) to give to
-    /// whoever should receive it.
+    /// whoever should receive it. The link is private by default: peers, trackers and
+    /// the DHT only ever see encrypted data; the key is in the link after `#`.
     Send(SendArgs),
 }
 
@@ -129,8 +130,10 @@ pub struct SeedArgs {
 
 #[derive(Debug, Args)]
 pub struct GetArgs {
-    /// A .torrent file or a magnet link (peers from `x.pe`, `--peer`, the link's
-    /// trackers, the DHT, local discovery and peer exchange).
+    /// A .torrent file, a magnet link, or a private link (`magnet:?…#k=KEY`, as printed
+    /// by `shoal send`). Peers come from `x.pe`, `--peer`, the link's trackers, the
+    /// DHT, local discovery and peer exchange. A private link's key never leaves this
+    /// process; without the key, the encrypted data is downloaded as it is.
     pub source: String,
     /// Directory to download into.
     #[arg(short, long = "output", default_value = ".")]
@@ -158,6 +161,9 @@ pub struct SendArgs {
     /// Piece size in bytes (default: chosen from the total size).
     #[arg(long)]
     pub piece_size: Option<u32>,
+    /// Share openly: print a plain magnet link; peers see the files and their names.
+    #[arg(long)]
+    pub public: bool,
     #[command(flatten)]
     pub net: NetArgs,
 }

@@ -26,7 +26,8 @@ fn magnet_only_get_finds_the_seeder_through_the_dht() {
     let src = make_multi(&s.dir("share"), "dataset");
 
     let mut send = Command::new(shoal_bin());
-    send.args(["-vv", "send"])
+    // Public: the receiver gets nothing but the info-hash, so no key either.
+    send.args(["-vv", "send", "--public"])
         .arg(&src)
         .args(["--until-done", "1"]);
     dht_only(&mut send, &s, "127.0.0.2", &dht, "state-send");

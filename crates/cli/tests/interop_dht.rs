@@ -48,7 +48,8 @@ fn libtorrent_finds_a_shoal_sender_through_the_dht() {
     let dht = LocalDht::start(20);
     let src = make_single(&s.dir("share"), "film.mkv");
     let mut send = Command::new(shoal_bin());
-    send.args(["-vv", "send"])
+    // Public: libtorrent gets only the info-hash and must see the plain file.
+    send.args(["-vv", "send", "--public"])
         .arg(&src)
         .args(["--until-done", "1"]);
     shoal_dht_args(&mut send, &s, "127.0.0.2", &dht.bootstrap(), "state-send");

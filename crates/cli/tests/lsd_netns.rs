@@ -18,7 +18,8 @@ fn receiver_finds_sender_on_the_lan_through_lsd() {
     };
     let src = make_multi(&s.dir("share"), "lan party");
     let mut send = NetnsPair::exec(&net.a, shoal_bin());
-    send.args(["-vv", "send"])
+    // Public: the receiver gets nothing but the info-hash, so no key either.
+    send.args(["-vv", "send", "--public"])
         .arg(&src)
         .args([
             "--until-done",

@@ -1,6 +1,7 @@
 //! The "send a file to a friend" flow end to end: `shoal send DIR` in one process prints
-//! a link, `shoal get LINK` in another reproduces the directory byte for byte, and
-//! `--until-done 1` makes the sender exit on its own. Only loopback is used: no DHT
+//! a link (private by default, a plain magnet with `--public`), `shoal get LINK` in
+//! another reproduces the directory byte for byte, and `--until-done 1` makes the sender
+//! exit on its own. Only loopback is used: no DHT
 //! routers, no LAN multicast, no trackers.
 #![allow(clippy::unwrap_used)]
 
@@ -31,6 +32,7 @@ fn send_directory_then_get_link() {
         link.contains("x.pe=127.0.0.1"),
         "no reachable address in {link}"
     );
+    assert!(link.contains("#k="), "private by default: {link}");
     assert!(
         send.stdout().contains('█') || send.stdout().contains('▀'),
         "--qr printed no QR code"
@@ -52,12 +54,13 @@ fn send_single_file_to_two_receivers() {
     let s = Scratch::new("send_two");
     let src = make_single(&s.dir("share"), "report.pdf");
     let mut send = Command::new(shoal_bin());
-    send.args(["-v", "send"])
+    send.args(["-v", "send", "--public"])
         .arg(&src)
         .args(["--until-done", "2"]);
     local_only(&mut send, &s, "state-send");
     let mut send = Proc::spawn(&s, "send", send);
     let link = send.wait_line("magnet:", TIMEOUT);
+    assert!(!link.contains('#'), "--public gives a plain magnet: {link}");
     let mut gets = Vec::new();
     for i in 0..2 {
         let out = s.dir(&format!("out{i}"));

@@ -1,6 +1,8 @@
 //! Session and per-torrent settings, with the reasoning behind each default.
 
 use shoal_mse::EncryptionPolicy;
+use shoal_private::{ContentKey, PrivateSource};
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -72,6 +74,34 @@ pub struct AddTorrentOptions {
     /// The data was just hashed from these very files (e.g. the torrent was created from
     /// them a moment ago): seed without re-checking.
     pub skip_check: bool,
+    /// What the torrent's bytes are: ordinary files, or a private link's ciphertext.
+    pub content: Content,
+}
+
+/// How a torrent's bytes map to the disk.
+#[derive(Clone, Default)]
+pub enum Content {
+    /// The torrent's files, as named in it, below the download directory.
+    #[default]
+    Files,
+    /// A private link being sent: the torrent is the single-file ciphertext stream,
+    /// computed from the plaintext files of this source (never written).
+    PrivateSend(PrivateSource),
+    /// A private link being received with this key: the single-file ciphertext stream
+    /// is decrypted into the share's files below the download directory. A wrong key
+    /// fails the torrent with [`crate::TorrentError::WrongKey`] before any file exists.
+    PrivateReceive(ContentKey),
+}
+
+impl fmt::Debug for Content {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the key.
+        f.write_str(match self {
+            Content::Files => "Files",
+            Content::PrivateSend(_) => "PrivateSend(..)",
+            Content::PrivateReceive(_) => "PrivateReceive(..)",
+        })
+    }
 }
 
 /// DHT settings of a session.

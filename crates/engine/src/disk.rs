@@ -10,7 +10,6 @@
 
 use crate::hasher::PieceHasher;
 use crate::torrent::{block_written, piece_checked, Torrent};
-use crate::TorrentError;
 use bytes::Bytes;
 use shoal_wire::BlockRef;
 use std::collections::HashMap;
@@ -151,7 +150,7 @@ fn run_job(hashers: &mut Hashers, job: DiskJob, runtime: &tokio::runtime::Handle
         i = end;
         if let Err(e) = written {
             hashers.remove(&key);
-            t.fail(TorrentError::Disk(e.to_string()));
+            t.fail(e.into_torrent_error());
             continue;
         }
         if ready {
@@ -165,7 +164,7 @@ fn run_job(hashers: &mut Hashers, job: DiskJob, runtime: &tokio::runtime::Handle
                     first.piece,
                     t.meta.info.pieces.get(first.piece as usize) == Some(&d),
                 )),
-                Err(e) => t.fail(TorrentError::Disk(e.to_string())),
+                Err(e) => t.fail(e.into_torrent_error()),
             }
         }
     }

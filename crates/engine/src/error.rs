@@ -31,6 +31,14 @@ pub enum AddTorrentError {
     },
     #[error(transparent)]
     Storage(#[from] shoal_storage::StorageError),
+    #[error(transparent)]
+    Private(#[from] shoal_private::PrivateStoreError),
+    /// Private content is carried by a torrent of exactly one file.
+    #[error("a private link's torrent must hold exactly one file")]
+    PrivateNeedsSingleFile,
+    /// The private source's stream is not the one the torrent describes.
+    #[error("the private content does not match the torrent's length")]
+    PrivateLengthMismatch,
     #[error("checking existing data failed: {0}")]
     Check(String),
 }
@@ -41,6 +49,13 @@ pub enum AddTorrentError {
 pub enum TorrentError {
     #[error("disk error: {0}")]
     Disk(String),
+    /// The private link's key does not open the content (found from verified data,
+    /// before any file was written).
+    #[error("wrong key for this link")]
+    WrongKey,
+    /// The private content could not be opened (damaged or not shoal private content).
+    #[error("{0}")]
+    Content(String),
     #[error("torrent was stopped before it completed")]
     Stopped,
 }

@@ -17,10 +17,11 @@ mod magnet;
 mod peer;
 mod ratelimit;
 mod session;
+mod store;
 mod torrent;
 mod transport;
 
-pub use config::{AddTorrentOptions, DhtSettings, SessionConfig};
+pub use config::{AddTorrentOptions, Content, DhtSettings, SessionConfig};
 pub use error::{AddTorrentError, SessionError, TorrentError};
 pub use magnet::MetadataError;
 pub use session::Session;

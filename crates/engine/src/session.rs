@@ -1,15 +1,17 @@
 //! A session: the listening socket, the torrents, and what they share (peer id, limits).
 
-use crate::config::{AddTorrentOptions, SessionConfig};
+use crate::config::{AddTorrentOptions, Content, SessionConfig};
 use crate::discovery::Discovery;
 use crate::disk::DiskPool;
 use crate::error::{AddTorrentError, SessionError};
 use crate::handshake;
 use crate::ratelimit::RateLimiter;
+use crate::store::{Store, StoreError};
 use crate::torrent::{spawn_torrent, Torrent, TorrentHandle};
 use crate::transport;
 use parking_lot::Mutex;
 use shoal_metainfo::Metainfo;
+use shoal_private::PrivateStore;
 use shoal_storage::{FileSpec, Layout, Storage};
 use shoal_wire::Bitfield;
 use std::collections::{HashMap, HashSet};
@@ -127,7 +129,9 @@ impl Session {
 
     /// Adds a torrent whose files live in `opts.download_dir`: existing data is
     /// re-checked first (in parallel), then the torrent starts downloading or seeding.
-    /// `progress` is called with the number of pieces checked so far.
+    /// `progress` is called with the number of pieces checked so far. With
+    /// `opts.content` private, the torrent must be a single file (the ciphertext stream)
+    /// and nothing is re-checked: a sender has everything, a receiver nothing yet.
     pub async fn add_torrent(
         &self,
         meta: Metainfo,
@@ -144,25 +148,7 @@ impl Session {
                 source,
             }
         })?;
-        let layout = Layout {
-            piece_length: meta.info.piece_length,
-            total_length: meta.info.total_length,
-            files: meta
-                .info
-                .files
-                .iter()
-                .map(|f| FileSpec {
-                    path: f.path.clone(),
-                    length: f.length,
-                    pad: f.pad,
-                })
-                .collect(),
-        };
-        let storage = Arc::new(Storage::new(
-            &opts.download_dir,
-            layout,
-            meta.info.pieces.clone(),
-        )?);
+        let storage = Arc::new(make_store(&meta, &opts)?);
         let threads = self.shared.config.hash_threads.max(1);
         let check_storage = storage.clone();
         let have = if opts.skip_check {
@@ -170,7 +156,11 @@ impl Session {
         } else {
             tokio::task::spawn_blocking(move || check_storage.check_existing(threads, &progress))
                 .await
-                .map_err(|e| AddTorrentError::Check(e.to_string()))??
+                .map_err(|e| AddTorrentError::Check(e.to_string()))?
+                .map_err(|e| match e {
+                    StoreError::Files(e) => AddTorrentError::Storage(e),
+                    StoreError::Private(e) => AddTorrentError::Private(e),
+                })?
         };
         let handle = spawn_torrent(self.shared.clone(), Arc::new(meta), storage, &have, &opts);
         self.shared
@@ -209,6 +199,55 @@ impl Session {
         }
         self.accept_task.abort();
         self.shared.discovery.shutdown().await;
+    }
+}
+
+/// The store `opts.content` asks for over `meta`'s pieces.
+fn make_store(meta: &Metainfo, opts: &AddTorrentOptions) -> Result<Store, AddTorrentError> {
+    let info = &meta.info;
+    let single_file = !info.multi_file && info.files.len() == 1;
+    match &opts.content {
+        Content::Files => {
+            let layout = Layout {
+                piece_length: info.piece_length,
+                total_length: info.total_length,
+                files: info
+                    .files
+                    .iter()
+                    .map(|f| FileSpec {
+                        path: f.path.clone(),
+                        length: f.length,
+                        pad: f.pad,
+                    })
+                    .collect(),
+            };
+            let storage = Storage::new(&opts.download_dir, layout, info.pieces.clone())?;
+            Ok(Store::Files(storage))
+        }
+        Content::PrivateSend(source) => {
+            if !single_file {
+                return Err(AddTorrentError::PrivateNeedsSingleFile);
+            }
+            if source.layout().stream_len() != info.total_length {
+                return Err(AddTorrentError::PrivateLengthMismatch);
+            }
+            let store =
+                PrivateStore::sender(source.clone(), info.piece_length, info.pieces.clone())?;
+            Ok(Store::Private(store))
+        }
+        Content::PrivateReceive(key) => {
+            if !single_file {
+                return Err(AddTorrentError::PrivateNeedsSingleFile);
+            }
+            let store = PrivateStore::receiver(
+                &opts.download_dir,
+                info.total_length,
+                info.piece_length,
+                info.pieces.clone(),
+                key.clone(),
+            )?;
+            Ok(Store::Private(store))
+        }
     }
 }
 

@@ -18,6 +18,7 @@ use crate::layout::PrivateLayout;
 pub const SEGMENT_LEN: u64 = 1 << 32;
 
 /// Encrypts and decrypts (the same XOR) stream bytes at any offset.
+#[derive(Clone)]
 pub struct DataCipher {
     key: Secret,
     data_offset: u64,

@@ -68,6 +68,7 @@ mod manifest_codec;
 mod scan;
 mod sink;
 mod source;
+mod store;
 
 #[cfg(test)]
 mod header_tests;
@@ -92,3 +93,4 @@ pub use manifest::{
 pub use scan::{scan_path, ScanError, ScanReport, SkipReason, Skipped};
 pub use sink::{PrivateSink, APPLIED_MODE_MASK};
 pub use source::PrivateSource;
+pub use store::{PrivateStore, PrivateStoreError, SPOOL_PREFIX};

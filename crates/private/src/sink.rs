@@ -5,18 +5,20 @@
 //! length, sparse), only below `<out_dir>/<root_name>`: directories on the way are
 //! created one component at a time and an existing symlink or non-directory there is an
 //! error; files are opened with `O_NOFOLLOW`. An existing file at a manifest path is
-//! reused (resume) and resized to its manifest length.
+//! reused (resume) and resized to its manifest length. After [`PrivateSink::finish`]
+//! files are only opened for reading (their final modes may forbid writing).
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fs::{self, File, Permissions};
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::cipher::DataCipher;
 use crate::files::{
-    create_confined_dirs, open_write, read_exact_at, with_path, write_all_at, Handles,
+    create_confined_dirs, open_read, open_write, read_exact_at, with_path, write_all_at, Handles,
 };
 use crate::key::ContentKey;
 use crate::layout::{PrivateLayout, Segment};
@@ -33,6 +35,10 @@ pub struct PrivateSink {
     cipher: DataCipher,
     handles: Handles,
     dirs: Mutex<HashSet<PathBuf>>,
+    /// Files written since the last [`PrivateSink::sync`].
+    dirty: Mutex<BTreeSet<usize>>,
+    /// [`PrivateSink::finish`] ran: files are complete and have their final modes.
+    finished: AtomicBool,
 }
 
 impl PrivateSink {
@@ -44,6 +50,8 @@ impl PrivateSink {
             layout,
             handles: Handles::default(),
             dirs: Mutex::new(HashSet::new()),
+            dirty: Mutex::new(BTreeSet::new()),
+            finished: AtomicBool::new(false),
         }
     }
 
@@ -67,21 +75,46 @@ impl PrivateSink {
     /// the torrent's piece hashes) and writes the plaintext into the files. Bytes of the
     /// region are skipped: the layout already holds them.
     pub fn write_stream(&self, stream_offset: u64, ciphertext: &[u8]) -> io::Result<()> {
-        check_range(&self.layout, stream_offset, ciphertext.len())?;
-        let mut plain = ciphertext.to_vec();
-        self.cipher.apply(stream_offset, &mut plain);
+        self.write_stream_in_place(stream_offset, &mut ciphertext.to_vec())
+    }
+
+    /// Like [`write_stream`](Self::write_stream) without a copy: decrypts `buf` in place
+    /// (it holds plaintext afterwards, even on error) and writes it.
+    pub fn write_stream_in_place(&self, stream_offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        check_range(&self.layout, stream_offset, buf.len())?;
+        self.cipher.apply(stream_offset, buf);
         let mut at = 0usize;
-        for segment in self.layout.map(stream_offset, plain.len()) {
+        for segment in self.layout.map(stream_offset, buf.len()) {
             let len = segment.len();
             if let Segment::File {
                 index, file_offset, ..
             } = segment
             {
                 let (file, path) = self.open(index)?;
-                write_all_at(&file, &plain[at..at + len], file_offset)
+                self.dirty_set().insert(index);
+                write_all_at(&file, &buf[at..at + len], file_offset)
                     .map_err(|e| with_path(&path, e))?;
             }
             at += len;
+        }
+        Ok(())
+    }
+
+    /// fsyncs every file written since the last call (reopening it if its handle was
+    /// closed). On failure the files not yet synced stay marked for the next call.
+    pub fn sync(&self) -> io::Result<()> {
+        let dirty = std::mem::take(&mut *self.dirty_set());
+        let mut pending = dirty.iter();
+        for &index in pending.by_ref() {
+            let res = self
+                .open(index)
+                .and_then(|(file, path)| file.sync_all().map_err(|e| with_path(&path, e)));
+            if let Err(e) = res {
+                let mut set = self.dirty_set();
+                set.insert(index);
+                set.extend(pending);
+                return Err(e);
+            }
         }
         Ok(())
     }
@@ -95,7 +128,17 @@ impl PrivateSink {
             stream_offset,
             buf,
             |index, at, out| {
-                let (file, path) = self.open(index)?;
+                let (file, path) = if self.finished.load(Ordering::Acquire) {
+                    // The modes are applied (maybe read-only): open for reading only.
+                    let path = self.file_path(index).unwrap_or_default();
+                    let file = self
+                        .handles
+                        .get(index, || open_read(&path))
+                        .map_err(|e| with_path(&path, e))?;
+                    (file, path)
+                } else {
+                    self.open(index)?
+                };
                 read_exact_at(&file, at, out).map_err(|e| with_path(&path, e))
             },
         )
@@ -117,7 +160,13 @@ impl PrivateSink {
                 .map_err(|e| with_path(&path, e))?;
         }
         self.handles.clear();
+        self.dirty_set().clear();
+        self.finished.store(true, Ordering::Release);
         Ok(())
+    }
+
+    fn dirty_set(&self) -> std::sync::MutexGuard<'_, BTreeSet<usize>> {
+        self.dirty.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn dirs(&self) -> std::sync::MutexGuard<'_, HashSet<PathBuf>> {

@@ -20,6 +20,27 @@ pub struct PrivateSource {
     handles: Handles,
 }
 
+impl Clone for PrivateSource {
+    /// Another source over the same files, with its own (initially empty) handle cache.
+    fn clone(&self) -> Self {
+        PrivateSource {
+            root: self.root.clone(),
+            layout: self.layout.clone(),
+            cipher: self.cipher.clone(),
+            handles: Handles::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for PrivateSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrivateSource")
+            .field("root", &self.root)
+            .field("layout", &self.layout)
+            .finish_non_exhaustive()
+    }
+}
+
 impl PrivateSource {
     /// Seals `manifest` (usually from [`crate::scan_path`] on `root`) with `key`.
     pub fn new(root: &Path, manifest: Manifest, key: &ContentKey) -> Result<Self, ManifestError> {

@@ -10,7 +10,9 @@ mod picker;
 mod smartban;
 
 pub use choker::{ChokeCandidate, ChokeDecision, Choker, ChokerConfig};
-pub use picker::{BlockOutcome, GeometryError, Picker, ENDGAME_MAX_REQUESTERS};
+pub use picker::{
+    BlockOutcome, GeometryError, Picker, ENDGAME_MAX_REQUESTERS, MAX_PRIORITY_PIECES,
+};
 pub use smartban::SmartBan;
 
 /// How the engine names a connected peer in this crate's APIs (any unique number; the

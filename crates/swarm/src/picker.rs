@@ -1,6 +1,7 @@
 //! The piece picker: decides which blocks to request from which peer.
 //!
-//! Policy: finish pieces already in progress first (those this peer already works on
+//! Policy: pieces the engine prioritised ([`Picker::prioritize`]) come before all
+//! others; then finish pieces already in progress (those this peer already works on
 //! before others), then open new pieces rarest-first with a random tie-break. Outside
 //! endgame a block is requested from at most one peer. Endgame starts once every missing
 //! wanted block is requested or received; then blocks still in flight may be requested
@@ -21,6 +22,8 @@ mod partial;
 #[cfg(test)]
 mod perf_tests;
 #[cfg(test)]
+mod priority_tests;
+#[cfg(test)]
 mod proptests;
 mod select;
 #[cfg(test)]
@@ -38,6 +41,10 @@ pub use partial::ENDGAME_MAX_REQUESTERS;
 use partial::{Arrival, BlockSlot, PartialPiece, Requesters};
 
 const NONE: u32 = u32::MAX;
+
+/// Most pieces [`Picker::prioritize`] keeps (a priority list is for a few pieces, such
+/// as the header of a stream, not for reordering a whole torrent).
+pub const MAX_PRIORITY_PIECES: usize = 4096;
 
 /// What to do with a block that arrived.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +88,8 @@ pub struct Picker {
     scratch: Vec<(u64, u32)>,
     /// See [`select::SCAN_LIMIT`]; tests lower it to exercise the sweep.
     scan_limit: usize,
+    /// Pieces to request before any other (see [`Picker::prioritize`]).
+    priority: Vec<u32>,
 }
 
 impl Picker {
@@ -130,6 +139,7 @@ impl Picker {
             rng: StdRng::seed_from_u64(seed),
             scratch: Vec::new(),
             scan_limit: select::SCAN_LIMIT,
+            priority: Vec::new(),
             geo,
         }
     }
@@ -177,6 +187,23 @@ impl Picker {
         self.part(piece).is_some_and(PartialPiece::is_complete)
     }
 
+    /// Asks for `pieces` to be requested before any other piece (e.g. the header of a
+    /// private stream, needed before anything can be written out), replacing the
+    /// previous priority set; an empty range clears it. Pieces out of range, and any past
+    /// the first [`MAX_PRIORITY_PIECES`], are ignored. Had pieces leave the set.
+    pub fn prioritize(&mut self, pieces: std::ops::Range<u32>) {
+        let end = pieces.end.min(self.num_pieces());
+        self.priority = (pieces.start..end)
+            .filter(|p| !self.have.get(*p as usize))
+            .take(MAX_PRIORITY_PIECES)
+            .collect();
+    }
+
+    /// The pieces still prioritised, not had.
+    pub fn priority(&self) -> &[u32] {
+        &self.priority
+    }
+
     /// Marks `piece` as verified on disk (resume data, or after hashing).
     pub fn set_have(&mut self, piece: u32) {
         if piece >= self.num_pieces() || self.have.get(piece as usize) {
@@ -188,6 +215,9 @@ impl Picker {
         }
         self.have.set(piece as usize);
         self.need.clear(piece as usize);
+        if let Some(at) = self.priority.iter().position(|p| *p == piece) {
+            self.priority.remove(at);
+        }
         if self.is_wanted(piece) {
             self.wanted_missing -= 1;
             self.left_bytes -= u64::from(self.geo.piece_len(piece));

@@ -1,23 +1,27 @@
 //! `shoal get`: download a torrent (from a .torrent file, or a magnet link whose
-//! metadata is fetched from peers first), optionally keep seeding.
+//! metadata is fetched from peers first), optionally keep seeding. A private link
+//! (`magnet:?…#k=KEY`) is fetched with its magnet part only and decrypted into the
+//! share's files; the key stays in this process.
 
+use super::private::split_source;
 use super::swarm;
 use crate::args::GetArgs;
 use crate::progress::{self, human_bytes};
 use anyhow::Context;
-use shoal_engine::AddTorrentOptions;
+use shoal_engine::{AddTorrentOptions, Content, TorrentHandle};
 use shoal_metainfo::Magnet;
+use std::path::Path;
+use std::process::ExitCode;
 use std::time::Duration;
 
 /// How long `get MAGNET` looks for peers that send the torrent's metadata.
 const METADATA_TIMEOUT: Duration = Duration::from_secs(300);
-use std::path::Path;
-use std::process::ExitCode;
 
 pub async fn run(args: GetArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    let (source, key) = split_source(&args.source)?;
     let mut peers = swarm::resolve_peers(&args.net.peers).await?;
-    let magnet = if args.source.starts_with("magnet:") {
-        let magnet = Magnet::parse(&args.source).context("invalid magnet link")?;
+    let magnet = if source.starts_with("magnet:") {
+        let magnet = Magnet::parse(source).context("invalid magnet link")?;
         // x.pe addresses that do not resolve are skipped, not fatal.
         for peer in &magnet.peers {
             match swarm::resolve_peers(std::slice::from_ref(peer)).await {
@@ -26,6 +30,8 @@ pub async fn run(args: GetArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             }
         }
         Some(magnet)
+    } else if key.is_some() {
+        anyhow::bail!("a private link must be a magnet link");
     } else {
         None
     };
@@ -43,11 +49,21 @@ pub async fn run(args: GetArgs, quiet: bool) -> anyhow::Result<ExitCode> {
                 .fetch_metadata(magnet, peers.clone(), METADATA_TIMEOUT)
                 .await?
         }
-        None => swarm::load_torrent(Path::new(&args.source))?,
+        None => swarm::load_torrent(Path::new(source))?,
+    };
+    let content = match key {
+        Some(key) => {
+            if meta.info.multi_file || meta.info.files.len() != 1 {
+                anyhow::bail!("this link is not a private share (its torrent has several files)");
+            }
+            Content::PrivateReceive(key)
+        }
+        None => Content::Files,
     };
     let opts = AddTorrentOptions {
         download_dir: args.output.clone(),
         peers,
+        content,
         ..AddTorrentOptions::default()
     };
     let handle = session.add_torrent(meta, opts, |_| {}).await?;
@@ -59,12 +75,11 @@ pub async fn run(args: GetArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     reporter.abort();
     let code = match outcome {
         Some(Ok(())) => {
-            let s = handle.stats();
             if !quiet {
+                let (name, size) = shown_name(&handle);
                 eprintln!(
-                    "complete: {} ({}) in {}",
-                    s.name,
-                    human_bytes(s.total_length),
+                    "complete: {name} ({}) in {}",
+                    human_bytes(size),
                     args.output.display()
                 );
             }
@@ -87,4 +102,19 @@ pub async fn run(args: GetArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     };
     session.shutdown().await;
     Ok(code)
+}
+
+/// The name and size to report: a private share's real name and content size from its
+/// manifest, otherwise the torrent's.
+fn shown_name(handle: &TorrentHandle) -> (String, u64) {
+    match handle.private_layout() {
+        Some(layout) => {
+            let manifest = layout.manifest();
+            (manifest.root_name.clone(), manifest.total_len())
+        }
+        None => {
+            let s = handle.stats();
+            (s.name, s.total_length)
+        }
+    }
 }

@@ -2,6 +2,7 @@
 
 mod create;
 mod get;
+mod private;
 mod seed;
 mod send;
 mod swarm;

@@ -1,17 +1,21 @@
-//! `shoal send PATH`: hash a file or directory, seed it, and print a link that needs no
-//! tracker (info-hash plus our addresses) with its QR code. Runs until Ctrl-C, or with
-//! `--until-done N` until N peers have everything.
+//! `shoal send PATH`: seed a file or directory and print a link that needs no tracker
+//! (info-hash plus our addresses) with its QR code. By default the link is private: the
+//! swarm carries an encrypted stream and the key travels in the link after `#`;
+//! `--public` shares the files openly with a plain magnet link. Runs until Ctrl-C, or
+//! with `--until-done N` until N peers have everything.
 
+use super::private::build_share;
 use super::swarm;
 use crate::args::SendArgs;
 use crate::link;
 use crate::progress::human_bytes;
 use anyhow::Context;
-use shoal_engine::{AddTorrentOptions, TorrentHandle};
+use shoal_engine::{AddTorrentOptions, Content, TorrentHandle};
 use shoal_metainfo::{create_torrent, CreateOptions};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
+use zeroize::Zeroizing;
 
 pub async fn run(args: SendArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let path = std::fs::canonicalize(&args.path)
@@ -21,37 +25,58 @@ pub async fn run(args: SendArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         .map(|p| p.to_path_buf())
         .unwrap_or_else(|| "/".into());
     if !quiet {
-        eprintln!("hashing {}", path.display());
+        let how = if args.public { "hashing" } else { "encrypting" };
+        eprintln!("{how} {}", path.display());
     }
-    let opts = CreateOptions {
-        piece_length: args.piece_size,
-        ..CreateOptions::default()
+    let share_path = path.clone();
+    let piece_size = args.piece_size;
+    let (meta, content, key, name, size) = if args.public {
+        let opts = CreateOptions {
+            piece_length: piece_size,
+            ..CreateOptions::default()
+        };
+        let meta = tokio::task::spawn_blocking(move || create_torrent(&share_path, &opts))
+            .await?
+            .with_context(|| format!("cannot share {}", path.display()))?;
+        let (name, size) = (meta.info.name.clone(), meta.info.total_length);
+        (meta, Content::Files, None, name, size)
+    } else {
+        let share =
+            tokio::task::spawn_blocking(move || build_share(&share_path, piece_size, quiet))
+                .await?
+                .with_context(|| format!("cannot share {}", path.display()))?;
+        let manifest = share.layout.manifest();
+        let (name, size) = (manifest.root_name.clone(), manifest.total_len());
+        let content = Content::PrivateSend(share.source);
+        (share.meta, content, Some(share.key), name, size)
     };
-    let create_path = path.clone();
-    let meta = tokio::task::spawn_blocking(move || create_torrent(&create_path, &opts))
-        .await?
-        .with_context(|| format!("cannot share {}", path.display()))?;
     let session = swarm::start_session(&args.net).await?;
-    let magnet = link::magnet_with_peers(&meta, &link::reachable_addrs(session.local_addr()));
-    let name = meta.info.name.clone();
-    let size = meta.info.total_length;
+    let magnet =
+        link::magnet_with_peers(&meta, &link::reachable_addrs(session.local_addr())).to_string();
+    let shown: Zeroizing<String> = match &key {
+        Some(key) => shoal_private::private_link(&magnet, key),
+        None => Zeroizing::new(magnet),
+    };
     let opts = AddTorrentOptions {
         download_dir: data_dir,
         peers: swarm::resolve_peers(&args.net.peers).await?,
         skip_check: true,
+        content,
     };
     let handle = session.add_torrent(meta, opts, |_| {}).await?;
-    println!("{magnet}");
+    println!("{}", shown.as_str());
     let show_qr = args.qr || (!args.no_qr && std::io::stdout().is_terminal());
     if show_qr {
-        match link::qr_text(&magnet.to_string()) {
+        match link::qr_text(&shown) {
             Some(qr) => println!("{qr}"),
             None => eprintln!("(the link is too long for a QR code)"),
         }
     }
+    drop(shown);
     if !quiet {
+        let how = if key.is_some() { " privately" } else { "" };
         eprintln!(
-            "sending {name} ({}); give the link above to the receiver: shoal get LINK",
+            "sending {name} ({}){how}; give the link above to the receiver: shoal get LINK",
             human_bytes(size)
         );
     }

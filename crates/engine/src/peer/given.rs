@@ -3,13 +3,14 @@
 //! never tell us it is complete. Counting the pieces it got from us fills that gap.
 
 use shoal_wire::Bitfield;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Pieces uploaded in full to one peer.
 #[derive(Debug)]
 pub(crate) struct Given {
-    /// Bytes sent so far of pieces not yet sent in full.
-    partial: HashMap<u32, u32>,
+    /// Pieces not yet sent in full: the block offsets sent and their total bytes (a
+    /// block the peer asks for twice counts once).
+    partial: HashMap<u32, (HashSet<u32>, u32)>,
     full: Bitfield,
 }
 
@@ -21,13 +22,16 @@ impl Given {
         }
     }
 
-    /// Records `len` bytes of `piece` (of `piece_size` bytes) sent; true when that
-    /// completed the piece.
-    pub fn record(&mut self, piece: u32, len: u32, piece_size: u32) -> bool {
+    /// Records the block of `len` bytes at `begin` in `piece` (of `piece_size` bytes) as
+    /// sent; true when that completed the piece.
+    pub fn record(&mut self, piece: u32, begin: u32, len: u32, piece_size: u32) -> bool {
         if self.full.get(piece as usize) {
             return false;
         }
-        let sent = self.partial.entry(piece).or_insert(0);
+        let (offsets, sent) = self.partial.entry(piece).or_default();
+        if !offsets.insert(begin) {
+            return false;
+        }
         *sent = sent.saturating_add(len);
         if *sent < piece_size {
             return false;
@@ -61,11 +65,12 @@ mod tests {
         let mut g = Given::new(3);
         let mut has = Bitfield::new(3);
         has.set(0);
-        assert!(!g.record(1, 16384, 32768));
-        assert!(g.record(1, 16384, 32768));
-        assert!(!g.record(1, 16384, 32768), "already counted");
+        assert!(!g.record(1, 0, 16384, 32768));
+        assert!(!g.record(1, 0, 16384, 32768), "the same block again");
+        assert!(g.record(1, 16384, 16384, 32768));
+        assert!(!g.record(1, 16384, 16384, 32768), "already counted");
         assert!(!g.completes(&has));
-        assert!(g.record(2, 100, 100));
+        assert!(g.record(2, 0, 100, 100));
         assert!(g.completes(&has));
     }
 }

@@ -79,8 +79,7 @@ pub(crate) struct PeerLogic {
     pub(super) counted_seed: bool,
     /// Pieces the peer got from us in full.
     pub(super) given: super::given::Given,
-    /// A piece was completed in `given` since the last completeness check.
-    pub(super) given_changed: bool,
+
     /// Both sides support the extension protocol (BEP 10).
     pub(super) extensions: bool,
     /// The peer runs a DHT node and we do too: exchange PORT messages (BEP 5).
@@ -136,7 +135,7 @@ impl PeerLogic {
             peer_id: theirs.peer_id,
             counted_seed: false,
             given: super::given::Given::new(info.num_pieces() as usize),
-            given_changed: false,
+
             extensions,
             dht,
             metadata_limiter: t.metadata.limiter(),
@@ -239,21 +238,29 @@ impl PeerLogic {
         self.serve()?;
         self.request_more();
         self.publish();
-        let got_all_from_us = self.given_changed && {
-            self.given_changed = false;
-            self.given.completes(self.conn.peer_pieces())
-        };
-        if !self.counted_seed && (self.conn.peer_is_seed() || got_all_from_us) {
-            self.counted_seed = true;
-            let mut st = self.t.state.lock();
-            if st.seeds_seen.len() < crate::torrent::MAX_SEEDS_SEEN {
-                st.seeds_seen.insert(self.peer_id);
-            }
+        if !self.counted_seed && self.conn.peer_is_seed() {
+            self.count_as_complete();
         }
         if self.t.is_complete() && self.conn.peer_is_seed() {
             return Err(Exit::Local(BOTH_SEEDS));
         }
         Ok(())
+    }
+
+    fn count_as_complete(&mut self) {
+        self.counted_seed = true;
+        let mut st = self.t.state.lock();
+        if st.seeds_seen.len() < crate::torrent::MAX_SEEDS_SEEN {
+            st.seeds_seen.insert(self.peer_id);
+        }
+    }
+
+    /// Counts the peer as complete if its pieces plus those we sent it make the whole
+    /// torrent (see `peer/given.rs`).
+    pub fn count_if_completed_by_us(&mut self) {
+        if !self.counted_seed && self.given.completes(self.conn.peer_pieces()) {
+            self.count_as_complete();
+        }
     }
 
     fn publish(&self) {

@@ -25,6 +25,12 @@ const READ_CHUNK: usize = 256 * 1024;
 /// How long a peer task waits before re-checking a congested disk queue.
 const DISK_BACKOFF: std::time::Duration = std::time::Duration::from_millis(2);
 
+/// How long a closing connection tries to write out its last messages.
+const FLUSH_TIME: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// How long a closing connection then waits for the peer to close its side.
+const LINGER_TIME: std::time::Duration = std::time::Duration::from_millis(1500);
+
 /// Most remembered peer keys (for smart ban) before departed peers are forgotten.
 const MAX_KEY_IPS: usize = 4096;
 
@@ -69,6 +75,12 @@ pub(crate) async fn run(
     match &exit {
         Exit::Misbehaved(e) => tracing::info!(%addr, reason = %e, "disconnecting misbehaving peer"),
         other => tracing::debug!(%addr, reason = %other, "peer connection ended"),
+    }
+    if matches!(exit, Exit::Closed) {
+        // A peer that leaves once it got everything missing from us is complete even if
+        // it never said so (no HAVE to a seed); bytes still in flight when *we* close
+        // do not count, so this waits for the peer's own goodbye.
+        peer.count_if_completed_by_us();
     }
     let useful = peer.exchanged_payload();
     let both_seeds = matches!(exit, Exit::Local(why) if why == logic::BOTH_SEEDS);
@@ -194,13 +206,29 @@ async fn drive(
             _ = shutdown.changed() => Err(Exit::Local("shutting down")),
         };
         if let Err(exit) = step {
+            send_pending_haves(peer, &mut rx);
             flush(peer, &stream).await;
             return exit;
         }
     }
 }
 
-/// Tries briefly to get our last messages out before the connection closes.
+/// Passes on the HAVEs queued for this peer when the connection ends (the torrent may
+/// have completed and stopped right after its last piece): the peer should learn that
+/// we have everything, e.g. a sender counting who got the whole content.
+fn send_pending_haves(peer: &mut PeerLogic, rx: &mut mpsc::UnboundedReceiver<PeerCommand>) {
+    while let Ok(cmd) = rx.try_recv() {
+        if matches!(cmd, PeerCommand::Have(_)) {
+            let _ = peer.on_command(cmd);
+        }
+    }
+}
+
+/// Tries briefly to get our last messages out before the connection closes, then
+/// closes gracefully: our side is shut down (FIN after the data) and what the peer still
+/// sends is read and dropped until it closes too. Closing with unread input would send
+/// a reset, and a reset makes the peer's kernel discard data it has not read yet, such
+/// as the last blocks we sent.
 async fn flush(peer: &mut PeerLogic, stream: &TcpStream) {
     let attempt = async {
         while peer.has_output() {
@@ -209,5 +237,26 @@ async fn flush(peer: &mut PeerLogic, stream: &TcpStream) {
             }
         }
     };
-    let _ = tokio::time::timeout(std::time::Duration::from_millis(200), attempt).await;
+    let _ = tokio::time::timeout(FLUSH_TIME, attempt).await;
+    if socket2::SockRef::from(stream)
+        .shutdown(std::net::Shutdown::Write)
+        .is_err()
+    {
+        return;
+    }
+    let drain = async {
+        let mut scratch = vec![0u8; 64 * 1024];
+        loop {
+            if stream.readable().await.is_err() {
+                return;
+            }
+            match stream.try_read(&mut scratch) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(_) => return,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER_TIME, drain).await;
 }

@@ -32,7 +32,8 @@ impl PeerLogic {
                         .uploaded
                         .fetch_add(u64::from(block.length), Ordering::Relaxed);
                     let piece_size = self.t.meta.info.piece_size(block.piece);
-                    self.given_changed |= self.given.record(block.piece, block.length, piece_size);
+                    self.given
+                        .record(block.piece, block.begin, block.length, piece_size);
                 }
                 Err(e) => {
                     tracing::warn!(addr = %self.addr, piece = block.piece, error = %e, "cannot read a block we have");

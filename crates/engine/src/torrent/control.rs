@@ -7,10 +7,10 @@ use super::state::{ControlEvent, Counters, PeerCommand, PeerLive, Status, Torren
 use crate::config::AddTorrentOptions;
 use crate::discovery::Interest;
 use crate::session::SessionShared;
+use crate::store::Store;
 use parking_lot::Mutex;
 use shoal_announce::{Announcer, AnnouncerConfig, TransferStats};
 use shoal_metainfo::Metainfo;
-use shoal_storage::Storage;
 use shoal_swarm::{ChokeCandidate, Choker, ChokerConfig, Picker, SmartBan};
 use shoal_wire::Bitfield;
 use std::collections::{HashMap, HashSet};
@@ -28,7 +28,7 @@ const REGULAR_UNCHOKE_SLOTS: usize = 4;
 pub(crate) fn spawn_torrent(
     session: Arc<SessionShared>,
     meta: Arc<Metainfo>,
-    storage: Arc<Storage>,
+    storage: Arc<Store>,
     have: &Bitfield,
     opts: &AddTorrentOptions,
 ) -> TorrentHandle {
@@ -39,6 +39,8 @@ pub(crate) fn spawn_torrent(
         info.total_length,
         rand::random(),
     );
+    // A private receiver needs the stream's header before anything else.
+    picker.prioritize(storage.priority_pieces());
     let counters = Counters::default();
     for piece in have.iter_ones() {
         picker.set_have(piece as u32);
@@ -184,7 +186,12 @@ async fn shut_down(t: &Arc<Torrent>, announcer: Option<(Announcer, watch::Sender
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let storage = t.storage.clone();
-    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || storage.sync_all()).await {
+    let flushed = tokio::task::spawn_blocking(move || {
+        let res = storage.sync_all();
+        storage.close();
+        res
+    });
+    if let Ok(Err(e)) = flushed.await {
         tracing::error!(error = %e, "flushing files failed");
     }
     t.status.send_modify(|s| s.stopped = true);

@@ -140,6 +140,18 @@ impl TorrentHandle {
         self.torrent.is_complete()
     }
 
+    /// For a private link: the opened layout (the manifest with the share's real name,
+    /// file list and sizes). Always known when sending; when receiving, once the
+    /// stream's header has been verified and opened.
+    pub fn private_layout(&self) -> Option<shoal_private::PrivateLayout> {
+        self.torrent.storage.as_private()?.layout()
+    }
+
+    /// Where a private link's share is being written (`DIR/NAME`), once known.
+    pub fn private_target(&self) -> Option<std::path::PathBuf> {
+        self.torrent.storage.as_private()?.target_path()
+    }
+
     /// Waits until every piece is verified, or the torrent fails or stops first.
     pub async fn wait_complete(&self) -> Result<(), TorrentError> {
         let mut rx = self.torrent.status.subscribe();

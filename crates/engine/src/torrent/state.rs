@@ -11,9 +11,9 @@
 
 use super::book::PeerBook;
 use crate::session::SessionShared;
+use crate::store::Store;
 use parking_lot::Mutex;
 use shoal_metainfo::Metainfo;
-use shoal_storage::Storage;
 use shoal_swarm::{PeerKey, Picker, SmartBan};
 use shoal_wire::BlockRef;
 use std::collections::{HashMap, HashSet};
@@ -137,7 +137,7 @@ pub(crate) struct Counters {
 pub(crate) struct Torrent {
     pub info_hash: [u8; 20],
     pub meta: Arc<Metainfo>,
-    pub storage: Arc<Storage>,
+    pub storage: Arc<Store>,
     /// Answers peers' ut_metadata requests with our info dictionary (BEP 9).
     pub metadata: shoal_ext::MetadataServer,
     pub session: Arc<SessionShared>,
@@ -185,7 +185,18 @@ impl Torrent {
 
     /// Stops the torrent with an error (e.g. disk failure); the control loop shuts down.
     pub fn fail(&self, error: crate::TorrentError) {
-        tracing::error!(torrent = %self.meta.info.name, %error, "torrent stopped");
+        if self.status.borrow().error.is_some() {
+            // The first error is the one to report; later ones follow from it.
+            let _ = self.shutdown.send(true);
+            return;
+        }
+        match error {
+            // About the link the user gave, not a fault here: the caller reports it.
+            crate::TorrentError::WrongKey | crate::TorrentError::Content(_) => {
+                tracing::info!(torrent = %self.meta.info.name, %error, "torrent stopped");
+            }
+            _ => tracing::error!(torrent = %self.meta.info.name, %error, "torrent stopped"),
+        }
         self.status.send_modify(|s| s.error = Some(error));
         let _ = self.shutdown.send(true);
     }

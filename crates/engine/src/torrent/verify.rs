@@ -52,23 +52,26 @@ async fn on_pass(t: &Arc<Torrent>, piece: u32) {
     let complete = {
         let mut st = t.state.lock();
         st.picker.on_piece_verified(piece);
+        if t.storage.as_private().is_some() {
+            // The header's pieces may have just become known (or all arrived).
+            let priority = t.storage.priority_pieces();
+            if !priority.is_empty() || !st.picker.priority().is_empty() {
+                st.picker.prioritize(priority);
+            }
+        }
         t.counters.verified_bytes.fetch_add(size, Ordering::Relaxed);
         t.broadcast(&st, PeerCommand::Have(piece));
         st.picker.is_complete()
     };
     if complete && !t.is_complete() {
         let storage = t.storage.clone();
-        let finished = tokio::task::spawn_blocking(move || {
-            storage.create_empty_files()?;
-            storage.sync_all()
-        })
-        .await;
+        let finished = tokio::task::spawn_blocking(move || storage.complete()).await;
         match finished {
             Ok(Ok(())) => {
                 t.status.send_modify(|s| s.complete = true);
                 let _ = t.control_tx.send(ControlEvent::Completed);
             }
-            Ok(Err(e)) => t.fail(TorrentError::Disk(e.to_string())),
+            Ok(Err(e)) => t.fail(e.into_torrent_error()),
             Err(e) => t.fail(TorrentError::Disk(e.to_string())),
         }
     }

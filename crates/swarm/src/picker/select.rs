@@ -1,5 +1,5 @@
-//! Block selection: the `pick` family of [`Picker`] methods (partial pieces first, then
-//! rarest new pieces, then endgame duplicates).
+//! Block selection: the `pick` family of [`Picker`] methods (prioritised pieces first,
+//! then partial pieces, then rarest new pieces, then endgame duplicates).
 
 use rand::Rng;
 use shoal_wire::{Bitfield, BlockRef};
@@ -50,7 +50,16 @@ impl Picker {
             return;
         }
         let mut left = want;
-        if !self.in_endgame() {
+        if only.is_none() && !self.priority.is_empty() && !self.in_endgame() {
+            // Prioritised pieces first: those in progress, then new ones.
+            let priority = std::mem::take(&mut self.priority);
+            left -= self.pick_open(peer, Some(&priority), has, left, out);
+            if left > 0 {
+                left -= self.pick_new_in(peer, &priority, has, left, out);
+            }
+            self.priority = priority;
+        }
+        if left > 0 && !self.in_endgame() {
             left -= self.pick_open(peer, only, has, left, out);
             if left > 0 {
                 left -= match only {

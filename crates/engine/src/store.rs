@@ -1,0 +1,131 @@
+//! Where a torrent's pieces live: ordinary files ([`Storage`]) or the plaintext files
+//! of a private link ([`PrivateStore`], which encrypts and decrypts on the way). The
+//! rest of the engine only sees [`Store`].
+
+use std::fs::File;
+use std::ops::Range;
+use std::sync::Arc;
+
+use shoal_private::{PrivateStore, PrivateStoreError};
+use shoal_storage::{Storage, StorageError};
+use shoal_wire::Bitfield;
+
+use crate::TorrentError;
+
+/// A torrent's piece storage.
+pub(crate) enum Store {
+    Files(Storage),
+    Private(PrivateStore),
+}
+
+/// A failure of either kind of store.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StoreError {
+    #[error(transparent)]
+    Files(#[from] StorageError),
+    #[error(transparent)]
+    Private(#[from] PrivateStoreError),
+}
+
+impl StoreError {
+    /// The error that stops the torrent: content problems of a private link (wrong key,
+    /// unreadable content) are told apart from disk failures.
+    pub fn into_torrent_error(self) -> TorrentError {
+        match self {
+            StoreError::Private(PrivateStoreError::WrongKey) => TorrentError::WrongKey,
+            StoreError::Private(e) if e.is_content() => TorrentError::Content(e.to_string()),
+            other => TorrentError::Disk(other.to_string()),
+        }
+    }
+}
+
+impl Store {
+    pub fn write_run(&self, piece: u32, begin: u32, bufs: &[&[u8]]) -> Result<(), StoreError> {
+        match self {
+            Store::Files(s) => Ok(s.write_run(piece, begin, bufs)?),
+            Store::Private(s) => Ok(s.write_run(piece, begin, bufs)?),
+        }
+    }
+
+    pub fn read_block(&self, piece: u32, begin: u32, buf: &mut [u8]) -> Result<(), StoreError> {
+        match self {
+            Store::Files(s) => Ok(s.read_block(piece, begin, buf)?),
+            Store::Private(s) => Ok(s.read_block(piece, begin, buf)?),
+        }
+    }
+
+    /// See [`Storage::block_slices`]. A private store's bytes are computed, never on
+    /// disk as sent: always `Ok(false)`, so blocks are read with [`Self::read_block`].
+    pub fn block_slices(
+        &self,
+        piece: u32,
+        begin: u32,
+        len: usize,
+        each: impl FnMut(Arc<File>, u64, usize),
+    ) -> Result<bool, StoreError> {
+        match self {
+            Store::Files(s) => Ok(s.block_slices(piece, begin, len, each)?),
+            Store::Private(_) => Ok(false),
+        }
+    }
+
+    pub fn hash_piece(&self, piece: u32) -> Result<[u8; 20], StoreError> {
+        match self {
+            Store::Files(s) => Ok(s.hash_piece(piece)?),
+            Store::Private(s) => Ok(s.hash_piece(piece)?),
+        }
+    }
+
+    pub fn check_existing(
+        &self,
+        threads: usize,
+        progress: &(dyn Fn(u32) + Sync),
+    ) -> Result<Bitfield, StoreError> {
+        match self {
+            Store::Files(s) => Ok(s.check_existing(threads, progress)?),
+            Store::Private(s) => Ok(s.check_existing(threads, progress)?),
+        }
+    }
+
+    pub fn sync_all(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Files(s) => Ok(s.sync_all()?),
+            Store::Private(s) => Ok(s.sync_all()?),
+        }
+    }
+
+    /// Once every piece is verified: empty files created and everything synced (a
+    /// private receiver also gets its directories and file modes).
+    pub fn complete(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Files(s) => {
+                s.create_empty_files()?;
+                Ok(s.sync_all()?)
+            }
+            Store::Private(s) => Ok(s.finish()?),
+        }
+    }
+
+    /// Pieces to fetch before all others (a private receiver's header).
+    pub fn priority_pieces(&self) -> Range<u32> {
+        match self {
+            Store::Files(_) => 0..0,
+            Store::Private(s) => s.priority_pieces(),
+        }
+    }
+
+    /// The torrent stopped: a private receiver that never opened its header drops its
+    /// spool (there is no resume of an unopened stream).
+    pub fn close(&self) {
+        if let Store::Private(s) = self {
+            s.close();
+        }
+    }
+
+    pub fn as_private(&self) -> Option<&PrivateStore> {
+        match self {
+            Store::Files(_) => None,
+            Store::Private(s) => Some(s),
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Private links through the engine on loopback: a sender serves a directory as an
+//! encrypted stream, a receiver with the key rebuilds it, a keyless peer relays the
+//! ciphertext to another keyed receiver, and a wrong key fails the torrent with nothing
+//! written.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use shoal_engine::{AddTorrentOptions, Content, Session, TorrentError, TorrentHandle};
+use shoal_metainfo::{auto_piece_length, create_torrent_from_stream, CreateOptions, Metainfo};
+use shoal_private::{scan_path, ContentKey, PrivateLayout, PrivateSource};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+use support::*;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// A private torrent of `root` (as `shoal send` builds it) and its source.
+fn private_torrent(root: &Path, key: &ContentKey) -> (Metainfo, PrivateSource) {
+    let manifest = scan_path(root).unwrap().manifest;
+    let pl = auto_piece_length(manifest.total_len() + 65536);
+    let layout = PrivateLayout::seal_aligned(manifest, key, pl as usize).unwrap();
+    let source = PrivateSource::from_layout(root, layout.clone(), key);
+    let opts = CreateOptions {
+        piece_length: Some(pl),
+        ..CreateOptions::default()
+    };
+    let meta = create_torrent_from_stream(
+        &layout.stream_name(),
+        layout.stream_len(),
+        &opts,
+        &|at, buf| source.read_stream(at, buf),
+    )
+    .unwrap();
+    (Metainfo::from_bytes(&meta.to_bytes()).unwrap(), source)
+}
+
+async fn add_with(
+    session: &Session,
+    meta: &Metainfo,
+    dir: &Path,
+    peers: Vec<SocketAddr>,
+    content: Content,
+) -> TorrentHandle {
+    let opts = AddTorrentOptions {
+        download_dir: dir.to_path_buf(),
+        peers,
+        content,
+        ..AddTorrentOptions::default()
+    };
+    session
+        .add_torrent(meta.clone(), opts, |_| {})
+        .await
+        .unwrap()
+}
+
+fn make_share(dir: &Path) -> std::path::PathBuf {
+    let root = dir.join("my share");
+    random_file(&root.join("big.bin"), 3_000_000, 1);
+    random_file(&root.join("docs/notes-secret.txt"), 10_000, 2);
+    std::fs::write(root.join("docs/empty"), b"").unwrap();
+    root
+}
+
+fn assert_same(a: &Path, b: &Path) {
+    for rel in ["big.bin", "docs/notes-secret.txt", "docs/empty"] {
+        assert!(same_bytes(&a.join(rel), &b.join(rel)), "{rel} differs");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_link_through_a_keyless_relay() {
+    init_logs();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = make_share(tmp.path());
+    let key = ContentKey::generate();
+    let (meta, source) = private_torrent(&root, &key);
+
+    let sender = session(None).await;
+    let send = add_with(
+        &sender,
+        &meta,
+        tmp.path(),
+        vec![],
+        Content::PrivateSend(source),
+    )
+    .await;
+    assert!(send.is_complete());
+    assert_eq!(
+        send.private_layout().unwrap().manifest().root_name,
+        "my share"
+    );
+
+    // B has the key.
+    let b_dir = tmp.path().join("b");
+    let b = session(None).await;
+    let got = add_with(
+        &b,
+        &meta,
+        &b_dir,
+        vec![sender.local_addr()],
+        Content::PrivateReceive(key.clone()),
+    )
+    .await;
+    wait_complete(&got, LIMIT).await;
+    assert_same(&root, &b_dir.join("my share"));
+    assert_eq!(got.private_target(), Some(b_dir.join("my share")));
+
+    // C has no key: it stores the ciphertext stream as an ordinary file.
+    let c_dir = tmp.path().join("c");
+    let c = session(None).await;
+    let relay = add(&c, &meta, &c_dir, vec![sender.local_addr()]).await;
+    wait_complete(&relay, LIMIT).await;
+    let stream = std::fs::read(c_dir.join(&meta.info.name)).unwrap();
+    assert!(!stream.windows(12).any(|w| w == b"notes-secret"));
+    let big = std::fs::read(root.join("big.bin")).unwrap();
+    assert!(!stream.windows(16).any(|w| w == &big[1000..1016]));
+
+    // D has the key and only C to fetch from.
+    sender.shutdown().await;
+    b.shutdown().await;
+    let d_dir = tmp.path().join("d");
+    let d = session(None).await;
+    let got = add_with(
+        &d,
+        &meta,
+        &d_dir,
+        vec![c.local_addr()],
+        Content::PrivateReceive(key),
+    )
+    .await;
+    wait_complete(&got, LIMIT).await;
+    assert_same(&root, &d_dir.join("my share"));
+    d.shutdown().await;
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_key_fails_before_writing() {
+    init_logs();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = make_share(tmp.path());
+    let key = ContentKey::generate();
+    let (meta, source) = private_torrent(&root, &key);
+    let sender = session(None).await;
+    add_with(
+        &sender,
+        &meta,
+        tmp.path(),
+        vec![],
+        Content::PrivateSend(source),
+    )
+    .await;
+
+    let out = tmp.path().join("out");
+    let rx = session(None).await;
+    let got = add_with(
+        &rx,
+        &meta,
+        &out,
+        vec![sender.local_addr()],
+        Content::PrivateReceive(ContentKey::generate()),
+    )
+    .await;
+    let result = tokio::time::timeout(LIMIT, got.wait_complete())
+        .await
+        .unwrap();
+    assert!(matches!(result, Err(TorrentError::WrongKey)), "{result:?}");
+    assert_eq!(result.unwrap_err().to_string(), "wrong key for this link");
+    got.wait_stopped().await;
+    let left: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+    rx.shutdown().await;
+    sender.shutdown().await;
+}
