@@ -40,6 +40,8 @@ pub struct SessionConfig {
     /// a plain handshake for peers that do not speak MSE, and accepts both kinds
     /// incoming; `Require` refuses unencrypted peers; `Disable` never encrypts.
     pub encryption: EncryptionPolicy,
+    pub download_rate_limit: Option<u64>,
+    pub max_connections: usize,
 }
 
 impl Default for SessionConfig {
@@ -59,6 +61,8 @@ impl Default for SessionConfig {
             lsd: false,
             dht: None,
             encryption: EncryptionPolicy::Prefer,
+            download_rate_limit: None,
+            max_connections: 500,
         }
     }
 }
@@ -76,6 +80,33 @@ pub struct AddTorrentOptions {
     pub skip_check: bool,
     /// What the torrent's bytes are: ordinary files, or a private link's ciphertext.
     pub content: Content,
+    pub resume: Option<ResumeData>,
+    pub paused: bool,
+    pub file_priorities: Vec<FilePriority>,
+    pub sequential: bool,
+    pub limits: TorrentLimits,
+}
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FilePriority {
+    Skip,
+    Low,
+    #[default]
+    Normal,
+    High,
+}
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TorrentLimits {
+    pub upload_rate: Option<u64>,
+    pub download_rate: Option<u64>,
+    pub max_peers: Option<usize>,
+}
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ResumeData {
+    pub pieces: Vec<u8>,
+    pub trust_only: bool,
+    pub uploaded: u64,
+    pub downloaded: u64,
 }
 
 /// How a torrent's bytes map to the disk.

@@ -133,7 +133,7 @@ fn run_job(hashers: &mut Hashers, job: DiskJob, runtime: &tokio::runtime::Handle
         }
         let run = &blocks[i..end];
         let bufs: Vec<&[u8]> = run.iter().map(|(_, d)| d.as_ref()).collect();
-        let written = t.storage.write_run(first.piece, first.begin, &bufs);
+        let written = t.store().write_run(first.piece, first.begin, &bufs);
         let key = (t.info_hash, first.piece);
         let mut ready = false;
         for (block, data) in run {
@@ -157,7 +157,7 @@ fn run_job(hashers: &mut Hashers, job: DiskJob, runtime: &tokio::runtime::Handle
             let size = t.meta.info.piece_size(first.piece);
             let digest = match hashers.remove(&key).and_then(|h| h.finish(size)) {
                 Some(d) => Ok(d),
-                None => t.storage.hash_piece(first.piece),
+                None => t.store().hash_piece(first.piece),
             };
             match digest {
                 Ok(d) => checked.push((

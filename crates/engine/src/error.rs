@@ -39,6 +39,9 @@ pub enum AddTorrentError {
     /// The private source's stream is not the one the torrent describes.
     #[error("the private content does not match the torrent's length")]
     PrivateLengthMismatch,
+    /// The resume data does not fit the torrent (e.g. a bitfield of the wrong length).
+    #[error("resume data does not fit the torrent: {0}")]
+    BadResume(String),
     #[error("checking existing data failed: {0}")]
     Check(String),
 }
@@ -58,4 +61,29 @@ pub enum TorrentError {
     Content(String),
     #[error("torrent was stopped before it completed")]
     Stopped,
+    /// A read of bytes whose pieces are not verified yet.
+    #[error("those bytes are not downloaded yet")]
+    NotAvailable,
+    /// Bytes or a file index past the end of the torrent.
+    #[error("out of range for this torrent")]
+    OutOfRange,
+    /// A list of per-file priorities of the wrong length.
+    #[error("expected {expected} file priorities, got {got}")]
+    BadPriorities { expected: usize, got: usize },
+    /// Moving the data to another directory failed; the torrent stays where it was.
+    #[error("moving the data failed: {0}")]
+    Move(String),
+    /// Another re-check or move of this torrent is under way.
+    #[error("the torrent is busy with a re-check or move")]
+    Busy,
+}
+
+/// Removing a torrent from a session failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RemoveError {
+    #[error("no such torrent in the session")]
+    NotFound,
+    #[error("deleting the torrent's data failed: {0}")]
+    Delete(std::io::Error),
 }

@@ -21,11 +21,15 @@ mod store;
 mod torrent;
 mod transport;
 
-pub use config::{AddTorrentOptions, Content, DhtSettings, SessionConfig};
-pub use error::{AddTorrentError, SessionError, TorrentError};
+pub use config::{
+    AddTorrentOptions, Content, DhtSettings, FilePriority, ResumeData, SessionConfig, TorrentLimits,
+};
+pub use error::{AddTorrentError, RemoveError, SessionError, TorrentError};
 pub use magnet::MetadataError;
 pub use session::Session;
+pub use session::SessionStats;
 pub use shoal_mse::EncryptionPolicy;
+pub use torrent::{FileSnapshot, TorrentState, TrackerSnapshot};
 pub use torrent::{PeerSnapshot, TorrentHandle, TorrentStats};
 
 /// Our client name as sent in the extension handshake and tracker user agent.

@@ -3,7 +3,7 @@
 use crate::config::{AddTorrentOptions, Content, SessionConfig};
 use crate::discovery::Discovery;
 use crate::disk::DiskPool;
-use crate::error::{AddTorrentError, SessionError};
+use crate::error::{AddTorrentError, RemoveError, SessionError};
 use crate::handshake;
 use crate::ratelimit::RateLimiter;
 use crate::store::{Store, StoreError};
@@ -151,8 +151,29 @@ impl Session {
         let storage = Arc::new(make_store(&meta, &opts)?);
         let threads = self.shared.config.hash_threads.max(1);
         let check_storage = storage.clone();
+        let num_pieces = meta.info.num_pieces() as usize;
+        let resume = match &opts.resume {
+            Some(r) => Some(
+                Bitfield::from_payload(&r.pieces, num_pieces)
+                    .map_err(|e| AddTorrentError::BadResume(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let trust_only = opts.resume.as_ref().is_some_and(|r| r.trust_only);
         let have = if opts.skip_check {
-            Bitfield::full(meta.info.num_pieces() as usize)
+            Bitfield::full(num_pieces)
+        } else if let (Some(known), true) = (&resume, trust_only) {
+            known.clone()
+        } else if let Some(known) = resume {
+            tokio::task::spawn_blocking(move || {
+                check_storage.check_missing(threads, &known, &progress)
+            })
+            .await
+            .map_err(|e| AddTorrentError::Check(e.to_string()))?
+            .map_err(|e| match e {
+                StoreError::Files(e) => AddTorrentError::Storage(e),
+                StoreError::Private(e) => AddTorrentError::Private(e),
+            })?
         } else {
             tokio::task::spawn_blocking(move || check_storage.check_existing(threads, &progress))
                 .await
@@ -203,7 +224,10 @@ impl Session {
 }
 
 /// The store `opts.content` asks for over `meta`'s pieces.
-fn make_store(meta: &Metainfo, opts: &AddTorrentOptions) -> Result<Store, AddTorrentError> {
+pub(crate) fn make_store(
+    meta: &Metainfo,
+    opts: &AddTorrentOptions,
+) -> Result<Store, AddTorrentError> {
     let info = &meta.info;
     let single_file = !info.multi_file && info.files.len() == 1;
     match &opts.content {
@@ -279,7 +303,7 @@ async fn incoming(shared: Arc<SessionShared>, stream: TcpStream, addr: SocketAdd
         tracing::debug!(%addr, "incoming connection for an unknown torrent");
         return;
     };
-    if torrent.is_shutting_down() {
+    if torrent.is_shutting_down() || torrent.is_paused() {
         return;
     }
     {
@@ -297,4 +321,61 @@ async fn incoming(shared: Arc<SessionShared>, stream: TcpStream, addr: SocketAdd
     let _ = torrent
         .control_tx
         .send(crate::torrent::ControlEvent::PeerGone);
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SessionStats {
+    pub upload_rate: u64,
+    pub download_rate: u64,
+    pub uploaded: u64,
+    pub downloaded: u64,
+    pub peers: usize,
+    pub torrents: usize,
+}
+impl Session {
+    /// Every torrent of the session.
+    pub fn torrents(&self) -> Vec<TorrentHandle> {
+        self.shared
+            .torrents
+            .lock()
+            .values()
+            .map(|t| TorrentHandle { torrent: t.clone() })
+            .collect()
+    }
+    /// The torrent with this info-hash, if the session has it.
+    pub fn torrent(&self, info_hash: &[u8; 20]) -> Option<TorrentHandle> {
+        let torrent = self.shared.torrents.lock().get(info_hash)?.clone();
+        Some(TorrentHandle { torrent })
+    }
+
+    /// Stops the torrent (trackers told `stopped`, files flushed and closed) and forgets
+    /// it; with `delete_data` its files, and the directories it created that are then
+    /// empty, are deleted.
+    pub async fn remove_torrent(
+        &self,
+        info_hash: &[u8; 20],
+        delete_data: bool,
+    ) -> Result<(), RemoveError> {
+        let handle = self.torrent(info_hash).ok_or(RemoveError::NotFound)?;
+        handle.stop();
+        let stopped = tokio::time::timeout(Duration::from_secs(15), handle.wait_stopped()).await;
+        self.shared.torrents.lock().remove(info_hash);
+        if stopped.is_err() {
+            tracing::warn!(torrent = %handle.torrent.meta.info.name, "torrent slow to stop");
+        }
+        if delete_data {
+            let store = handle.torrent.store();
+            let root = handle.download_dir();
+            tokio::task::spawn_blocking(move || crate::torrent::delete_data(&store, &root))
+                .await
+                .map_err(|e| RemoveError::Delete(std::io::Error::other(e.to_string())))?
+                .map_err(RemoveError::Delete)?;
+        }
+        Ok(())
+    }
+    pub fn set_rate_limits(&self, _u: Option<u64>, _d: Option<u64>) {}
+    pub fn set_max_connections(&self, _n: usize) {}
+    pub fn session_stats(&self) -> SessionStats {
+        SessionStats::default()
+    }
 }

@@ -87,6 +87,34 @@ impl Store {
         }
     }
 
+    /// Like [`Self::check_existing`] but trusting the pieces in `known` (resume data).
+    /// A private store has no resume: it checks as [`Self::check_existing`] does.
+    pub fn check_missing(
+        &self,
+        threads: usize,
+        known: &Bitfield,
+        progress: &(dyn Fn(u32) + Sync),
+    ) -> Result<Bitfield, StoreError> {
+        match self {
+            Store::Files(s) => Ok(s.check_missing(threads, known, progress)?),
+            Store::Private(s) => Ok(s.check_existing(threads, progress)?),
+        }
+    }
+
+    /// Closes open file handles (a paused torrent holds none); they reopen on demand.
+    pub fn release_files(&self) {
+        if let Store::Files(s) = self {
+            s.close_files();
+        }
+    }
+
+    pub fn as_files(&self) -> Option<&Storage> {
+        match self {
+            Store::Files(s) => Some(s),
+            Store::Private(_) => None,
+        }
+    }
+
     pub fn sync_all(&self) -> Result<(), StoreError> {
         match self {
             Store::Files(s) => Ok(s.sync_all()?),

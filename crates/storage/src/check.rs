@@ -23,8 +23,36 @@ impl Storage {
         threads: usize,
         progress: &(dyn Fn(u32) + Sync),
     ) -> Result<Bitfield, StorageError> {
+        self.check_except(threads, None, progress)
+    }
+
+    /// Like [`Storage::check_existing`], but pieces set in `known` (verified earlier,
+    /// e.g. resume data saved before a crash) are trusted without reading them; the
+    /// result holds them plus every other piece found intact. `known` must have one bit
+    /// per piece (a wrong length is ignored: everything is checked).
+    pub fn check_missing(
+        &self,
+        threads: usize,
+        known: &Bitfield,
+        progress: &(dyn Fn(u32) + Sync),
+    ) -> Result<Bitfield, StorageError> {
+        self.check_except(threads, Some(known), progress)
+    }
+
+    fn check_except(
+        &self,
+        threads: usize,
+        known: Option<&Bitfield>,
+        progress: &(dyn Fn(u32) + Sync),
+    ) -> Result<Bitfield, StorageError> {
         let n = self.layout.num_pieces();
-        let skip = self.unavailable_pieces()?;
+        let known = known.filter(|k| k.len() == n as usize);
+        let mut skip = self.unavailable_pieces()?;
+        if let Some(known) = known {
+            for piece in known.iter_ones() {
+                skip.set(piece);
+            }
+        }
         let next = AtomicUsize::new(0);
         let checked = AtomicU32::new(0);
         let stop = AtomicBool::new(false);
@@ -68,6 +96,11 @@ impl Storage {
         }
         for piece in results.into_iter().flatten() {
             have.set(piece as usize);
+        }
+        if let Some(known) = known {
+            for piece in known.iter_ones() {
+                have.set(piece);
+            }
         }
         Ok(have)
     }

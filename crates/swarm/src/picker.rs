@@ -199,6 +199,23 @@ impl Picker {
             .collect();
     }
 
+    /// Like [`Picker::prioritize`] with an explicit list, most urgent first (e.g. the
+    /// pieces a streaming reader waits for, then a sequential window). Duplicates, had
+    /// pieces and pieces out of range are dropped; at most [`MAX_PRIORITY_PIECES`] kept.
+    pub fn set_priority(&mut self, pieces: impl IntoIterator<Item = u32>) {
+        let n = self.num_pieces();
+        let mut seen = Bitfield::new(n as usize);
+        self.priority.clear();
+        for p in pieces {
+            if self.priority.len() >= MAX_PRIORITY_PIECES {
+                break;
+            }
+            if p < n && !self.have.get(p as usize) && seen.set(p as usize) {
+                self.priority.push(p);
+            }
+        }
+    }
+
     /// The pieces still prioritised, not had.
     pub fn priority(&self) -> &[u32] {
         &self.priority

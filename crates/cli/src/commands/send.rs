@@ -62,6 +62,7 @@ pub async fn run(args: SendArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         peers: swarm::resolve_peers(&args.net.peers).await?,
         skip_check: true,
         content,
+        ..Default::default()
     };
     let handle = session.add_torrent(meta, opts, |_| {}).await?;
     println!("{}", shown.as_str());

@@ -45,7 +45,7 @@ impl PeerLogic {
     }
 
     fn send_block(&mut self, block: BlockRef) -> std::io::Result<()> {
-        let storage = &self.t.storage;
+        let storage = &self.t.store();
         if self.outbox.is_encrypted() {
             // The bytes must pass through the cipher: no sendfile.
             return self.conn.send_block(block, |buf| {

@@ -3,12 +3,13 @@
 
 use super::book::PeerBook;
 use super::handle::TorrentHandle;
+use super::priority::Wishes;
 use super::state::{ControlEvent, Counters, PeerCommand, PeerLive, Status, Torrent, TorrentState};
 use crate::config::AddTorrentOptions;
 use crate::discovery::Interest;
 use crate::session::SessionShared;
 use crate::store::Store;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use shoal_announce::{Announcer, AnnouncerConfig, TransferStats};
 use shoal_metainfo::Metainfo;
 use shoal_swarm::{ChokeCandidate, Choker, ChokerConfig, Picker, SmartBan};
@@ -39,9 +40,13 @@ pub(crate) fn spawn_torrent(
         info.total_length,
         rand::random(),
     );
-    // A private receiver needs the stream's header before anything else.
-    picker.prioritize(storage.priority_pieces());
     let counters = Counters::default();
+    if let Some(resume) = &opts.resume {
+        counters.uploaded.store(resume.uploaded, Ordering::Relaxed);
+        counters
+            .downloaded
+            .store(resume.downloaded, Ordering::Relaxed);
+    }
     for piece in have.iter_ones() {
         picker.set_have(piece as u32);
         counters
@@ -53,13 +58,32 @@ pub(crate) fn spawn_torrent(
     for addr in &opts.peers {
         book.add(*addr, true, now);
     }
+    let mut wishes = Wishes {
+        files: opts.file_priorities.clone(),
+        sequential: opts.sequential,
+        ..Wishes::default()
+    };
+    if wishes.files.len() != info.files.len() {
+        wishes.files.clear();
+    }
+    super::priority::apply_wanted(&meta, &mut picker, &mut wishes);
+    // A private receiver needs the stream's header before anything else.
+    super::priority::refresh_priority(&meta, &mut picker, &mut wishes, storage.priority_pieces());
     let complete = picker.is_complete();
     let (control_tx, control_rx) = mpsc::unbounded_channel();
     let torrent = Arc::new(Torrent {
         info_hash: meta.info_hash.0,
         metadata: shoal_ext::MetadataServer::new(meta.info_bytes.clone()),
         meta: meta.clone(),
-        storage,
+        storage: RwLock::new(storage),
+        download_dir: RwLock::new(opts.download_dir.clone()),
+        pause: watch::channel(opts.paused).0,
+        verified_tick: watch::channel(0).0,
+        trackers: Mutex::new(Vec::new()),
+        added_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
         session,
         state: Mutex::new(TorrentState {
             picker,
@@ -73,6 +97,7 @@ pub(crate) fn spawn_torrent(
             failed_pieces: HashSet::new(),
             key_ips: HashMap::new(),
             seeds_seen: HashSet::new(),
+            wishes,
         }),
         control_tx,
         status: watch::channel(Status {
@@ -117,8 +142,60 @@ fn start_announcer(
 
 async fn control_loop(t: Arc<Torrent>, mut events: mpsc::UnboundedReceiver<ControlEvent>) {
     let mut shutdown = t.shutdown.subscribe();
+    let mut pause = t.pause.subscribe();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        if *pause.borrow_and_update() {
+            t.status.send_modify(|s| s.paused = true);
+            tokio::select! {
+                _ = pause.changed() => {}
+                _ = shutdown.changed() => {}
+                event = events.recv() => match event {
+                    // Addresses given while paused are kept for later.
+                    Some(ControlEvent::Peers(addrs)) => add_peers(&t, &addrs, true),
+                    Some(_) => {}
+                    None => break,
+                },
+            }
+            continue;
+        }
+        t.status.send_modify(|s| s.paused = false);
+        if run_active(&t, &mut events, &mut shutdown, &mut pause).await == Phase::Closed {
+            break;
+        }
+    }
+    let storage = t.store();
+    let flushed = tokio::task::spawn_blocking(move || {
+        let res = storage.sync_all();
+        storage.close();
+        res
+    });
+    if let Ok(Err(e)) = flushed.await {
+        tracing::error!(error = %e, "flushing files failed");
+    }
+    t.status.send_modify(|s| s.stopped = true);
+}
+
+/// How an active phase of the control loop ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Phase {
+    /// Pause asked for: peers are gone, trackers told, files flushed and closed.
+    Paused,
+    /// Shutdown asked for (or the event channel closed).
+    Closed,
+}
+
+/// Runs the torrent with peers and trackers until it is paused or shut down.
+async fn run_active(
+    t: &Arc<Torrent>,
+    events: &mut mpsc::UnboundedReceiver<ControlEvent>,
+    shutdown: &mut watch::Receiver<bool>,
+    pause: &mut watch::Receiver<bool>,
+) -> Phase {
     let (peers_tx, mut peers_rx) = mpsc::channel(16);
-    let announcer = start_announcer(&t, peers_tx);
+    let announcer = start_announcer(t, peers_tx);
     let (found_tx, mut found_rx) = mpsc::unbounded_channel();
     let _discovery = (!t.meta.info.private).then(|| {
         let interest = Interest {
@@ -138,40 +215,69 @@ async fn control_loop(t: Arc<Torrent>, mut events: mpsc::UnboundedReceiver<Contr
         rand::random(),
     );
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
+    let mut last_tick = Instant::now();
+    let phase = loop {
         if *shutdown.borrow() {
-            break;
+            break Phase::Closed;
         }
-        connect_more(&t);
+        if *pause.borrow_and_update() {
+            break Phase::Paused;
+        }
+        connect_more(t);
         tokio::select! {
             _ = tick.tick() => {
-                if let Some((_, stats_tx)) = &announcer {
-                    stats_tx.send_replace(transfer_stats(&t));
+                let now = Instant::now();
+                if t.is_complete() {
+                    let secs = now.duration_since(last_tick).as_secs_f64().round() as u64;
+                    t.counters.seeding_secs.fetch_add(secs, Ordering::Relaxed);
+                }
+                last_tick = now;
+                if let Some((announcer, stats_tx)) = &announcer {
+                    stats_tx.send_replace(transfer_stats(t));
+                    *t.trackers.lock() = announcer.status();
                 }
             }
-            _ = tokio::time::sleep_until(choker.poll_timeout().into()) => rechoke(&t, &mut choker),
+            _ = tokio::time::sleep_until(choker.poll_timeout().into()) => rechoke(t, &mut choker),
             event = events.recv() => match event {
-                Some(ControlEvent::Rechoke) | Some(ControlEvent::PeerGone) => rechoke(&t, &mut choker),
+                Some(ControlEvent::Rechoke) | Some(ControlEvent::PeerGone) => rechoke(t, &mut choker),
                 Some(ControlEvent::Completed) => {
                     tracing::info!(torrent = %t.meta.info.name, "download complete");
                     if let Some((announcer, stats_tx)) = &announcer {
-                        stats_tx.send_replace(transfer_stats(&t));
+                        stats_tx.send_replace(transfer_stats(t));
                         announcer.completed();
                     }
                 }
-                Some(ControlEvent::Peers(addrs)) => add_peers(&t, &addrs, true),
-                Some(ControlEvent::Discovered(addrs)) => add_peers(&t, &addrs, false),
-                None => break,
+                Some(ControlEvent::Peers(addrs)) => add_peers(t, &addrs, true),
+                Some(ControlEvent::Discovered(addrs)) => add_peers(t, &addrs, false),
+                None => break Phase::Closed,
             },
-            Some(addrs) = peers_rx.recv() => add_peers(&t, &addrs, false),
-            Some(addrs) = found_rx.recv() => add_peers(&t, &addrs, false),
+            Some(addrs) = peers_rx.recv() => add_peers(t, &addrs, false),
+            Some(addrs) = found_rx.recv() => add_peers(t, &addrs, false),
             _ = shutdown.changed() => {}
+            _ = pause.changed() => {}
+        }
+    };
+    disconnect_all(t, announcer).await;
+    if phase == Phase::Paused {
+        let storage = t.store();
+        let flushed = tokio::task::spawn_blocking(move || {
+            let res = storage.sync_all();
+            storage.release_files();
+            res
+        });
+        if let Ok(Err(e)) = flushed.await {
+            tracing::error!(error = %e, "flushing files failed");
         }
     }
-    shut_down(&t, announcer).await;
+    phase
 }
 
-async fn shut_down(t: &Arc<Torrent>, announcer: Option<(Announcer, watch::Sender<TransferStats>)>) {
+/// Disconnects every peer (waiting briefly for them to flush and leave, and for dials
+/// under way to give up) and tells the trackers `stopped`.
+async fn disconnect_all(
+    t: &Arc<Torrent>,
+    announcer: Option<(Announcer, watch::Sender<TransferStats>)>,
+) {
     {
         let st = t.state.lock();
         t.broadcast(&st, PeerCommand::Disconnect("shutting down"));
@@ -179,22 +285,23 @@ async fn shut_down(t: &Arc<Torrent>, announcer: Option<(Announcer, watch::Sender
     if let Some((announcer, stats_tx)) = announcer {
         stats_tx.send_replace(transfer_stats(t));
         announcer.stop(Duration::from_secs(3)).await;
+        *t.trackers.lock() = Vec::new();
     }
-    // Give peer tasks a moment to flush and leave.
     let deadline = Instant::now() + Duration::from_secs(2);
-    while !t.state.lock().peers.is_empty() && Instant::now() < deadline {
+    loop {
+        {
+            let st = t.state.lock();
+            if st.peers.is_empty() && st.connecting == 0 {
+                break;
+            }
+            // A dial that completes now joins after the first broadcast: repeat it.
+            t.broadcast(&st, PeerCommand::Disconnect("shutting down"));
+        }
+        if Instant::now() >= deadline {
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let storage = t.storage.clone();
-    let flushed = tokio::task::spawn_blocking(move || {
-        let res = storage.sync_all();
-        storage.close();
-        res
-    });
-    if let Ok(Err(e)) = flushed.await {
-        tracing::error!(error = %e, "flushing files failed");
-    }
-    t.status.send_modify(|s| s.stopped = true);
 }
 
 fn add_peers(t: &Arc<Torrent>, addrs: &[SocketAddr], persistent: bool) {
@@ -243,7 +350,7 @@ fn rechoke(t: &Arc<Torrent>, choker: &mut Choker) {
 
 /// Starts connection attempts while there are free slots and due addresses.
 fn connect_more(t: &Arc<Torrent>) {
-    if t.is_shutting_down() {
+    if t.is_shutting_down() || t.is_paused() {
         return;
     }
     let now = Instant::now();

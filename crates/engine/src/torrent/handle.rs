@@ -28,6 +28,56 @@ pub struct TorrentStats {
     pub complete_peers: usize,
     pub complete: bool,
     pub error: Option<String>,
+    /// A pause was asked for (peers are off once `state` says so).
+    pub paused: bool,
+    pub state: TorrentState,
+    /// Seconds to completion at the current download rate (`None`: complete or stalled).
+    pub eta_secs: Option<u64>,
+    /// When the torrent was added to this session (seconds since the Unix epoch).
+    pub added_unix: u64,
+    /// Seconds spent complete and running in this session.
+    pub seeding_secs: u64,
+    pub sequential: bool,
+}
+
+/// What a torrent is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TorrentState {
+    /// Hashing existing data (a re-check).
+    #[default]
+    Checking,
+    Downloading,
+    Seeding,
+    Paused,
+    /// Stopped by an error (see [`TorrentStats::error`]).
+    Error,
+}
+
+/// One file of a torrent and how much of it is verified.
+#[derive(Debug, Clone)]
+pub struct FileSnapshot {
+    pub index: usize,
+    /// Relative to the download directory, as in the metainfo.
+    pub path: std::path::PathBuf,
+    pub length: u64,
+    pub priority: crate::FilePriority,
+    /// Bytes of this file inside verified pieces.
+    pub verified_bytes: u64,
+}
+
+/// One tracker as the announcer sees it.
+#[derive(Debug, Clone)]
+pub struct TrackerSnapshot {
+    pub url: String,
+    /// BEP 12 tier (0 = first).
+    pub tier: usize,
+    /// "not contacted", "working", "error" or "updating".
+    pub status: String,
+    /// Peers the last successful announce returned.
+    pub peers: u32,
+    pub last_error: Option<String>,
+    pub next_announce_secs: Option<u64>,
 }
 
 /// One connected peer.
@@ -65,7 +115,7 @@ impl TorrentHandle {
 
     pub fn stats(&self) -> TorrentStats {
         let t = &self.torrent;
-        let (have, peers, down_rate, up_rate, complete_peers) = {
+        let (have, peers, down_rate, up_rate, complete_peers, left, sequential) = {
             let st = t.state.lock();
             let down = st
                 .peers
@@ -83,6 +133,8 @@ impl TorrentHandle {
                 down,
                 up,
                 st.seeds_seen.len(),
+                st.picker.left_bytes(),
+                st.wishes.sequential,
             )
         };
         let status = t.status.borrow().clone();
@@ -101,7 +153,23 @@ impl TorrentHandle {
             peers,
             complete_peers,
             complete: status.complete,
-            error: status.error.map(|e| e.to_string()),
+            error: status.error.as_ref().map(|e| e.to_string()),
+            paused: t.is_paused(),
+            state: if status.error.is_some() {
+                TorrentState::Error
+            } else if status.checking {
+                TorrentState::Checking
+            } else if t.is_paused() || status.paused {
+                TorrentState::Paused
+            } else if status.complete {
+                TorrentState::Seeding
+            } else {
+                TorrentState::Downloading
+            },
+            eta_secs: (!status.complete && down_rate > 0).then(|| left / down_rate),
+            added_unix: t.added_unix,
+            seeding_secs: t.counters.seeding_secs.load(Ordering::Relaxed),
+            sequential,
         }
     }
 
@@ -144,12 +212,12 @@ impl TorrentHandle {
     /// file list and sizes). Always known when sending; when receiving, once the
     /// stream's header has been verified and opened.
     pub fn private_layout(&self) -> Option<shoal_private::PrivateLayout> {
-        self.torrent.storage.as_private()?.layout()
+        self.torrent.store().as_private()?.layout()
     }
 
     /// Where a private link's share is being written (`DIR/NAME`), once known.
     pub fn private_target(&self) -> Option<std::path::PathBuf> {
-        self.torrent.storage.as_private()?.target_path()
+        self.torrent.store().as_private()?.target_path()
     }
 
     /// Waits until every piece is verified, or the torrent fails or stops first.
@@ -188,5 +256,10 @@ impl TorrentHandle {
     /// flushed. Returns at once; use [`Self::wait_stopped`] to wait for the end.
     pub fn stop(&self) {
         let _ = self.torrent.shutdown.send(true);
+    }
+
+    pub fn set_limits(&self, _l: crate::TorrentLimits) {}
+    pub fn limits(&self) -> crate::TorrentLimits {
+        Default::default()
     }
 }

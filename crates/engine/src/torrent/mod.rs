@@ -4,10 +4,18 @@
 mod book;
 mod control;
 mod handle;
+mod manage;
+mod priority;
+mod relocate;
+mod remove;
 mod state;
+mod stream;
 mod verify;
 
 pub(crate) use control::spawn_torrent;
-pub use handle::{PeerSnapshot, TorrentHandle, TorrentStats};
+pub use handle::{
+    FileSnapshot, PeerSnapshot, TorrentHandle, TorrentState, TorrentStats, TrackerSnapshot,
+};
+pub(crate) use remove::delete_data;
 pub(crate) use state::{ControlEvent, PeerCommand, PeerEntry, PeerLive, Torrent, MAX_SEEDS_SEEN};
 pub(crate) use verify::{block_written, piece_checked};

@@ -12,12 +12,13 @@
 use super::book::PeerBook;
 use crate::session::SessionShared;
 use crate::store::Store;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use shoal_metainfo::Metainfo;
 use shoal_swarm::{PeerKey, Picker, SmartBan};
 use shoal_wire::BlockRef;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -111,6 +112,8 @@ pub(crate) struct TorrentState {
     pub key_ips: HashMap<PeerKey, IpAddr>,
     /// Peer ids seen holding every piece (at most [`MAX_SEEDS_SEEN`]).
     pub seeds_seen: HashSet<[u8; 20]>,
+    /// What decides the picker's wanted set and priority list (see `priority.rs`).
+    pub wishes: super::priority::Wishes,
 }
 
 /// Most distinct complete peers remembered for statistics.
@@ -122,6 +125,10 @@ pub(crate) struct Status {
     pub complete: bool,
     pub error: Option<crate::TorrentError>,
     pub stopped: bool,
+    /// Peers are off and trackers were told `stopped` (see [`Torrent::pause`]).
+    pub paused: bool,
+    /// A re-check is hashing the data.
+    pub checking: bool,
 }
 
 /// Byte counters for the whole torrent (payload only).
@@ -131,13 +138,25 @@ pub(crate) struct Counters {
     pub uploaded: AtomicU64,
     pub wasted: AtomicU64,
     pub verified_bytes: AtomicU64,
+    /// Seconds spent complete and not paused.
+    pub seeding_secs: AtomicU64,
 }
 
 /// Everything one torrent shares between its tasks.
 pub(crate) struct Torrent {
     pub info_hash: [u8; 20],
     pub meta: Arc<Metainfo>,
-    pub storage: Arc<Store>,
+    /// Where the pieces live; replaced when the data is moved (see [`Torrent::store`]).
+    pub storage: RwLock<Arc<Store>>,
+    pub download_dir: RwLock<PathBuf>,
+    /// Asked-for pause state; the control loop applies it and reports it in `status`.
+    pub pause: watch::Sender<bool>,
+    /// Bumped after every verified piece (streaming readers wait on it).
+    pub verified_tick: watch::Sender<u64>,
+    /// The announcer's view of each tracker, refreshed every second while running.
+    pub trackers: Mutex<Vec<shoal_announce::TrackerStatus>>,
+    /// When the torrent was added (seconds since the Unix epoch).
+    pub added_unix: u64,
     /// Answers peers' ut_metadata requests with our info dictionary (BEP 9).
     pub metadata: shoal_ext::MetadataServer,
     pub session: Arc<SessionShared>,
@@ -174,6 +193,16 @@ impl Torrent {
 
     pub fn is_shutting_down(&self) -> bool {
         *self.shutdown.borrow()
+    }
+
+    /// The piece store in use now.
+    pub fn store(&self) -> Arc<Store> {
+        self.storage.read().clone()
+    }
+
+    /// Whether a pause was asked for (peers are refused from then on).
+    pub fn is_paused(&self) -> bool {
+        *self.pause.borrow()
     }
 
     /// Sends `cmd` to every connected peer.

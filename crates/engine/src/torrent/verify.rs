@@ -51,20 +51,22 @@ async fn on_pass(t: &Arc<Torrent>, piece: u32) {
     let size = u64::from(t.meta.info.piece_size(piece));
     let complete = {
         let mut st = t.state.lock();
+        let st = &mut *st;
         st.picker.on_piece_verified(piece);
-        if t.storage.as_private().is_some() {
-            // The header's pieces may have just become known (or all arrived).
-            let priority = t.storage.priority_pieces();
-            if !priority.is_empty() || !st.picker.priority().is_empty() {
-                st.picker.prioritize(priority);
-            }
+        let store = t.store();
+        // A private stream's header pieces may have just become known (or all arrived);
+        // a sequential window moves on.
+        if store.as_private().is_some() || st.wishes.needs_refresh_on_verify() {
+            let first = store.priority_pieces();
+            super::priority::refresh_priority(&t.meta, &mut st.picker, &mut st.wishes, first);
         }
         t.counters.verified_bytes.fetch_add(size, Ordering::Relaxed);
-        t.broadcast(&st, PeerCommand::Have(piece));
+        t.broadcast(st, PeerCommand::Have(piece));
         st.picker.is_complete()
     };
+    t.verified_tick.send_modify(|n| *n += 1);
     if complete && !t.is_complete() {
-        let storage = t.storage.clone();
+        let storage = t.store();
         let finished = tokio::task::spawn_blocking(move || storage.complete()).await;
         match finished {
             Ok(Ok(())) => {
@@ -130,7 +132,7 @@ fn ban(t: &Arc<Torrent>, ip: IpAddr, reason: &'static str) {
 
 /// SHA-1 of each 16 KiB block of `piece` as it is on disk now.
 async fn block_digests(t: &Arc<Torrent>, piece: u32) -> Option<Vec<(u32, [u8; 20])>> {
-    let storage = t.storage.clone();
+    let storage = t.store();
     let size = t.meta.info.piece_size(piece);
     tokio::task::spawn_blocking(move || {
         let mut buf = vec![0u8; BLOCK_SIZE as usize];

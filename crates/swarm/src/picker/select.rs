@@ -55,7 +55,7 @@ impl Picker {
             let priority = std::mem::take(&mut self.priority);
             left -= self.pick_open(peer, Some(&priority), has, left, out);
             if left > 0 {
-                left -= self.pick_new_in(peer, &priority, has, left, out);
+                left -= self.pick_new_in(peer, &priority, true, has, left, out);
             }
             self.priority = priority;
         }
@@ -64,7 +64,7 @@ impl Picker {
             if left > 0 {
                 left -= match only {
                     None => self.pick_new(peer, has, left, out),
-                    Some(pieces) => self.pick_new_in(peer, pieces, has, left, out),
+                    Some(pieces) => self.pick_new_in(peer, pieces, false, has, left, out),
                 };
             }
         }
@@ -206,15 +206,22 @@ impl Picker {
         &mut self,
         peer: PeerKey,
         pieces: &[u32],
+        in_order: bool,
         has: &Bitfield,
         want: usize,
         out: &mut Vec<BlockRef>,
     ) -> usize {
         let mut cands = std::mem::take(&mut self.scratch);
         cands.clear();
-        for &p in pieces {
+        for (pos, &p) in pieces.iter().enumerate() {
             if has.get(p as usize) && self.buckets.contains(p) {
-                cands.push((u64::from(self.avail[p as usize]), p));
+                // A priority list is in order of urgency; other lists go rarest first.
+                let key = if in_order {
+                    pos as u64
+                } else {
+                    u64::from(self.avail[p as usize])
+                };
+                cands.push((key, p));
             }
         }
         cands.sort_unstable();

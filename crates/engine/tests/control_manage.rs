@@ -1,0 +1,258 @@
+//! Managing running torrents: pause and resume, remove (with and without the data),
+//! fast resume from saved resume data, re-check and moving the data — each checked by
+//! its effect on a real loopback swarm or on disk.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use shoal_engine::{AddTorrentError, AddTorrentOptions, ResumeData, TorrentState};
+use std::time::{Duration, Instant};
+use support::*;
+
+const MIB: usize = 1024 * 1024;
+
+async fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A paused leecher gets no bytes and holds no peers; resumed, it finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_stops_transfer_and_resume_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("seed/p.bin");
+    random_file(&src, 6 * MIB, 11);
+    let meta = make_torrent(&src, 64 * 1024);
+    let seeder = session(Some(2 * MIB as u64)).await;
+    add(&seeder, &meta, &dir.path().join("seed"), vec![]).await;
+    let leecher = session(None).await;
+    let h = add(
+        &leecher,
+        &meta,
+        &dir.path().join("leech"),
+        vec![seeder.local_addr()],
+    )
+    .await;
+    wait_until("some progress", Duration::from_secs(10), || {
+        h.stats().have_pieces >= 4
+    })
+    .await;
+    h.pause();
+    wait_until("paused", Duration::from_secs(10), || {
+        h.stats().state == TorrentState::Paused && h.peers().is_empty()
+    })
+    .await;
+    let before = h.stats();
+    assert!(!before.complete, "finished before the pause took effect");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let after = h.stats();
+    assert_eq!(
+        before.downloaded, after.downloaded,
+        "bytes arrived while paused"
+    );
+    assert!(h.peers().is_empty());
+    assert!(h.is_paused());
+    h.resume();
+    wait_complete(&h, Duration::from_secs(30)).await;
+    assert_eq!(h.stats().state, TorrentState::Seeding);
+    assert!(same_bytes(&src, &dir.path().join("leech/p.bin")));
+    leecher.shutdown().await;
+    seeder.shutdown().await;
+}
+
+/// Removing with the data deletes the torrent's files and the directories it made, and
+/// nothing else; removing without keeps everything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remove_with_and_without_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("share");
+    random_file(&root.join("a.bin"), 300_000, 1);
+    random_file(&root.join("sub/b.bin"), 200_000, 2);
+    let meta = make_torrent(&root, 32 * 1024);
+    let s = session(None).await;
+    let dl = dir.path().to_path_buf();
+    let user_file = dl.join("keep-me.txt");
+    std::fs::write(&user_file, b"not the torrent's").unwrap();
+
+    let h = add(&s, &meta, &dl, vec![]).await;
+    assert!(h.is_complete());
+    s.remove_torrent(&h.info_hash(), false).await.unwrap();
+    assert!(s.torrent(&h.info_hash()).is_none());
+    assert!(root.join("sub/b.bin").exists(), "data kept");
+
+    let h = add(&s, &meta, &dl, vec![]).await;
+    assert!(h.is_complete(), "re-added over the kept data");
+    assert_eq!(s.torrents().len(), 1);
+    s.remove_torrent(&h.info_hash(), true).await.unwrap();
+    assert!(!root.exists(), "torrent directory left behind");
+    assert!(
+        user_file.exists(),
+        "a file that is not the torrent's was deleted"
+    );
+    assert!(s.torrents().is_empty());
+    assert!(s.remove_torrent(&h.info_hash(), true).await.is_err());
+    s.shutdown().await;
+}
+
+/// `trust_only` resume data is taken as is (proved by a corrupt piece it claims, which
+/// is not re-hashed); without `trust_only` the other pieces are hashed and found; a
+/// bitfield of the wrong size is refused; counters carry over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fast_resume_trusts_or_checks_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("p.bin");
+    random_file(&src, 40 * 16 * 1024, 5);
+    let meta = make_torrent(&src, 16 * 1024);
+    let n = meta.info.num_pieces() as usize;
+    // Corrupt piece 0 on disk.
+    let mut data = std::fs::read(&src).unwrap();
+    data[10] ^= 0xff;
+    std::fs::write(&src, &data).unwrap();
+    let s = session(None).await;
+    let opts = |resume: ResumeData| AddTorrentOptions {
+        download_dir: dir.path().to_path_buf(),
+        resume: Some(resume),
+        ..AddTorrentOptions::default()
+    };
+    let all = vec![0xffu8; n.div_ceil(8)];
+    let mut all_bits = all.clone();
+    if !n.is_multiple_of(8) {
+        *all_bits.last_mut().unwrap() &= 0xffu8 << (8 - n % 8);
+    }
+
+    let resume = ResumeData {
+        pieces: all_bits.clone(),
+        trust_only: true,
+        uploaded: 1234,
+        downloaded: 5678,
+    };
+    let h = s
+        .add_torrent(meta.clone(), opts(resume), |_| {})
+        .await
+        .unwrap();
+    let st = h.stats();
+    assert_eq!(st.have_pieces as usize, n, "trusted pieces not taken");
+    assert_eq!((st.uploaded, st.downloaded), (1234, 5678));
+    let saved = h.resume_data();
+    assert_eq!(saved.pieces, all_bits);
+    s.remove_torrent(&h.info_hash(), false).await.unwrap();
+
+    // Claim only piece 0 (the corrupt one): it is trusted, the rest is hashed and found.
+    let mut first_only = vec![0u8; n.div_ceil(8)];
+    first_only[0] = 0x80;
+    let resume = ResumeData {
+        pieces: first_only,
+        trust_only: false,
+        uploaded: 0,
+        downloaded: 0,
+    };
+    let h = s
+        .add_torrent(meta.clone(), opts(resume), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(h.stats().have_pieces as usize, n);
+    s.remove_torrent(&h.info_hash(), false).await.unwrap();
+
+    // Without resume data the corrupt piece is found missing.
+    let h = add(&s, &meta, dir.path(), vec![]).await;
+    assert_eq!(h.stats().have_pieces as usize, n - 1);
+    assert!(!h.have_pieces().get(0));
+    s.remove_torrent(&h.info_hash(), false).await.unwrap();
+
+    let resume = ResumeData {
+        pieces: vec![0xff; n.div_ceil(8) + 3],
+        trust_only: true,
+        uploaded: 0,
+        downloaded: 0,
+    };
+    match s.add_torrent(meta.clone(), opts(resume), |_| {}).await {
+        Err(AddTorrentError::BadResume(_)) => {}
+        other => panic!("expected BadResume, got {:?}", other.map(|h| h.stats())),
+    }
+    s.shutdown().await;
+}
+
+/// A re-check finds a piece damaged on disk, which is then downloaded again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recheck_finds_damage_and_refetches() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("seed/p.bin");
+    random_file(&src, 2 * MIB, 21);
+    let meta = make_torrent(&src, 64 * 1024);
+    let seeder = session(None).await;
+    add(&seeder, &meta, &dir.path().join("seed"), vec![]).await;
+    let leecher = session(None).await;
+    let h = add(
+        &leecher,
+        &meta,
+        &dir.path().join("leech"),
+        vec![seeder.local_addr()],
+    )
+    .await;
+    wait_complete(&h, Duration::from_secs(30)).await;
+    let got = dir.path().join("leech/p.bin");
+    let mut data = std::fs::read(&got).unwrap();
+    data[3 * 64 * 1024 + 7] ^= 0x55;
+    std::fs::write(&got, &data).unwrap();
+    // Watch for the moment the damage is known.
+    let watcher = h.clone();
+    let saw_missing = tokio::spawn(async move {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if !watcher.have_pieces().get(3) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        false
+    });
+    h.recheck().await.unwrap();
+    assert!(
+        saw_missing.await.unwrap(),
+        "re-check did not notice the damage"
+    );
+    wait_complete(&h, Duration::from_secs(30)).await;
+    assert!(same_bytes(&src, &got));
+    assert!(!h.is_paused(), "re-check left the torrent paused");
+    leecher.shutdown().await;
+    seeder.shutdown().await;
+}
+
+/// Moving the data puts the files in the new directory and seeding goes on from there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn move_storage_then_seed_from_new_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("old/share");
+    random_file(&root.join("x.bin"), 700_000, 3);
+    random_file(&root.join("deep/y.bin"), 300_000, 4);
+    let meta = make_torrent(&root, 32 * 1024);
+    let seeder = session(None).await;
+    let h = add(&seeder, &meta, &dir.path().join("old"), vec![]).await;
+    let original = std::fs::read(root.join("deep/y.bin")).unwrap();
+    h.move_storage(dir.path().join("new")).await.unwrap();
+    assert!(!root.exists(), "old directory left behind");
+    assert_eq!(
+        std::fs::read(dir.path().join("new/share/deep/y.bin")).unwrap(),
+        original
+    );
+    assert_eq!(h.download_dir(), dir.path().join("new"));
+    assert!(h.is_complete());
+    let leecher = session(None).await;
+    let l = add(
+        &leecher,
+        &meta,
+        &dir.path().join("leech"),
+        vec![seeder.local_addr()],
+    )
+    .await;
+    wait_complete(&l, Duration::from_secs(30)).await;
+    assert_eq!(
+        std::fs::read(dir.path().join("leech/share/deep/y.bin")).unwrap(),
+        original
+    );
+    leecher.shutdown().await;
+    seeder.shutdown().await;
+}
