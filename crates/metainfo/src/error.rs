@@ -40,6 +40,12 @@ pub enum MetainfoError {
     /// The file lengths add up to more than `u64::MAX`.
     #[error("total length of `info.files` overflows")]
     LengthOverflow,
+    /// The raw metainfo exceeds a limit of [`crate::limits`] (checked before decoding).
+    #[error("metainfo has more {what} than the limit of {max}")]
+    TooLarge { what: &'static str, max: usize },
+    /// More hashes in `info.pieces` than we accept.
+    #[error("`info.pieces` has {count} hashes (limit {max})")]
+    TooManyPieces { count: usize, max: usize },
     /// More entries in `info.files` than we accept.
     #[error("`info.files` has {count} entries (limit {max})")]
     TooManyFiles { count: usize, max: usize },

@@ -7,8 +7,9 @@ use crate::{info_hash_of, parse};
 
 /// Largest `piece length` we accept, in bytes.
 pub const MAX_PIECE_LENGTH: u32 = 256 * 1024 * 1024;
-/// Most entries we accept in `info.files`.
-pub const MAX_FILES: usize = 1_000_000;
+/// Most entries we accept in `info.files` (libtorrent's default decode limits stop near
+/// the same number).
+pub const MAX_FILES: usize = 500_000;
 /// Most elements we accept in one file's `path`.
 pub const MAX_PATH_DEPTH: usize = 256;
 
@@ -68,6 +69,7 @@ impl Info {
     /// Parses a raw `info` dictionary, e.g. metadata fetched from peers for a magnet link.
     /// Dictionary keys may be unsorted; the bytes are what the info-hash covers.
     pub fn from_bytes(info_bytes: &[u8]) -> Result<Info, MetainfoError> {
+        crate::limits::check(info_bytes)?;
         let value = shoal_bencode::decode_lenient(info_bytes)?;
         let dict = value.as_dict().ok_or(MetainfoError::Invalid {
             field: "info",

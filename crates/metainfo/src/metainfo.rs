@@ -70,6 +70,7 @@ impl Metainfo {
     /// Parses a `.torrent` file. The outer dictionaries may have unsorted keys; the
     /// info-hash is computed over the exact bytes of `info`.
     pub fn from_bytes(bytes: &[u8]) -> Result<Metainfo, MetainfoError> {
+        crate::limits::check(bytes)?;
         let value = shoal_bencode::decode_lenient(bytes)?;
         let root = value.as_dict().ok_or(MetainfoError::Invalid {
             field: "torrent",

@@ -6,6 +6,7 @@ use shoal_bencode::{Dict, Value};
 
 use crate::error::MetainfoError;
 use crate::info::{MAX_FILES, MAX_PATH_DEPTH, MAX_PIECE_LENGTH};
+use crate::limits::MAX_PIECES;
 use crate::sanitize::{sanitize_component, sanitize_elements, PathDeduper};
 use crate::{FileEntry, Info, InfoHash};
 
@@ -96,6 +97,12 @@ fn parse_pieces(dict: &Dict<'_>) -> Result<Vec<[u8; 20]>, MetainfoError> {
         return Err(MetainfoError::Invalid {
             field: FIELD,
             reason: "length is not a multiple of 20",
+        });
+    }
+    if bytes.len() / 20 > MAX_PIECES {
+        return Err(MetainfoError::TooManyPieces {
+            count: bytes.len() / 20,
+            max: MAX_PIECES,
         });
     }
     Ok(bytes
