@@ -35,6 +35,25 @@ pub enum Command {
     /// whoever should receive it. The link is private by default: peers, trackers and
     /// the DHT only ever see encrypted data; the key is in the link after `#`.
     Send(SendArgs),
+    /// Run the daemon in the foreground: many torrents, resume across restarts, a JSON
+    /// API and a web UI (prints their address and where the API token is). Stops
+    /// cleanly on Ctrl-C or SIGTERM. `shoal daemon token` prints the token.
+    Daemon(crate::commands::daemon::DaemonArgs),
+    /// Add a magnet or private link, a .torrent file, or a local path to share to the
+    /// running daemon.
+    Add(crate::commands::client::AddArgs),
+    /// List the daemon's torrents.
+    List(crate::commands::client::ClientArgs),
+    /// Show one torrent of the daemon.
+    Info(crate::commands::client::IdArgs),
+    /// Pause a torrent of the daemon.
+    Pause(crate::commands::client::IdArgs),
+    /// Resume a torrent of the daemon (it may wait in the queue).
+    Resume(crate::commands::client::IdArgs),
+    /// Remove a torrent from the daemon.
+    Rm(crate::commands::client::RmArgs),
+    /// Show or change the daemon's rate and connection limits (global, or one torrent's).
+    Limit(crate::commands::client::LimitArgs),
 }
 
 #[derive(Debug, Args)]
@@ -111,7 +130,7 @@ pub struct NetArgs {
 }
 
 /// The `--encryption` values, listed in the help and in errors.
-fn encryption_parser() -> impl clap::builder::TypedValueParser<Value = EncryptionPolicy> {
+pub fn encryption_parser() -> impl clap::builder::TypedValueParser<Value = EncryptionPolicy> {
     use clap::builder::TypedValueParser as _;
     clap::builder::PossibleValuesParser::new(["prefer", "require", "disable"])
         .map(|s| s.parse().unwrap_or_default())

@@ -17,6 +17,7 @@ mod magnet;
 mod peer;
 mod ratelimit;
 mod session;
+mod session_limits;
 mod store;
 mod torrent;
 mod transport;
@@ -27,7 +28,7 @@ pub use config::{
 pub use error::{AddTorrentError, RemoveError, SessionError, TorrentError};
 pub use magnet::MetadataError;
 pub use session::Session;
-pub use session::SessionStats;
+pub use session_limits::SessionStats;
 pub use shoal_mse::EncryptionPolicy;
 pub use torrent::{FileSnapshot, TorrentState, TrackerSnapshot};
 pub use torrent::{PeerSnapshot, TorrentHandle, TorrentStats};

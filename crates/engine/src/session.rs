@@ -28,7 +28,10 @@ pub(crate) struct SessionShared {
     pub config: SessionConfig,
     pub listen_port: u16,
     pub local_addr: SocketAddr,
-    pub upload_limiter: Option<RateLimiter>,
+    pub upload_limiter: RateLimiter,
+    pub download_limiter: RateLimiter,
+    /// Peer connections (live and being dialled) against `max_connections`.
+    pub connections: crate::session_limits::ConnectionCount,
     pub disk: DiskPool,
     pub discovery: Discovery,
     torrents: Mutex<HashMap<[u8; 20], Arc<Torrent>>>,
@@ -96,7 +99,9 @@ impl Session {
             discovery,
             listen_port: local_addr.port(),
             local_addr,
-            upload_limiter: config.upload_rate_limit.map(RateLimiter::new),
+            upload_limiter: RateLimiter::new(config.upload_rate_limit),
+            download_limiter: RateLimiter::new(config.download_rate_limit),
+            connections: crate::session_limits::ConnectionCount::new(config.max_connections),
             config,
             torrents: Mutex::new(HashMap::new()),
             plaintext_peers: Mutex::new(HashSet::new()),
@@ -106,6 +111,10 @@ impl Session {
             shared,
             accept_task,
         })
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<SessionShared> {
+        &self.shared
     }
 
     /// The address the session listens on.
@@ -308,11 +317,14 @@ async fn incoming(shared: Arc<SessionShared>, stream: TcpStream, addr: SocketAdd
     }
     {
         let st = torrent.state.lock();
-        if st.smartban.is_banned(addr.ip()) || st.peers.len() >= shared.config.max_peers_per_torrent
-        {
+        if st.smartban.is_banned(addr.ip()) || st.peers.len() >= torrent.max_peers() {
             return;
         }
     }
+    let Some(_slot) = shared.connections.try_reserve() else {
+        tracing::debug!(%addr, "connection limit reached: incoming peer refused");
+        return;
+    };
     let ours = handshake::ours(&shared, torrent.info_hash);
     if conn.send(&ours.encode()).await.is_err() {
         return;
@@ -323,15 +335,6 @@ async fn incoming(shared: Arc<SessionShared>, stream: TcpStream, addr: SocketAdd
         .send(crate::torrent::ControlEvent::PeerGone);
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct SessionStats {
-    pub upload_rate: u64,
-    pub download_rate: u64,
-    pub uploaded: u64,
-    pub downloaded: u64,
-    pub peers: usize,
-    pub torrents: usize,
-}
 impl Session {
     /// Every torrent of the session.
     pub fn torrents(&self) -> Vec<TorrentHandle> {
@@ -372,10 +375,5 @@ impl Session {
                 .map_err(RemoveError::Delete)?;
         }
         Ok(())
-    }
-    pub fn set_rate_limits(&self, _u: Option<u64>, _d: Option<u64>) {}
-    pub fn set_max_connections(&self, _n: usize) {}
-    pub fn session_stats(&self) -> SessionStats {
-        SessionStats::default()
     }
 }

@@ -3,35 +3,23 @@
 //! `shoal get`. The key and the full link are never logged.
 
 use anyhow::Context;
-use shoal_metainfo::{auto_piece_length, create_torrent_from_stream, CreateOptions, Metainfo};
-use shoal_private::{
-    parse_link, scan_path, split_link, ContentKey, PrivateLayout, PrivateSource, SkipReason,
-};
+pub use shoal_daemon::share::PrivateShare;
+use shoal_private::{parse_link, split_link, ContentKey, SkipReason};
 use std::path::Path;
-
-/// Room for the sealed manifest when choosing the piece length.
-const HEADER_ALLOWANCE: u64 = 64 * 1024;
-
-/// What `shoal send` needs to seed a private share.
-pub struct PrivateShare {
-    pub key: ContentKey,
-    pub meta: Metainfo,
-    pub source: PrivateSource,
-    pub layout: PrivateLayout,
-}
 
 /// Scans `path` (skipped entries are printed as warnings unless `quiet`), seals its
 /// manifest under a fresh key with the region filling whole pieces, and hashes the
-/// ciphertext stream into a single-file torrent with a name that reveals nothing.
-/// Blocking: call from a blocking thread.
+/// ciphertext stream into a single-file torrent with a name that reveals nothing
+/// (`shoal_daemon::share`, shared with the daemon). Blocking: call from a blocking
+/// thread.
 pub fn build_share(
     path: &Path,
     piece_size: Option<u32>,
     quiet: bool,
 ) -> anyhow::Result<PrivateShare> {
-    let report = scan_path(path)?;
+    let share = shoal_daemon::share::build_share(path, piece_size)?;
     if !quiet {
-        for skipped in &report.skipped {
+        for skipped in &share.skipped {
             eprintln!(
                 "warning: not shared: {} ({})",
                 skipped.path.display(),
@@ -39,29 +27,7 @@ pub fn build_share(
             );
         }
     }
-    let key = ContentKey::generate();
-    let total = report.manifest.total_len();
-    let piece_length =
-        piece_size.unwrap_or_else(|| auto_piece_length(total.saturating_add(HEADER_ALLOWANCE)));
-    let layout = PrivateLayout::seal_aligned(report.manifest, &key, piece_length as usize)
-        .context("cannot seal the list of files")?;
-    let source = PrivateSource::from_layout(path, layout.clone(), &key);
-    let opts = CreateOptions {
-        piece_length: Some(piece_length),
-        ..CreateOptions::default()
-    };
-    let meta = create_torrent_from_stream(
-        &layout.stream_name(),
-        layout.stream_len(),
-        &opts,
-        &|at, buf| source.read_stream(at, buf),
-    )?;
-    Ok(PrivateShare {
-        key,
-        meta,
-        source,
-        layout,
-    })
+    Ok(share)
 }
 
 fn skip_reason(reason: SkipReason) -> &'static str {

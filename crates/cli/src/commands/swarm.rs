@@ -10,6 +10,16 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 pub fn load_torrent(path: &Path) -> anyhow::Result<Metainfo> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
+    if size > shoal_metainfo::MAX_METAINFO_BYTES as u64 {
+        anyhow::bail!(
+            "{} is {size} bytes, over the {} byte limit for a torrent file",
+            path.display(),
+            shoal_metainfo::MAX_METAINFO_BYTES
+        );
+    }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     Metainfo::from_bytes(&bytes)
         .with_context(|| format!("{} is not a valid torrent", path.display()))

@@ -15,7 +15,7 @@ use shoal_mse::Rc4Stream;
 use shoal_wire::Handshake;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
@@ -178,13 +178,18 @@ async fn drive(
         let deadline = peer.poll_timeout();
         let serve_at = peer.serve_wait();
         let congested = peer.torrent().session.disk.is_congested();
+        // Over a download limit (session or torrent), stop reading until out of debt.
+        let throttle = download_delay(peer.torrent());
+        let hold = congested || throttle.is_some();
         let step = tokio::select! {
             // While the disk workers are behind, stop reading so TCP slows the sender.
             _ = tokio::time::sleep(DISK_BACKOFF), if congested => Ok(()),
-            ready = stream.readable(), if !congested => match ready.and_then(|()| stream.try_read_buf(&mut input.buf)) {
+            _ = tokio::time::sleep(throttle.unwrap_or_default()), if throttle.is_some() && !congested => Ok(()),
+            ready = stream.readable(), if !hold => match ready.and_then(|()| stream.try_read_buf(&mut input.buf)) {
                 Ok(0) => Err(Exit::Closed),
                 Ok(n) => {
                     input.received(n);
+                    charge_download(peer.torrent(), n);
                     peer.handle_input(&mut input.buf)
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(()),
@@ -211,6 +216,21 @@ async fn drive(
             return exit;
         }
     }
+}
+
+/// How long to wait before reading again under the download limits, if at all.
+fn download_delay(t: &Torrent) -> Option<Duration> {
+    let now = Instant::now();
+    let session = t.session.download_limiter.delay(now);
+    let torrent = t.limiter.download.delay(now);
+    session.max(torrent)
+}
+
+/// Counts `n` bytes read against the download limits.
+fn charge_download(t: &Torrent, n: usize) {
+    let now = Instant::now();
+    t.session.download_limiter.charge(n as u64, now);
+    t.limiter.download.charge(n as u64, now);
 }
 
 /// Passes on the HAVEs queued for this peer when the connection ends (the torrent may

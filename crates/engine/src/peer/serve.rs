@@ -18,11 +18,15 @@ impl PeerLogic {
             if self.serve_wait.is_some() || self.outbox.pending() > MAX_WRITE_BUFFER {
                 break;
             }
-            if let Some(limiter) = &self.t.session.upload_limiter {
-                if let Err(wait) = limiter.try_take(u64::from(block.length), now) {
-                    self.serve_wait = Some(now + wait);
-                    break;
-                }
+            let len = u64::from(block.length);
+            if let Err(wait) = self.t.session.upload_limiter.try_take(len, now) {
+                self.serve_wait = Some(now + wait);
+                break;
+            }
+            if let Err(wait) = self.t.limiter.upload.try_take(len, now) {
+                self.t.session.upload_limiter.give_back(len);
+                self.serve_wait = Some(now + wait);
+                break;
             }
             self.serve_queue.pop_front();
             match self.send_block(block) {

@@ -87,6 +87,18 @@ impl PeerBook {
         self.queue.push_back(addr);
     }
 
+    /// Makes every address not in use due now, forgetting back-offs: the torrent needs
+    /// data again (a re-check found damage, or more files were selected), so seeds left
+    /// alone as fellow seeds are useful again.
+    pub fn retry_all(&mut self, now: Instant) {
+        for e in self.entries.values_mut() {
+            if !e.connected {
+                e.failures = 0;
+                e.next_try = now;
+            }
+        }
+    }
+
     /// The attempt or connection ended; `failed` connections back off exponentially and
     /// non-persistent addresses are forgotten after a few failures.
     pub fn release(&mut self, addr: SocketAddr, failed: bool, now: Instant) {

@@ -8,6 +8,7 @@ use super::state::{ControlEvent, Counters, PeerCommand, PeerLive, Status, Torren
 use crate::config::AddTorrentOptions;
 use crate::discovery::Interest;
 use crate::session::SessionShared;
+use crate::session_limits::ConnectionSlot;
 use crate::store::Store;
 use parking_lot::{Mutex, RwLock};
 use shoal_announce::{Announcer, AnnouncerConfig, TransferStats};
@@ -80,6 +81,7 @@ pub(crate) fn spawn_torrent(
         pause: watch::channel(opts.paused).0,
         verified_tick: watch::channel(0).0,
         trackers: Mutex::new(Vec::new()),
+        limiter: super::limits::TorrentLimiter::new(opts.limits),
         added_unix: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -355,8 +357,11 @@ fn connect_more(t: &Arc<Torrent>) {
     }
     let now = Instant::now();
     let mut st = t.state.lock();
-    let max = t.session.config.max_peers_per_torrent;
+    let max = t.max_peers();
     while st.peers.len() + st.connecting < max {
+        let Some(slot) = t.session.connections.try_reserve() else {
+            break;
+        };
         let Some(addr) = st.book.next_candidate(now) else {
             break;
         };
@@ -364,11 +369,13 @@ fn connect_more(t: &Arc<Torrent>) {
             continue;
         }
         st.connecting += 1;
-        tokio::spawn(connect(t.clone(), addr));
+        tokio::spawn(connect(t.clone(), addr, slot));
     }
 }
 
-async fn connect(t: Arc<Torrent>, addr: SocketAddr) {
+/// Dials `addr` and runs the connection; `_slot` holds its place under the session's
+/// connection cap until the end.
+async fn connect(t: Arc<Torrent>, addr: SocketAddr, _slot: ConnectionSlot) {
     let result = crate::transport::dial(&t.session, addr, t.info_hash).await;
     t.state.lock().connecting -= 1;
     let now = Instant::now();

@@ -257,9 +257,4 @@ impl TorrentHandle {
     pub fn stop(&self) {
         let _ = self.torrent.shutdown.send(true);
     }
-
-    pub fn set_limits(&self, _l: crate::TorrentLimits) {}
-    pub fn limits(&self) -> crate::TorrentLimits {
-        Default::default()
-    }
 }

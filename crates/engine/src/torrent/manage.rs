@@ -329,5 +329,6 @@ fn update_complete(t: &Arc<Torrent>, complete: bool) {
         let _ = t.control_tx.send(ControlEvent::Completed);
     } else if !complete && was {
         t.status.send_modify(|s| s.complete = false);
+        t.state.lock().book.retry_all(Instant::now());
     }
 }

@@ -4,6 +4,7 @@
 mod book;
 mod control;
 mod handle;
+mod limits;
 mod manage;
 mod priority;
 mod relocate;

@@ -155,6 +155,8 @@ pub(crate) struct Torrent {
     pub verified_tick: watch::Sender<u64>,
     /// The announcer's view of each tracker, refreshed every second while running.
     pub trackers: Mutex<Vec<shoal_announce::TrackerStatus>>,
+    /// Rate and peer limits of this torrent.
+    pub limiter: super::limits::TorrentLimiter,
     /// When the torrent was added (seconds since the Unix epoch).
     pub added_unix: u64,
     /// Answers peers' ut_metadata requests with our info dictionary (BEP 9).

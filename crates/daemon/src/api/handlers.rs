@@ -1,0 +1,178 @@
+//! Handlers of the JSON routes: each resolves the torrent id, calls the manager and
+//! shapes the reply.
+
+use super::json::JsonBody;
+use super::types::{AddRequest, FilesPatch, MoveRequest, SessionPatch, TorrentPatch};
+use super::{ApiError, AppState, OPENAPI_JSON};
+use crate::link::qr_svg;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn id(state: &AppState, id: &str) -> ApiResult<[u8; 20]> {
+    Ok(state.manager.resolve(id)?)
+}
+
+pub async fn get_session(State(s): State<AppState>) -> impl IntoResponse {
+    Json(s.manager.session_info())
+}
+
+pub async fn patch_session(
+    State(s): State<AppState>,
+    JsonBody(p): JsonBody<SessionPatch>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(s.manager.patch_session(p)?))
+}
+
+pub async fn list_torrents(State(s): State<AppState>) -> impl IntoResponse {
+    Json(s.manager.list())
+}
+
+pub async fn add_torrent(
+    State(s): State<AppState>,
+    JsonBody(req): JsonBody<AddRequest>,
+) -> ApiResult<impl IntoResponse> {
+    let added = s.manager.add(req).await?;
+    Ok((StatusCode::CREATED, Json(added)))
+}
+
+pub async fn get_torrent(
+    State(s): State<AppState>,
+    Path(i): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let ih = id(&s, &i)?;
+    Ok(Json(s.manager.detail(&ih)?))
+}
+
+pub async fn patch_torrent(
+    State(s): State<AppState>,
+    Path(i): Path<String>,
+    JsonBody(p): JsonBody<TorrentPatch>,
+) -> ApiResult<impl IntoResponse> {
+    let ih = id(&s, &i)?;
+    s.manager.patch(&ih, p)?;
+    Ok(Json(s.manager.detail(&ih)?))
+}
+
+pub async fn remove_torrent(
+    State(s): State<AppState>,
+    Path(i): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<impl IntoResponse> {
+    let ih = id(&s, &i)?;
+    let mut delete_data = false;
+    for pair in query.as_deref().unwrap_or("").split('&') {
+        match pair.split_once('=') {
+            Some(("delete_data", "true" | "1")) => delete_data = true,
+            Some(("delete_data", "false" | "0")) => delete_data = false,
+            Some(("delete_data", v)) => {
+                return Err(ApiError::bad_request(format!(
+                    "delete_data must be true or false, not {v}"
+                )))
+            }
+            _ => {}
+        }
+    }
+    s.manager.remove(&ih, delete_data).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn pause(State(s): State<AppState>, Path(i): Path<String>) -> ApiResult<StatusCode> {
+    let ih = id(&s, &i)?;
+    s.manager.pause(&ih)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn resume(State(s): State<AppState>, Path(i): Path<String>) -> ApiResult<StatusCode> {
+    let ih = id(&s, &i)?;
+    s.manager.resume(&ih)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn recheck(State(s): State<AppState>, Path(i): Path<String>) -> ApiResult<StatusCode> {
+    let ih = id(&s, &i)?;
+    s.manager.recheck(&ih)?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+pub async fn move_torrent(
+    State(s): State<AppState>,
+    Path(i): Path<String>,
+    JsonBody(req): JsonBody<MoveRequest>,
+) -> ApiResult<StatusCode> {
+    let ih = id(&s, &i)?;
+    s.manager.move_to(&ih, &req.download_dir).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn files(
+    State(s): State<AppState>,
+    Path(i): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let ih = id(&s, &i)?;
+    Ok(Json(s.manager.files(&ih)?))
+}
+
+pub async fn patch_files(
+    State(s): State<AppState>,
+    Path(i): Path<String>,
+    JsonBody(p): JsonBody<FilesPatch>,
+) -> ApiResult<impl IntoResponse> {
+    let ih = id(&s, &i)?;
+    s.manager.set_file_priorities(&ih, &p.priorities)?;
+    Ok(Json(s.manager.files(&ih)?))
+}
+
+pub async fn peers(
+    State(s): State<AppState>,
+    Path(i): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let ih = id(&s, &i)?;
+    Ok(Json(s.manager.peers(&ih)?))
+}
+
+pub async fn pieces(
+    State(s): State<AppState>,
+    Path(i): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let ih = id(&s, &i)?;
+    Ok(Json(s.manager.pieces(&ih)?))
+}
+
+pub async fn trackers(
+    State(s): State<AppState>,
+    Path(i): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let ih = id(&s, &i)?;
+    Ok(Json(s.manager.trackers(&ih)?))
+}
+
+pub async fn qr(State(s): State<AppState>, Path(i): Path<String>) -> ApiResult<Response> {
+    let ih = id(&s, &i)?;
+    let link = s.manager.link_of(&ih)?;
+    let svg = qr_svg(&link).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the link is too long for a QR code",
+        )
+    })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        svg,
+    )
+        .into_response())
+}
+
+pub async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
+}
+
+pub async fn no_route() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no such route")
+}

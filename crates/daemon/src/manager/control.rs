@@ -1,0 +1,240 @@
+//! Changing torrents and the session: pause, resume, remove, recheck, move, settings,
+//! file priorities, session limits. Each change is saved before it is reported done.
+
+use super::{Manager, Phase};
+use crate::api::types::{FilePriorityChange, SessionInfo, SessionPatch, TorrentPatch};
+use crate::error::ManagerError;
+use crate::state::hex;
+use crate::state::records::{ContentKind, TorrentSettings};
+use shoal_engine::FilePriority;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+impl Manager {
+    /// Applies `f` to a torrent's settings under the lock and saves them.
+    fn update_settings<T>(
+        &self,
+        ih: &[u8; 20],
+        f: impl FnOnce(&mut super::Entry) -> Result<T, ManagerError>,
+    ) -> Result<T, ManagerError> {
+        let (out, settings): (T, TorrentSettings) = {
+            let mut reg = self.registry.lock();
+            let e = reg
+                .entries
+                .get_mut(ih)
+                .ok_or_else(|| ManagerError::NotFound(hex(ih)))?;
+            let out = f(e)?;
+            (out, e.settings.clone())
+        };
+        self.state
+            .torrent_dir(ih)
+            .save_settings(&settings)
+            .map_err(ManagerError::internal)?;
+        Ok(out)
+    }
+
+    pub fn pause(&self, ih: &[u8; 20]) -> Result<(), ManagerError> {
+        self.update_settings(ih, |e| {
+            e.settings.paused = true;
+            if let Some(h) = e.running() {
+                h.pause();
+            }
+            e.queued = false;
+            Ok(())
+        })?;
+        self.schedule();
+        Ok(())
+    }
+
+    pub fn resume(&self, ih: &[u8; 20]) -> Result<(), ManagerError> {
+        self.update_settings(ih, |e| {
+            e.settings.paused = false;
+            Ok(())
+        })?;
+        self.schedule();
+        Ok(())
+    }
+
+    /// Removes a torrent (and with `delete_data` its downloaded files; never the
+    /// files of a path we share privately, which are the user's originals).
+    pub async fn remove(&self, ih: &[u8; 20], delete_data: bool) -> Result<(), ManagerError> {
+        let entry = {
+            let mut reg = self.registry.lock();
+            let entry = reg
+                .entries
+                .remove(ih)
+                .ok_or_else(|| ManagerError::NotFound(hex(ih)))?;
+            if matches!(entry.phase, Phase::Checking) {
+                reg.removed_while_checking.insert(*ih, delete_data);
+            }
+            entry
+        };
+        let delete_data = delete_data && entry.settings.kind != ContentKind::PrivateSend;
+        match &entry.phase {
+            Phase::Metadata(task) => task.abort(),
+            Phase::Running(_) => {
+                self.session
+                    .remove_torrent(ih, delete_data)
+                    .await
+                    .map_err(ManagerError::internal)?;
+            }
+            Phase::Checking | Phase::Failed(_) => {}
+        }
+        self.state
+            .torrent_dir(ih)
+            .remove()
+            .map_err(ManagerError::internal)?;
+        self.schedule();
+        Ok(())
+    }
+
+    /// Starts a re-check of the data in the background.
+    pub fn recheck(self: &Arc<Self>, ih: &[u8; 20]) -> Result<(), ManagerError> {
+        let h = self.handle(ih)?;
+        let id = hex(ih);
+        self.spawn_task(async move {
+            if let Err(e) = h.recheck().await {
+                tracing::warn!(%id, "re-check failed: {e}");
+            }
+        });
+        Ok(())
+    }
+
+    /// Moves the torrent's files to `dir` and continues there.
+    pub async fn move_to(&self, ih: &[u8; 20], dir: &str) -> Result<(), ManagerError> {
+        if !Path::new(dir).is_absolute() {
+            return Err(ManagerError::BadRequest(format!(
+                "download_dir must be an absolute path: {dir}"
+            )));
+        }
+        let (h, kind) = {
+            let reg = self.registry.lock();
+            let e = reg
+                .entries
+                .get(ih)
+                .ok_or_else(|| ManagerError::NotFound(hex(ih)))?;
+            (
+                e.running().cloned().ok_or_else(|| e.not_running())?,
+                e.settings.kind,
+            )
+        };
+        if kind == ContentKind::PrivateSend {
+            return Err(ManagerError::Conflict(
+                "a shared path cannot be moved (its files are the originals)".into(),
+            ));
+        }
+        let dir = PathBuf::from(dir);
+        h.move_storage(dir.clone())
+            .await
+            .map_err(ManagerError::internal)?;
+        self.update_settings(ih, |e| {
+            e.settings.download_dir = dir;
+            e.last_saved = None;
+            Ok(())
+        })
+    }
+
+    pub fn patch(&self, ih: &[u8; 20], p: TorrentPatch) -> Result<(), ManagerError> {
+        if let Some(Some(r)) = p.seed_ratio {
+            if !r.is_finite() || r < 0.0 {
+                return Err(ManagerError::BadRequest(format!(
+                    "seed_ratio {r} is not a ratio >= 0"
+                )));
+            }
+        }
+        let global_peers = self.limits().max_peers_per_torrent;
+        self.update_settings(ih, |e| {
+            let s = &mut e.settings;
+            if let Some(on) = p.sequential {
+                s.sequential = on;
+            }
+            if let Some(v) = p.upload_limit {
+                s.limits.upload_rate = v.filter(|&n| n > 0);
+            }
+            if let Some(v) = p.download_limit {
+                s.limits.download_rate = v.filter(|&n| n > 0);
+            }
+            if let Some(v) = p.max_peers {
+                s.limits.max_peers = v;
+            }
+            if let Some(v) = p.seed_ratio {
+                s.seed_ratio = v;
+                s.goal_reached = false;
+            }
+            if let Some(v) = p.seed_time_secs {
+                s.seed_time_secs = v;
+                s.goal_reached = false;
+            }
+            if let Some(h) = e.running() {
+                h.set_sequential(e.settings.sequential);
+                let mut limits = e.settings.limits;
+                limits.max_peers = limits.max_peers.or(Some(global_peers));
+                h.set_limits(limits);
+            }
+            Ok(())
+        })
+    }
+
+    pub fn set_file_priorities(
+        &self,
+        ih: &[u8; 20],
+        changes: &[FilePriorityChange],
+    ) -> Result<(), ManagerError> {
+        self.update_settings(ih, |e| {
+            let h = e.running().cloned().ok_or_else(|| e.not_running())?;
+            let n = e.meta.as_ref().map_or(0, |m| m.info.files.len());
+            let mut prios = e.settings.file_priorities.clone();
+            if prios.len() != n {
+                prios = vec![FilePriority::Normal; n];
+            }
+            for c in changes {
+                let slot = prios.get_mut(c.index).ok_or_else(|| {
+                    ManagerError::BadRequest(format!("no file {} (the torrent has {n})", c.index))
+                })?;
+                *slot = c.priority;
+            }
+            h.set_file_priorities(&prios)
+                .map_err(ManagerError::internal)?;
+            e.settings.file_priorities = prios;
+            Ok(())
+        })
+    }
+
+    pub fn patch_session(&self, p: SessionPatch) -> Result<SessionInfo, ManagerError> {
+        let limits = {
+            let mut l = self.limits.lock();
+            if let Some(v) = p.upload_limit {
+                l.upload_limit = v.filter(|&n| n > 0);
+            }
+            if let Some(v) = p.download_limit {
+                l.download_limit = v.filter(|&n| n > 0);
+            }
+            if let Some(v) = p.max_connections {
+                l.max_connections = v;
+            }
+            if let Some(v) = p.max_peers_per_torrent {
+                l.max_peers_per_torrent = v;
+            }
+            if let Some(v) = p.max_active_downloads {
+                l.max_active_downloads = v;
+            }
+            if let Some(v) = p.max_active_seeds {
+                l.max_active_seeds = v;
+            }
+            *l
+        };
+        self.session
+            .set_rate_limits(limits.upload_limit, limits.download_limit);
+        self.session.set_max_connections(limits.max_connections);
+        if p.max_peers_per_torrent.is_some() {
+            let reg = self.registry.lock();
+            for e in reg.entries.values() {
+                if let Some(h) = e.running() {
+                    h.set_limits(self.effective_limits(&e.settings.limits));
+                }
+            }
+        }
+        self.schedule();
+        Ok(self.session_info())
+    }
+}

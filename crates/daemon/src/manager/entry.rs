@@ -1,0 +1,57 @@
+//! One torrent in the registry: its settings and where it is in its life.
+
+use crate::error::ManagerError;
+use crate::state::hex;
+use crate::state::records::TorrentSettings;
+use shoal_engine::TorrentHandle;
+use shoal_metainfo::Metainfo;
+use shoal_private::ContentKey;
+use std::sync::Arc;
+
+/// Where a torrent is in its life.
+pub(crate) enum Phase {
+    /// Added by magnet link: the metadata is being fetched from peers.
+    Metadata(tokio::task::AbortHandle),
+    /// Being added to the engine (existing data checked).
+    Checking,
+    /// In the engine.
+    Running(TorrentHandle),
+    /// Could not be added (bad state on disk, shared files gone, …).
+    Failed(String),
+}
+
+pub(crate) struct Entry {
+    pub info_hash: [u8; 20],
+    pub settings: TorrentSettings,
+    pub phase: Phase,
+    /// The torrent, once known.
+    pub meta: Option<Arc<Metainfo>>,
+    /// A private link's key.
+    pub key: Option<ContentKey>,
+    /// Seconds seeded in earlier runs.
+    pub carried_seeding_secs: u64,
+    /// The queue holds it back (it would run otherwise).
+    pub queued: bool,
+    /// What the last resume save recorded: (pieces, uploaded, downloaded).
+    pub last_saved: Option<(u32, u64, u64)>,
+}
+
+impl Entry {
+    pub fn running(&self) -> Option<&TorrentHandle> {
+        match &self.phase {
+            Phase::Running(h) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// The error for an operation that needs the torrent running.
+    pub fn not_running(&self) -> ManagerError {
+        let id = hex(&self.info_hash);
+        ManagerError::Conflict(match &self.phase {
+            Phase::Metadata(_) => format!("torrent {id} has no metadata yet"),
+            Phase::Checking => format!("torrent {id} is being checked"),
+            Phase::Failed(e) => format!("torrent {id} failed: {e}"),
+            Phase::Running(_) => format!("torrent {id} is running"),
+        })
+    }
+}
