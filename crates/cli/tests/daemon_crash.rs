@@ -183,3 +183,46 @@ fn clean_restart_resumes_without_hashing() {
         (torrent_state(&d, &id)["state"] == "seeding").then_some(())
     });
 }
+
+/// A file changed behind the daemon's back while it was stopped (new mtime) is
+/// re-checked at the next start: the damaged piece is found and fetched again.
+#[test]
+fn file_changed_while_stopped_is_rechecked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    let len = 8 * 1024 * 1024;
+    let data = write_payload(&src.join("doc.bin"), len, 33);
+    let torrent = tmp.path().join("doc.torrent");
+    let id = make_torrent(&src.join("doc.bin"), &torrent, PIECE);
+    let (_seeder, seed_addr) = start_seeder(&torrent, &src, &[]);
+    let state = tmp.path().join("state");
+    let downloads = tmp.path().join("downloads");
+    let port = free_port();
+    let flags = ["--download-dir", downloads.to_str().unwrap()];
+    let mut d = start_daemon(&state, port, &flags);
+    let (ok, _, err) = d.cli(&[
+        "add",
+        torrent.to_str().unwrap(),
+        "--peer",
+        &seed_addr.to_string(),
+    ]);
+    assert!(ok, "{err}");
+    wait_until(60, "completion", || {
+        (torrent_state(&d, &id)["state"] == "seeding").then_some(())
+    });
+    let st = d.proc.signal_and_wait(15, 30);
+    assert!(st.success(), "{st:?}");
+    // An ordinary write: the mtime moves on.
+    let file = downloads.join("doc.bin");
+    std::thread::sleep(Duration::from_millis(20));
+    {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+        f.write_all_at(&[0xAA; 32], 3 * PIECE as u64 + 5).unwrap();
+    }
+    let d = start_daemon(&state, port, &flags);
+    wait_until(60, "repaired after restart", || {
+        let now = std::fs::read(&file).ok()?;
+        (now == data && torrent_state(&d, &id)["state"] == "seeding").then_some(())
+    });
+}

@@ -217,9 +217,13 @@ impl Manager {
                     .await
                     .unwrap_or_default();
                 let unchanged = now == r.files;
-                let pieces = base64::engine::general_purpose::STANDARD
+                let mut pieces = base64::engine::general_purpose::STANDARD
                     .decode(&r.pieces)
                     .unwrap_or_default();
+                if !unchanged {
+                    // Files changed behind our back: their pieces are hashed again.
+                    forget_changed(meta, &mut pieces, &now, &r.files);
+                }
                 Some(ResumeData {
                     pieces,
                     trust_only: (self.clean_start && unchanged) || skip_check,
@@ -356,4 +360,33 @@ pub(crate) async fn resolve_peers(peers: &[String]) -> Vec<SocketAddr> {
         }
     }
     out
+}
+
+/// Clears the saved bits of every piece touching a file whose size or mtime is not what
+/// was recorded (all of them when the lists do not even line up), so those pieces are
+/// hashed again instead of trusted.
+fn forget_changed<T: PartialEq>(
+    meta: &shoal_metainfo::Metainfo,
+    pieces: &mut [u8],
+    now: &[T],
+    saved: &[T],
+) {
+    let pl = u64::from(meta.info.piece_length.max(1));
+    let all = now.len() != saved.len() || now.len() != meta.info.files.len();
+    for (i, f) in meta.info.files.iter().enumerate() {
+        if !all && now[i] == saved[i] {
+            continue;
+        }
+        if f.length == 0 {
+            continue;
+        }
+        let first = f.offset / pl;
+        let last = (f.offset + f.length - 1) / pl;
+        for p in first..=last {
+            let (byte, bit) = ((p / 8) as usize, (p % 8) as u32);
+            if let Some(b) = pieces.get_mut(byte) {
+                *b &= !(0x80u8 >> bit);
+            }
+        }
+    }
 }
