@@ -23,6 +23,13 @@ pub const MAX_PEER_REQQ: u32 = 2000;
 /// Longest client name (`v`) we keep, in bytes.
 const MAX_VERSION_LEN: usize = 256;
 
+/// Most extension names kept from a peer's `m` dictionaries (real clients send about
+/// ten); more are ignored, so repeated handshakes with fresh names cannot grow it.
+pub const MAX_EXTENSION_NAMES: usize = 128;
+
+/// Longest extension name kept, in bytes.
+const MAX_EXTENSION_NAME_LEN: usize = 64;
+
 /// Contents of a BEP 10 extension handshake.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExtensionHandshake {
@@ -107,7 +114,10 @@ impl ExtensionHandshake {
                 };
                 match id {
                     0 => disabled.push(name.to_owned()),
-                    1..=255 => {
+                    1..=255
+                        if name.len() <= MAX_EXTENSION_NAME_LEN
+                            && hs.m.len() < MAX_EXTENSION_NAMES =>
+                    {
                         hs.m.insert(name.to_owned(), id as u8);
                     }
                     _ => {}
@@ -147,7 +157,11 @@ impl ExtensionHandshake {
         for name in disabled {
             self.m.remove(name);
         }
-        self.m.extend(update.m);
+        for (name, id) in update.m {
+            if self.m.len() < MAX_EXTENSION_NAMES || self.m.contains_key(&name) {
+                self.m.insert(name, id);
+            }
+        }
         self.v = update.v.or(self.v.take());
         self.p = update.p.or(self.p);
         self.reqq = update.reqq.or(self.reqq);
@@ -195,6 +209,25 @@ fn parse_ip(b: &[u8]) -> Option<IpAddr> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn extension_names_are_capped_across_updates() {
+        let mut all = ExtensionHandshake::default();
+        for round in 0..20 {
+            let mut d = OwnedValue::dict();
+            let mut m = OwnedValue::dict();
+            for i in 0..500 {
+                m.insert(format!("x{round}_{i}").as_str(), 1i64);
+            }
+            m.insert("y".repeat(MAX_EXTENSION_NAME_LEN + 1).as_str(), 2i64);
+            d.insert("m", m);
+            let (hs, disabled) = ExtensionHandshake::decode_update(&d.encode()).unwrap();
+            assert!(hs.m.len() <= MAX_EXTENSION_NAMES);
+            assert!(hs.m.keys().all(|k| k.len() <= MAX_EXTENSION_NAME_LEN));
+            all.merge(hs, &disabled);
+            assert!(all.m.len() <= MAX_EXTENSION_NAMES);
+        }
+    }
 
     fn sample() -> ExtensionHandshake {
         ExtensionHandshake {

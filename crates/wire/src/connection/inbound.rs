@@ -4,8 +4,8 @@
 use bytes::Bytes;
 
 use super::{
-    PeerConnection, PeerError, PeerEvent, MAX_ALLOWED_FAST, MAX_PENDING_HAVES, SLOW_START,
-    UNREQUESTED_LIMIT,
+    PeerConnection, PeerError, PeerEvent, MAX_ALLOWED_FAST, MAX_PENDING_HAVES, MAX_REJECT_BACKLOG,
+    SLOW_START, UNREQUESTED_LIMIT,
 };
 use crate::message::id;
 use crate::{Bitfield, BlockRef, ExtensionHandshake, Message, MAX_REQUEST_LEN};
@@ -202,6 +202,13 @@ impl PeerConnection {
             && (!self.am_choking || self.our_allowed_fast.contains(&b.piece));
         if !allowed {
             if self.cfg.fast {
+                // A peer that keeps asking while refused and never reads our rejects
+                // would grow the output without bound.
+                if self.out.len() >= MAX_REJECT_BACKLOG {
+                    return Err(PeerError::RequestFlood {
+                        limit: self.cfg.max_peer_requests,
+                    });
+                }
                 self.write(&Message::Reject(b));
             }
             return Ok(());

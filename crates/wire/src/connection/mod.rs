@@ -48,6 +48,10 @@ const MAX_ALLOWED_FAST: usize = 64;
 /// Most `have`s we buffer while the torrent's layout is unknown.
 const MAX_PENDING_HAVES: usize = 1 << 16;
 
+/// Unsent output (bytes) beyond which a refused request counts as a flood: the peer
+/// asks faster than it reads our rejects.
+const MAX_REJECT_BACKLOG: usize = 256 * 1024;
+
 /// Piece announcements received before the torrent's layout was known.
 #[derive(Debug, Default)]
 struct PendingPieces {

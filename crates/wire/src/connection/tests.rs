@@ -501,3 +501,26 @@ fn request_flood_is_an_error() {
         .unwrap();
     feed(&mut p, &[Message::Request(blk(1, 0))], t0).unwrap();
 }
+
+#[test]
+fn refused_request_flood_from_a_peer_that_does_not_read_is_an_error() {
+    let t0 = Instant::now();
+    let mut p = PeerConnection::new(cfg(), t0);
+    p.send_bitfield(&Bitfield::full(10));
+    // Choked: every request is rejected. Reading our output keeps it harmless.
+    let reqs: Vec<_> = (0..4).map(|i| Message::Request(blk(0, i))).collect();
+    for _ in 0..10_000 {
+        feed(&mut p, &reqs, t0).unwrap();
+        p.output().clear();
+    }
+    // Not reading: the rejects pile up until the connection gives up.
+    let mut result = Ok(());
+    for _ in 0..10_000 {
+        result = feed(&mut p, &reqs, t0);
+        if result.is_err() {
+            break;
+        }
+    }
+    assert!(matches!(result, Err(PeerError::RequestFlood { .. })));
+    assert!(p.output().len() <= MAX_REJECT_BACKLOG + 64);
+}

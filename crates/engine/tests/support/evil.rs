@@ -1,0 +1,144 @@
+//! A scripted hostile peer for the `evil_*` tests: it speaks just enough of the
+//! BitTorrent wire protocol (handshake, length-prefixed messages via shoal-wire's codec)
+//! to get a connection going, and can then send raw bytes that break the protocol. It
+//! also observes how the engine reacts (EOF or reset on its socket).
+#![allow(dead_code, clippy::unwrap_used)]
+
+use bytes::BytesMut;
+use shoal_engine::{EncryptionPolicy, Session, SessionConfig};
+use shoal_wire::{FrameReader, Handshake, Message};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+
+/// A session on `ip` that speaks plaintext only, so the evil peer needs no MSE.
+pub async fn plain_session(ip: &str) -> Session {
+    let config = SessionConfig {
+        listen_addr: format!("{ip}:0").parse().unwrap(),
+        use_trackers: false,
+        encryption: EncryptionPolicy::Disable,
+        ..SessionConfig::default()
+    };
+    Session::new(config).await.unwrap()
+}
+
+/// Resident memory of this test process in KiB (Linux `/proc/self/status`).
+pub fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// One hostile connection with the handshake done.
+pub struct Evil {
+    pub stream: TcpStream,
+    /// The engine's handshake.
+    pub theirs: Handshake,
+    rbuf: BytesMut,
+}
+
+/// Our handshake: extension protocol and fast extension, a recognisable peer id.
+pub fn evil_handshake(info_hash: [u8; 20], tag: u8) -> Handshake {
+    let mut id = *b"-EV0001-000000000000";
+    id[19] = tag;
+    Handshake::new(info_hash, id)
+}
+
+impl Evil {
+    /// Dials `to` from `from_ip` (a 127.x address) and exchanges handshakes.
+    pub async fn connect(from_ip: &str, to: SocketAddr, info_hash: [u8; 20]) -> Evil {
+        let sock = TcpSocket::new_v4().unwrap();
+        sock.bind(format!("{from_ip}:0").parse().unwrap()).unwrap();
+        let mut stream = sock.connect(to).await.unwrap();
+        stream
+            .write_all(&evil_handshake(info_hash, 1).encode())
+            .await
+            .unwrap();
+        let mut hs = [0u8; 68];
+        tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut hs))
+            .await
+            .unwrap()
+            .unwrap();
+        let theirs = Handshake::decode(&hs).unwrap();
+        Evil {
+            stream,
+            theirs,
+            rbuf: BytesMut::new(),
+        }
+    }
+
+    /// Accepts one connection on `listener` (the engine dialled us) and answers its
+    /// handshake.
+    pub async fn accept(listener: &TcpListener, info_hash: [u8; 20]) -> Evil {
+        let (mut stream, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept())
+            .await
+            .unwrap()
+            .unwrap();
+        let mut hs = [0u8; 68];
+        stream.read_exact(&mut hs).await.unwrap();
+        let theirs = Handshake::decode(&hs).unwrap();
+        stream
+            .write_all(&evil_handshake(info_hash, 2).encode())
+            .await
+            .unwrap();
+        Evil {
+            stream,
+            theirs,
+            rbuf: BytesMut::new(),
+        }
+    }
+
+    pub async fn send(&mut self, msg: &Message) -> std::io::Result<()> {
+        let mut out = BytesMut::new();
+        msg.encode(&mut out);
+        self.stream.write_all(&out).await
+    }
+
+    pub async fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(bytes).await
+    }
+
+    /// The next message, or `None` on EOF, reset or after `limit`.
+    pub async fn recv(&mut self, limit: Duration) -> Option<Message> {
+        let reader = FrameReader::new(u32::MAX);
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            if let Ok(Some(msg)) = reader.next(&mut self.rbuf) {
+                return Some(msg);
+            }
+            let mut chunk = [0u8; 64 * 1024];
+            match tokio::time::timeout_at(deadline, self.stream.read(&mut chunk)).await {
+                Ok(Ok(n)) if n > 0 => self.rbuf.extend_from_slice(&chunk[..n]),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Reads and discards everything until the engine closes the connection (EOF or
+    /// reset); false if it is still open after `limit`.
+    pub async fn closed_within(&mut self, limit: Duration) -> bool {
+        let wait = async {
+            let mut chunk = vec![0u8; 64 * 1024];
+            loop {
+                match self.stream.read(&mut chunk).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        };
+        tokio::time::timeout(limit, wait).await.is_ok()
+    }
+}
+
+/// A frame with an arbitrary id and payload (for malformed messages).
+pub fn raw_frame(id: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(5 + payload.len());
+    out.extend_from_slice(&(payload.len() as u32 + 1).to_be_bytes());
+    out.push(id);
+    out.extend_from_slice(payload);
+    out
+}
