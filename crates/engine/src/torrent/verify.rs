@@ -71,6 +71,9 @@ async fn on_pass(t: &Arc<Torrent>, piece: u32) {
         match finished {
             Ok(Ok(())) => {
                 t.status.send_modify(|s| s.complete = true);
+                // Peer tasks check for "both sides are seeds" after their next step; a
+                // seed that stays silent would otherwise hold its slot until it times out.
+                t.broadcast(&t.state.lock(), PeerCommand::Wake);
                 let _ = t.control_tx.send(ControlEvent::Completed);
             }
             Ok(Err(e)) => t.fail(e.into_torrent_error()),
