@@ -52,6 +52,12 @@ impl RateLimiter {
         b.last = Instant::now();
     }
 
+    /// The rate in bytes per second, `None` when unlimited.
+    pub fn rate(&self) -> Option<u64> {
+        let rate = self.bucket.lock().rate;
+        (rate != 0).then_some(rate)
+    }
+
     /// Takes `n` bytes' worth of tokens, or says how long to wait before trying again.
     /// A request larger than the burst is allowed once the bucket is full.
     pub fn try_take(&self, n: u64, now: Instant) -> Result<(), Duration> {
@@ -148,7 +154,9 @@ mod tests {
         rl.set_rate(Some(1000));
         rl.charge(3000, now);
         assert!(rl.delay(now).is_some());
+        assert_eq!(rl.rate(), Some(1000));
         rl.set_rate(None);
         assert_eq!(rl.delay(now), None);
+        assert_eq!(rl.rate(), None);
     }
 }

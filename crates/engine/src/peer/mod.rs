@@ -9,7 +9,7 @@ mod serve;
 
 use crate::torrent::{ControlEvent, PeerCommand, PeerEntry, PeerLive, Torrent};
 use crate::transport::Connected;
-use bytes::BytesMut;
+use bytes::{BufMut, BytesMut};
 use logic::{Exit, PeerLogic};
 use shoal_mse::Rc4Stream;
 use shoal_wire::Handshake;
@@ -21,6 +21,9 @@ use tokio::sync::mpsc;
 
 /// Bytes read from the socket per call; large reads keep syscalls per block low.
 const READ_CHUNK: usize = 256 * 1024;
+
+/// Smallest read size under a download limit (one block plus its header).
+const MIN_LIMITED_READ: usize = 16 * 1024 + 13;
 
 /// How long a peer task waits before re-checking a congested disk queue.
 const DISK_BACKOFF: std::time::Duration = std::time::Duration::from_millis(2);
@@ -109,6 +112,12 @@ fn register(
     if st.smartban.is_banned(addr.ip()) {
         return None;
     }
+    // Incoming peers passed the cap before their handshake answer: check it again
+    // now, counting our dials in flight, so simultaneous arrivals cannot exceed it.
+    if !outgoing && st.peers.len() + st.connecting >= t.max_peers() {
+        tracing::debug!(%addr, "peer limit reached: incoming peer refused");
+        return None;
+    }
     let key = st.next_key;
     st.next_key += 1;
     let (tx, rx) = mpsc::unbounded_channel();
@@ -185,7 +194,7 @@ async fn drive(
             // While the disk workers are behind, stop reading so TCP slows the sender.
             _ = tokio::time::sleep(DISK_BACKOFF), if congested => Ok(()),
             _ = tokio::time::sleep(throttle.unwrap_or_default()), if throttle.is_some() && !congested => Ok(()),
-            ready = stream.readable(), if !hold => match ready.and_then(|()| stream.try_read_buf(&mut input.buf)) {
+            ready = stream.readable(), if !hold => match ready.and_then(|()| stream.try_read_buf(&mut (&mut input.buf).limit(read_cap(peer.torrent())))) {
                 Ok(0) => Err(Exit::Closed),
                 Ok(n) => {
                     input.received(n);
@@ -224,6 +233,23 @@ fn download_delay(t: &Torrent) -> Option<Duration> {
     let session = t.session.download_limiter.delay(now);
     let torrent = t.limiter.download.delay(now);
     session.max(torrent)
+}
+
+/// Most bytes one read may take. Under a download limit a read takes about an eighth
+/// of a second's worth: peers sharing a bucket all wake when it is out of debt and each
+/// reads once, so a full-size read each would put the bucket n × 256 KiB into debt and
+/// leave every peer unread for that long (request and idle timeouts at low rates).
+fn read_cap(t: &Torrent) -> usize {
+    let rate = [t.session.download_limiter.rate(), t.limiter.download.rate()]
+        .into_iter()
+        .flatten()
+        .min();
+    match rate {
+        None => READ_CHUNK,
+        Some(r) => usize::try_from(r / 8)
+            .unwrap_or(READ_CHUNK)
+            .clamp(MIN_LIMITED_READ, READ_CHUNK),
+    }
 }
 
 /// Counts `n` bytes read against the download limits.
