@@ -383,7 +383,10 @@ async fn connect(t: Arc<Torrent>, addr: SocketAddr, _slot: ConnectionSlot) {
         Ok(conn) => {
             let outcome = crate::peer::run(t.clone(), conn, addr, true).await;
             let mut st = t.state.lock();
-            if outcome.both_seeds {
+            // Still complete: the seed is left alone for a while. A re-check or a new
+            // file selection may have made us need data since the connection ended (a
+            // graceful close takes a moment), and then it is dialled again soon.
+            if outcome.both_seeds && t.is_complete() {
                 st.book.release_finished(addr, now);
             } else {
                 st.book.release(addr, !outcome.useful, now);
