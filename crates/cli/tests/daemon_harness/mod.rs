@@ -242,6 +242,46 @@ fn dechunk(mut s: &str) -> String {
 
 /// `shoal seed` of `torrent` from `data_dir` on loopback; returns it and its address.
 pub fn start_seeder(torrent: &Path, data_dir: &Path, extra: &[&str]) -> (Child2, SocketAddr) {
+    start_seeder_with(torrent, data_dir, extra, Stdio::null())
+}
+
+/// Like [`start_seeder`], with the seeder's stderr written to `log`; after SIGTERM
+/// [`seeder_uploaded`] reads from it how much the seeder sent.
+pub fn start_seeder_logged(
+    torrent: &Path,
+    data_dir: &Path,
+    extra: &[&str],
+    log: &Path,
+) -> (Child2, SocketAddr) {
+    let file = std::fs::File::create(log).unwrap();
+    start_seeder_with(torrent, data_dir, extra, Stdio::from(file))
+}
+
+/// The bytes a seeder started by [`start_seeder_logged`] reports having uploaded in
+/// its `stopping: uploaded N UNIT` line (to the 0.1 unit it prints).
+pub fn seeder_uploaded(log: &Path) -> u64 {
+    let text = std::fs::read_to_string(log).unwrap();
+    let rest = text
+        .lines()
+        .find_map(|l| l.strip_prefix("stopping: uploaded "))
+        .unwrap_or_else(|| panic!("no upload total in the seeder's log: {text:?}"));
+    let (num, unit) = rest.trim().split_once(' ').unwrap_or((rest.trim(), "B"));
+    let scale: f64 = match unit {
+        "B" => 1.0,
+        "KiB" => 1024.0,
+        "MiB" => 1048576.0,
+        "GiB" => 1073741824.0,
+        other => panic!("unknown unit {other:?}"),
+    };
+    (num.parse::<f64>().unwrap() * scale) as u64
+}
+
+fn start_seeder_with(
+    torrent: &Path,
+    data_dir: &Path,
+    extra: &[&str],
+    stderr: Stdio,
+) -> (Child2, SocketAddr) {
     let child = Command::new(SHOAL)
         .arg("seed")
         .arg(torrent)
@@ -258,7 +298,7 @@ pub fn start_seeder(torrent: &Path, data_dir: &Path, extra: &[&str]) -> (Child2,
         ])
         .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let mut proc = Child2 {
