@@ -31,6 +31,9 @@ fn percent(s: &TorrentStats) -> f64 {
 
 /// Plain one-line summary of a torrent's state.
 pub fn status_line(s: &TorrentStats) -> String {
+    if let Some(fault) = &s.fault {
+        return format!("{:5.1}% {fault}", percent(s));
+    }
     format!(
         "{:5.1}% {} / {}  down {}/s  up {}/s  peers {}",
         percent(s),
@@ -59,12 +62,15 @@ pub async fn report(handle: TorrentHandle, quiet: bool) {
         loop {
             let s = handle.stats();
             bar.set_position(s.verified_bytes);
-            bar.set_message(format!(
-                "down {}/s up {}/s peers {}",
-                human_bytes(s.download_rate),
-                human_bytes(s.upload_rate),
-                s.peers
-            ));
+            bar.set_message(match &s.fault {
+                Some(fault) => fault.clone(),
+                None => format!(
+                    "down {}/s up {}/s peers {}",
+                    human_bytes(s.download_rate),
+                    human_bytes(s.upload_rate),
+                    s.peers
+                ),
+            });
             if s.complete {
                 bar.finish();
                 return;

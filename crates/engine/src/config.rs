@@ -25,6 +25,10 @@ pub struct SessionConfig {
     pub connect_timeout: Duration,
     /// Threads used to re-check existing data when a torrent is added.
     pub hash_threads: usize,
+    /// How long a torrent paused by a disk fault (disk full, read-only directory) waits
+    /// before it tries again. 30 s notices freed space soon without spinning on a disk
+    /// that stays full; resuming the torrent by hand retries at once.
+    pub disk_retry_interval: Duration,
     /// Interval of the tracker re-announce floor (trackers asking for less are ignored).
     pub min_announce_interval: Duration,
     /// Exchange peers with peers (BEP 11 `ut_pex`); never for private torrents.
@@ -56,6 +60,7 @@ impl Default for SessionConfig {
             hash_threads: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
+            disk_retry_interval: Duration::from_secs(30),
             min_announce_interval: Duration::from_secs(30),
             pex: true,
             lsd: false,

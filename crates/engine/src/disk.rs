@@ -150,7 +150,7 @@ fn run_job(hashers: &mut Hashers, job: DiskJob, runtime: &tokio::runtime::Handle
         i = end;
         if let Err(e) = written {
             hashers.remove(&key);
-            t.fail(e.into_torrent_error());
+            t.disk_fault(Some(first.piece), e.into_torrent_error());
             continue;
         }
         if ready {
@@ -164,7 +164,7 @@ fn run_job(hashers: &mut Hashers, job: DiskJob, runtime: &tokio::runtime::Handle
                     first.piece,
                     t.meta.info.pieces.get(first.piece as usize) == Some(&d),
                 )),
-                Err(e) => t.fail(e.into_torrent_error()),
+                Err(e) => t.disk_fault(Some(first.piece), e.into_torrent_error()),
             }
         }
     }

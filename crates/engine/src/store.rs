@@ -108,6 +108,14 @@ impl Store {
         }
     }
 
+    /// Whether files were deleted while we held them open (their handles are closed).
+    pub fn lost_open_files(&self) -> bool {
+        match self {
+            Store::Files(s) => s.close_deleted_files(),
+            Store::Private(_) => false,
+        }
+    }
+
     pub fn as_files(&self) -> Option<&Storage> {
         match self {
             Store::Files(s) => Some(s),

@@ -87,6 +87,19 @@ impl HandleCache {
         handle
     }
 
+    /// Closes cached handles of files that were deleted while open (link count zero)
+    /// and says whether there were any: such a handle still reads the old bytes, but
+    /// they are gone from the directory and will not survive the handle.
+    pub fn drop_unlinked(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let mut inner = self.inner.lock();
+        let before = inner.slots.len();
+        inner
+            .slots
+            .retain(|_, slot| slot.file.metadata().map_or(true, |m| m.nlink() > 0));
+        inner.slots.len() != before
+    }
+
     /// Closes every cached handle (handles still in use close when their I/O ends).
     pub fn clear(&self) {
         self.inner.lock().slots.clear();

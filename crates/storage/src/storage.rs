@@ -277,6 +277,12 @@ impl Storage {
         Ok(())
     }
 
+    /// Closes the cached handles of files deleted while open and says whether there
+    /// were any (the data they held is gone once the handle closes).
+    pub fn close_deleted_files(&self) -> bool {
+        self.handles.drop_unlinked()
+    }
+
     /// Closes all cached file handles (e.g. before the files are moved or deleted).
     pub fn close_files(&self) {
         self.handles.clear();

@@ -76,7 +76,7 @@ impl Manager {
                     match st.state {
                         TorrentState::Checking => ApiState::Checking,
                         TorrentState::Seeding => ApiState::Seeding,
-                        TorrentState::Error => ApiState::Error,
+                        TorrentState::Error | TorrentState::Faulted => ApiState::Error,
                         TorrentState::Paused => ApiState::Queued,
                         _ if st.complete => ApiState::Seeding,
                         _ => ApiState::Downloading,
@@ -96,7 +96,7 @@ impl Manager {
                 s.peers = st.peers;
                 s.eta_secs = st.eta_secs;
                 s.ratio = ratio(st.uploaded, st.downloaded, st.total_length);
-                s.error = st.error;
+                s.error = st.error.or(st.fault);
                 s.sequential = st.sequential;
             }
         }

@@ -79,6 +79,11 @@ pub(crate) async fn run(
         Exit::Misbehaved(e) => tracing::info!(%addr, reason = %e, "disconnecting misbehaving peer"),
         other => tracing::debug!(%addr, reason = %other, "peer connection ended"),
     }
+    if matches!(&exit, Exit::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof) {
+        // Only the outbox reports this: sendfile met the end of a file that should hold
+        // the block, so the file was truncated under us.
+        let _ = t.control_tx.send(ControlEvent::DataMissing);
+    }
     if matches!(exit, Exit::Closed) {
         // A peer that leaves once it got everything missing from us is complete even if
         // it never said so (no HAVE to a seed); bytes still in flight when *we* close

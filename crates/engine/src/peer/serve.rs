@@ -3,6 +3,7 @@
 //! encrypted), within the output cap and the session's upload limit.
 
 use super::logic::{Exit, PeerLogic, MAX_WRITE_BUFFER};
+use crate::torrent::ControlEvent;
 use shoal_wire::BlockRef;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -40,8 +41,10 @@ impl PeerLogic {
                         .record(block.piece, block.begin, block.length, piece_size);
                 }
                 Err(e) => {
-                    tracing::warn!(addr = %self.addr, piece = block.piece, error = %e, "cannot read a block we have");
+                    tracing::debug!(addr = %self.addr, piece = block.piece, error = %e, "cannot read a block we have");
                     self.conn.reject(block);
+                    // Truncated or deleted under us: find out what is left.
+                    let _ = self.t.control_tx.send(ControlEvent::DataMissing);
                 }
             }
         }

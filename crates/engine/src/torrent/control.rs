@@ -145,6 +145,7 @@ fn start_announcer(
 async fn control_loop(t: Arc<Torrent>, mut events: mpsc::UnboundedReceiver<ControlEvent>) {
     let mut shutdown = t.shutdown.subscribe();
     let mut pause = t.pause.subscribe();
+    let mut last_recheck: Option<Instant> = None;
     loop {
         if *shutdown.borrow() {
             break;
@@ -164,8 +165,20 @@ async fn control_loop(t: Arc<Torrent>, mut events: mpsc::UnboundedReceiver<Contr
             continue;
         }
         t.status.send_modify(|s| s.paused = false);
-        if run_active(&t, &mut events, &mut shutdown, &mut pause).await == Phase::Closed {
-            break;
+        match run_active(
+            &t,
+            &mut events,
+            &mut shutdown,
+            &mut pause,
+            &mut last_recheck,
+        )
+        .await
+        {
+            Phase::Closed => break,
+            Phase::Paused => {}
+            Phase::Faulted(error) => {
+                wait_out_fault(&t, error, &mut events, &mut shutdown, &mut pause).await;
+            }
         }
     }
     let storage = t.store();
@@ -181,12 +194,81 @@ async fn control_loop(t: Arc<Torrent>, mut events: mpsc::UnboundedReceiver<Contr
 }
 
 /// How an active phase of the control loop ended.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 enum Phase {
     /// Pause asked for: peers are gone, trackers told, files flushed and closed.
     Paused,
+    /// A disk fault: as for a pause, then [`wait_out_fault`].
+    Faulted(crate::TorrentError),
     /// Shutdown asked for (or the event channel closed).
     Closed,
+}
+
+/// How often open files are looked at for having been deleted under us.
+const FILE_CHECK_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Fewest seconds between two re-checks started because data went missing, so a disk
+/// that fails every read cannot keep the torrent re-checking.
+const MISSING_RECHECK_GAP: Duration = Duration::from_secs(60);
+
+/// Keeps a torrent paused by a disk fault until the retry interval has passed, the user
+/// pauses or resumes it (a resume retries at once), or the session shuts down. The
+/// fault is shown in the torrent's status meanwhile.
+async fn wait_out_fault(
+    t: &Arc<Torrent>,
+    error: crate::TorrentError,
+    events: &mut mpsc::UnboundedReceiver<ControlEvent>,
+    shutdown: &mut watch::Receiver<bool>,
+    pause: &mut watch::Receiver<bool>,
+) {
+    let retry = t.session.config.disk_retry_interval;
+    tracing::error!(torrent = %t.meta.info.name, %error, retry_secs = retry.as_secs_f64(), "paused by a disk fault; verified data is kept");
+    t.status.send_modify(|s| {
+        s.paused = true;
+        s.fault = Some(error);
+    });
+    pause.mark_unchanged();
+    let deadline = tokio::time::Instant::now() + retry;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => break,
+            _ = pause.changed() => break,
+            _ = shutdown.changed() => break,
+            event = events.recv() => match event {
+                Some(ControlEvent::Peers(addrs)) => add_peers(t, &addrs, true),
+                Some(_) => {}
+                None => break,
+            },
+        }
+    }
+    // Writes that were in flight when the fault struck have failed too by now; their
+    // reports must not stop the retry that starts next.
+    while let Ok(event) = events.try_recv() {
+        match event {
+            ControlEvent::Peers(addrs) => add_peers(t, &addrs, true),
+            ControlEvent::Discovered(addrs) => add_peers(t, &addrs, false),
+            _ => {}
+        }
+    }
+    t.status.send_modify(|s| s.fault = None);
+}
+
+/// Starts a re-check because data we had verified is gone from disk (unless one ran
+/// less than [`MISSING_RECHECK_GAP`] ago). The re-check pauses the torrent, finds what
+/// is left, and the download then fetches the rest again.
+fn recheck_missing(t: &Arc<Torrent>, last_recheck: &mut Option<Instant>) {
+    let now = Instant::now();
+    if last_recheck.is_some_and(|at| now.duration_since(at) < MISSING_RECHECK_GAP) {
+        return;
+    }
+    *last_recheck = Some(now);
+    tracing::warn!(torrent = %t.meta.info.name, "data we had is missing from disk; re-checking");
+    let handle = TorrentHandle { torrent: t.clone() };
+    tokio::spawn(async move {
+        if let Err(e) = handle.recheck().await {
+            tracing::warn!(error = %e, "re-check after missing data failed");
+        }
+    });
 }
 
 /// Runs the torrent with peers and trackers until it is paused or shut down.
@@ -195,6 +277,7 @@ async fn run_active(
     events: &mut mpsc::UnboundedReceiver<ControlEvent>,
     shutdown: &mut watch::Receiver<bool>,
     pause: &mut watch::Receiver<bool>,
+    last_recheck: &mut Option<Instant>,
 ) -> Phase {
     let (peers_tx, mut peers_rx) = mpsc::channel(16);
     let announcer = start_announcer(t, peers_tx);
@@ -218,6 +301,7 @@ async fn run_active(
     );
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last_tick = Instant::now();
+    let mut next_file_check = last_tick + FILE_CHECK_INTERVAL;
     let phase = loop {
         if *shutdown.borrow() {
             break Phase::Closed;
@@ -234,6 +318,12 @@ async fn run_active(
                     t.counters.seeding_secs.fetch_add(secs, Ordering::Relaxed);
                 }
                 last_tick = now;
+                if now >= next_file_check {
+                    next_file_check = now + FILE_CHECK_INTERVAL;
+                    if t.store().lost_open_files() {
+                        recheck_missing(t, last_recheck);
+                    }
+                }
                 if let Some((announcer, stats_tx)) = &announcer {
                     stats_tx.send_replace(transfer_stats(t));
                     *t.trackers.lock() = announcer.status();
@@ -251,6 +341,8 @@ async fn run_active(
                 }
                 Some(ControlEvent::Peers(addrs)) => add_peers(t, &addrs, true),
                 Some(ControlEvent::Discovered(addrs)) => add_peers(t, &addrs, false),
+                Some(ControlEvent::DiskFault(error)) => break Phase::Faulted(error),
+                Some(ControlEvent::DataMissing) => recheck_missing(t, last_recheck),
                 None => break Phase::Closed,
             },
             Some(addrs) = peers_rx.recv() => add_peers(t, &addrs, false),
@@ -260,7 +352,7 @@ async fn run_active(
         }
     };
     disconnect_all(t, announcer).await;
-    if phase == Phase::Paused {
+    if !matches!(phase, Phase::Closed) {
         let storage = t.store();
         let flushed = tokio::task::spawn_blocking(move || {
             let res = storage.sync_all();

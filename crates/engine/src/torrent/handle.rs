@@ -28,6 +28,9 @@ pub struct TorrentStats {
     pub complete_peers: usize,
     pub complete: bool,
     pub error: Option<String>,
+    /// A local fault (disk full, read-only directory) that paused the torrent until it
+    /// is retried; verified data is kept.
+    pub fault: Option<String>,
     /// A pause was asked for (peers are off once `state` says so).
     pub paused: bool,
     pub state: TorrentState,
@@ -52,6 +55,8 @@ pub enum TorrentState {
     Paused,
     /// Stopped by an error (see [`TorrentStats::error`]).
     Error,
+    /// Paused by a disk fault and retried later (see [`TorrentStats::fault`]).
+    Faulted,
 }
 
 /// One file of a torrent and how much of it is verified.
@@ -154,9 +159,15 @@ impl TorrentHandle {
             complete_peers,
             complete: status.complete,
             error: status.error.as_ref().map(|e| e.to_string()),
+            fault: status.fault.as_ref().map(|e| {
+                let retry = t.session.config.disk_retry_interval.as_secs_f64();
+                format!("{e}; paused, retrying every {retry:.0} s")
+            }),
             paused: t.is_paused(),
             state: if status.error.is_some() {
                 TorrentState::Error
+            } else if status.fault.is_some() {
+                TorrentState::Faulted
             } else if status.checking {
                 TorrentState::Checking
             } else if t.is_paused() || status.paused {

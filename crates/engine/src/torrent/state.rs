@@ -129,6 +129,9 @@ pub(crate) struct Status {
     pub paused: bool,
     /// A re-check is hashing the data.
     pub checking: bool,
+    /// A local fault (disk full, read-only directory) paused the torrent; it is retried
+    /// after [`crate::SessionConfig::disk_retry_interval`]. Verified pieces are kept.
+    pub fault: Option<crate::TorrentError>,
 }
 
 /// Byte counters for the whole torrent (payload only).
@@ -182,6 +185,11 @@ pub(crate) enum ControlEvent {
     Peers(Vec<SocketAddr>),
     /// Addresses learned from the swarm (PEX, LSD, DHT): tried, forgotten if dead.
     Discovered(Vec<SocketAddr>),
+    /// Writing or reading the data failed for a local reason: pause and retry later.
+    DiskFault(crate::TorrentError),
+    /// Data we hold verified is gone from disk (a file was truncated or deleted under
+    /// us): re-check and download again what is missing.
+    DataMissing,
 }
 
 impl Torrent {
@@ -212,6 +220,23 @@ impl Torrent {
         for peer in state.peers.values() {
             let _ = peer.tx.send(cmd.clone());
         }
+    }
+
+    /// Handles a failed write or read of `piece` (`None`: not tied to one piece). A
+    /// problem with a private link's content stops the torrent; a disk fault pauses it
+    /// until it is retried. The piece's received blocks are forgotten (they may not be
+    /// on disk) without blaming the peers that sent them.
+    pub fn disk_fault(&self, piece: Option<u32>, error: crate::TorrentError) {
+        if !matches!(error, crate::TorrentError::Disk(_)) {
+            self.fail(error);
+            return;
+        }
+        if let Some(piece) = piece {
+            let mut st = self.state.lock();
+            st.complete_pending.remove(&piece);
+            let _ = st.picker.on_piece_failed(piece);
+        }
+        let _ = self.control_tx.send(ControlEvent::DiskFault(error));
     }
 
     /// Stops the torrent with an error (e.g. disk failure); the control loop shuts down.
