@@ -29,6 +29,10 @@ pub struct SessionConfig {
     /// before it tries again. 30 s notices freed space soon without spinning on a disk
     /// that stays full; resuming the torrent by hand retries at once.
     pub disk_retry_interval: Duration,
+    /// Files kept open at once over all torrents (an LRU of handles; the rest reopen on
+    /// demand). 256 files plus `max_connections` sockets and the handshakes under way
+    /// stay under the usual limit of 1,024 descriptors per process.
+    pub max_open_files: usize,
     /// Interval of the tracker re-announce floor (trackers asking for less are ignored).
     pub min_announce_interval: Duration,
     /// Exchange peers with peers (BEP 11 `ut_pex`); never for private torrents.
@@ -61,6 +65,7 @@ impl Default for SessionConfig {
                 .map(|n| n.get())
                 .unwrap_or(2),
             disk_retry_interval: Duration::from_secs(30),
+            max_open_files: 256,
             min_announce_interval: Duration::from_secs(30),
             pex: true,
             lsd: false,

@@ -12,10 +12,11 @@ use crate::transport;
 use parking_lot::Mutex;
 use shoal_metainfo::Metainfo;
 use shoal_private::PrivateStore;
-use shoal_storage::{FileSpec, Layout, Storage};
+use shoal_storage::{FileSpec, Layout, Storage, StorageOptions};
 use shoal_wire::Bitfield;
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -33,6 +34,10 @@ pub(crate) struct SessionShared {
     /// Peer connections (live and being dialled) against `max_connections`.
     pub connections: crate::session_limits::ConnectionCount,
     pub disk: DiskPool,
+    /// Open file handles of every torrent, under `max_open_files`.
+    pub file_pool: Arc<shoal_storage::FilePool>,
+    /// Incoming connections still in their handshake (see [`MAX_HANDSHAKING`]).
+    handshaking: AtomicUsize,
     pub discovery: Discovery,
     torrents: Mutex<HashMap<[u8; 20], Arc<Torrent>>>,
     /// Peers that failed an encrypted handshake and then took a plain one: dialled in
@@ -102,6 +107,8 @@ impl Session {
             upload_limiter: RateLimiter::new(config.upload_rate_limit),
             download_limiter: RateLimiter::new(config.download_rate_limit),
             connections: crate::session_limits::ConnectionCount::new(config.max_connections),
+            file_pool: shoal_storage::FilePool::new(config.max_open_files),
+            handshaking: AtomicUsize::new(0),
             config,
             torrents: Mutex::new(HashMap::new()),
             plaintext_peers: Mutex::new(HashSet::new()),
@@ -157,7 +164,7 @@ impl Session {
                 source,
             }
         })?;
-        let storage = Arc::new(make_store(&meta, &opts)?);
+        let storage = Arc::new(make_store(&meta, &opts, &self.shared.file_pool)?);
         let threads = self.shared.config.hash_threads.max(1);
         let check_storage = storage.clone();
         let num_pieces = meta.info.num_pieces() as usize;
@@ -236,6 +243,7 @@ impl Session {
 pub(crate) fn make_store(
     meta: &Metainfo,
     opts: &AddTorrentOptions,
+    pool: &Arc<shoal_storage::FilePool>,
 ) -> Result<Store, AddTorrentError> {
     let info = &meta.info;
     let single_file = !info.multi_file && info.files.len() == 1;
@@ -254,7 +262,10 @@ pub(crate) fn make_store(
                     })
                     .collect(),
             };
-            let storage = Storage::new(&opts.download_dir, layout, info.pieces.clone())?;
+            let mut options = StorageOptions::default();
+            options.pool = Some(pool.clone());
+            let storage =
+                Storage::with_options(&opts.download_dir, layout, info.pieces.clone(), options)?;
             Ok(Store::Files(storage))
         }
         Content::PrivateSend(source) => {
@@ -284,11 +295,41 @@ pub(crate) fn make_store(
     }
 }
 
+/// Most incoming connections allowed in their handshake at once. Honest handshakes take
+/// milliseconds; this bounds the sockets and tasks that silent or trickling connections
+/// can hold until [`crate::SessionConfig`]'s handshake timeout closes them.
+const MAX_HANDSHAKING: usize = 128;
+
+/// One incoming connection's place among the [`MAX_HANDSHAKING`].
+struct HandshakeSlot(Arc<SessionShared>);
+
+impl HandshakeSlot {
+    fn take(shared: &Arc<SessionShared>) -> Option<HandshakeSlot> {
+        shared
+            .handshaking
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_HANDSHAKING).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| HandshakeSlot(shared.clone()))
+    }
+}
+
+impl Drop for HandshakeSlot {
+    fn drop(&mut self) {
+        self.0.handshaking.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 async fn accept_loop(shared: Arc<SessionShared>, listener: TcpListener) {
     loop {
         match listener.accept().await {
             Ok((stream, addr)) => {
-                tokio::spawn(incoming(shared.clone(), stream, addr));
+                let Some(slot) = HandshakeSlot::take(&shared) else {
+                    tracing::debug!(%addr, "too many handshakes under way: connection refused");
+                    continue;
+                };
+                tokio::spawn(incoming(shared.clone(), stream, addr, slot));
             }
             Err(e) => {
                 // Usually EMFILE: back off instead of spinning.
@@ -299,9 +340,16 @@ async fn accept_loop(shared: Arc<SessionShared>, listener: TcpListener) {
     }
 }
 
-async fn incoming(shared: Arc<SessionShared>, stream: TcpStream, addr: SocketAddr) {
+async fn incoming(
+    shared: Arc<SessionShared>,
+    stream: TcpStream,
+    addr: SocketAddr,
+    handshake_slot: HandshakeSlot,
+) {
     let _ = stream.set_nodelay(true);
-    let mut conn = match transport::accept(&shared, stream).await {
+    let accepted = transport::accept(&shared, stream).await;
+    drop(handshake_slot);
+    let mut conn = match accepted {
         Ok(conn) => conn,
         Err(e) => {
             e.log(addr, "incoming handshake failed");

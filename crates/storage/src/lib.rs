@@ -19,6 +19,7 @@ mod proptests;
 mod tests;
 
 pub use error::{IoOp, LayoutError, StorageError};
+pub use handles::FilePool;
 pub use layout::{FileSpec, Layout};
 pub use shoal_wire::Bitfield;
 pub use storage::{Storage, StorageOptions};

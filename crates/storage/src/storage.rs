@@ -12,7 +12,7 @@ use std::sync::Arc;
 use sha1::{Digest, Sha1};
 
 use crate::error::{classify, IoOp, LayoutError, StorageError};
-use crate::handles::HandleCache;
+use crate::handles::FilePool;
 use crate::layout::{file_ends, Layout, Segments};
 use crate::paths;
 
@@ -28,14 +28,18 @@ thread_local! {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct StorageOptions {
-    /// Most file handles kept open at once (at least 1).
+    /// Most file handles kept open at once (at least 1), when no shared pool is given.
     pub max_open_files: usize,
+    /// Open handles shared with other storages under one cap (e.g. every torrent of a
+    /// session); `None` gives this storage a pool of its own of `max_open_files`.
+    pub pool: Option<Arc<FilePool>>,
 }
 
 impl Default for StorageOptions {
     fn default() -> Self {
         StorageOptions {
             max_open_files: 128,
+            pool: None,
         }
     }
 }
@@ -50,7 +54,9 @@ pub struct Storage {
     pub(crate) rel: Vec<PathBuf>,
     /// Cumulative end offset of each file in the logical stream.
     pub(crate) ends: Vec<u64>,
-    handles: HandleCache,
+    handles: Arc<FilePool>,
+    /// This storage's key in `handles`.
+    owner: u64,
     /// Written since the last `sync_all`.
     dirty: Vec<AtomicBool>,
 }
@@ -87,13 +93,18 @@ impl Storage {
             .iter()
             .map(|_| AtomicBool::new(false))
             .collect();
+        let handles = options
+            .pool
+            .unwrap_or_else(|| FilePool::new(options.max_open_files));
+        let owner = handles.new_owner();
         Ok(Storage {
             root: root.to_path_buf(),
             layout,
             hashes: piece_hashes,
             rel,
             ends,
-            handles: HandleCache::new(options.max_open_files),
+            handles,
+            owner,
             dirty,
         })
     }
@@ -280,12 +291,12 @@ impl Storage {
     /// Closes the cached handles of files deleted while open and says whether there
     /// were any (the data they held is gone once the handle closes).
     pub fn close_deleted_files(&self) -> bool {
-        self.handles.drop_unlinked()
+        self.handles.drop_unlinked(self.owner)
     }
 
     /// Closes all cached file handles (e.g. before the files are moved or deleted).
     pub fn close_files(&self) {
-        self.handles.clear();
+        self.handles.clear(self.owner);
     }
 
     /// Bounds-checks a block and returns its offset in the logical stream.
@@ -322,7 +333,7 @@ impl Storage {
 
     /// A handle to file `index`, from the cache or freshly opened.
     fn handle(&self, index: usize, write: bool) -> Result<Arc<File>, StorageError> {
-        if let Some(f) = self.handles.get(index, write) {
+        if let Some(f) = self.handles.get(self.owner, index, write) {
             return Ok(f);
         }
         let rel = &self.rel[index];
@@ -331,16 +342,25 @@ impl Storage {
         } else {
             paths::open_read(&self.root, rel)?
         };
-        Ok(self.handles.insert(index, Arc::new(file), write))
+        Ok(self
+            .handles
+            .insert(self.owner, index, Arc::new(file), write))
     }
 
     #[cfg(test)]
     pub(crate) fn open_handles(&self) -> usize {
-        self.handles.len()
+        self.handles.len_of(self.owner)
     }
 
     fn io_err(&self, op: IoOp, index: usize, e: std::io::Error) -> StorageError {
         classify(op, &self.root.join(&self.rel[index]), e)
+    }
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        // A shared pool outlives us: our handles must not linger in it.
+        self.handles.clear(self.owner);
     }
 }
 

@@ -341,7 +341,10 @@ fn check_existing_marks_missing_short_corrupt() {
 fn handle_cache_is_bounded() {
     let names: Vec<String> = (0..20).map(|i| format!("f{i}")).collect();
     let files: Vec<_> = names.iter().map(|n| (n.as_str(), 10, false)).collect();
-    let opts = StorageOptions { max_open_files: 3 };
+    let opts = StorageOptions {
+        max_open_files: 3,
+        pool: None,
+    };
     let fx = fixture_opts(&files, 16, opts);
     fx.write_all(5);
     assert!(fx.storage.open_handles() <= 3);

@@ -136,7 +136,7 @@ impl TorrentHandle {
                 download_dir: new_dir.clone(),
                 ..Default::default()
             };
-            let moved = crate::session::make_store(&t.meta, &opts)
+            let moved = crate::session::make_store(&t.meta, &opts, &t.session.file_pool)
                 .map_err(|e| TorrentError::Move(e.to_string()))?;
             *t.storage.write() = Arc::new(moved);
             *t.download_dir.write() = new_dir;
