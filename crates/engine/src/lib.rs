@@ -15,6 +15,7 @@ mod handshake;
 mod hasher;
 mod magnet;
 mod peer;
+mod pending_handshakes;
 mod ratelimit;
 mod session;
 mod session_limits;

@@ -5,6 +5,7 @@ use crate::discovery::Discovery;
 use crate::disk::DiskPool;
 use crate::error::{AddTorrentError, RemoveError, SessionError};
 use crate::handshake;
+use crate::pending_handshakes::PendingHandshakes;
 use crate::ratelimit::RateLimiter;
 use crate::store::{Store, StoreError};
 use crate::torrent::{spawn_torrent, Torrent, TorrentHandle};
@@ -16,7 +17,6 @@ use shoal_storage::{FileSpec, Layout, Storage, StorageOptions};
 use shoal_wire::Bitfield;
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -36,8 +36,8 @@ pub(crate) struct SessionShared {
     pub disk: DiskPool,
     /// Open file handles of every torrent, under `max_open_files`.
     pub file_pool: Arc<shoal_storage::FilePool>,
-    /// Incoming connections still in their handshake (see [`MAX_HANDSHAKING`]).
-    handshaking: AtomicUsize,
+    /// Incoming connections still in their handshake.
+    pending: PendingHandshakes,
     pub discovery: Discovery,
     torrents: Mutex<HashMap<[u8; 20], Arc<Torrent>>>,
     /// Peers that failed an encrypted handshake and then took a plain one: dialled in
@@ -108,7 +108,7 @@ impl Session {
             download_limiter: RateLimiter::new(config.download_rate_limit),
             connections: crate::session_limits::ConnectionCount::new(config.max_connections),
             file_pool: shoal_storage::FilePool::new(config.max_open_files),
-            handshaking: AtomicUsize::new(0),
+            pending: PendingHandshakes::default(),
             config,
             torrents: Mutex::new(HashMap::new()),
             plaintext_peers: Mutex::new(HashSet::new()),
@@ -295,41 +295,12 @@ pub(crate) fn make_store(
     }
 }
 
-/// Most incoming connections allowed in their handshake at once. Honest handshakes take
-/// milliseconds; this bounds the sockets and tasks that silent or trickling connections
-/// can hold until [`crate::SessionConfig`]'s handshake timeout closes them.
-const MAX_HANDSHAKING: usize = 128;
-
-/// One incoming connection's place among the [`MAX_HANDSHAKING`].
-struct HandshakeSlot(Arc<SessionShared>);
-
-impl HandshakeSlot {
-    fn take(shared: &Arc<SessionShared>) -> Option<HandshakeSlot> {
-        shared
-            .handshaking
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < MAX_HANDSHAKING).then_some(n + 1)
-            })
-            .ok()
-            .map(|_| HandshakeSlot(shared.clone()))
-    }
-}
-
-impl Drop for HandshakeSlot {
-    fn drop(&mut self) {
-        self.0.handshaking.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
 async fn accept_loop(shared: Arc<SessionShared>, listener: TcpListener) {
     loop {
         match listener.accept().await {
             Ok((stream, addr)) => {
-                let Some(slot) = HandshakeSlot::take(&shared) else {
-                    tracing::debug!(%addr, "too many handshakes under way: connection refused");
-                    continue;
-                };
-                tokio::spawn(incoming(shared.clone(), stream, addr, slot));
+                let (id, evicted) = shared.pending.admit();
+                tokio::spawn(incoming(shared.clone(), stream, addr, id, evicted));
             }
             Err(e) => {
                 // Usually EMFILE: back off instead of spinning.
@@ -344,11 +315,20 @@ async fn incoming(
     shared: Arc<SessionShared>,
     stream: TcpStream,
     addr: SocketAddr,
-    handshake_slot: HandshakeSlot,
+    pending_id: u64,
+    evicted: tokio::sync::oneshot::Receiver<()>,
 ) {
     let _ = stream.set_nodelay(true);
-    let accepted = transport::accept(&shared, stream).await;
-    drop(handshake_slot);
+    let accepted = {
+        let _slot = shared.pending.slot(pending_id);
+        tokio::select! {
+            accepted = transport::accept(&shared, stream) => accepted,
+            _ = evicted => {
+                tracing::debug!(%addr, "handshake dropped for a newer connection (too many under way)");
+                return;
+            }
+        }
+    };
     let mut conn = match accepted {
         Ok(conn) => conn,
         Err(e) => {
