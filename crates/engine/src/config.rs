@@ -21,8 +21,16 @@ pub struct SessionConfig {
     pub upload_rate_limit: Option<u64>,
     /// Announce to the torrent's trackers. Off in tests that give peers directly.
     pub use_trackers: bool,
-    /// How long an outgoing TCP connect plus handshake may take.
+    /// How long an outgoing TCP connect may take.
     pub connect_timeout: Duration,
+    /// How long the BitTorrent (and MSE) handshake of a connection may take, either
+    /// way. 15 s is ample for a slow link; a peer trickling its handshake byte by byte
+    /// is dropped then.
+    pub handshake_timeout: Duration,
+    /// A connection where neither side has been interested in the other for this long
+    /// is closed (libtorrent's inactivity timeout is the same 10 minutes): a peer that
+    /// only sends keep-alives does not hold a slot forever.
+    pub peer_inactivity_timeout: Duration,
     /// Threads used to re-check existing data when a torrent is added.
     pub hash_threads: usize,
     /// How long a torrent paused by a disk fault (disk full, read-only directory) waits
@@ -61,6 +69,8 @@ impl Default for SessionConfig {
             upload_rate_limit: None,
             use_trackers: true,
             connect_timeout: Duration::from_secs(10),
+            handshake_timeout: Duration::from_secs(15),
+            peer_inactivity_timeout: Duration::from_secs(600),
             hash_threads: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),

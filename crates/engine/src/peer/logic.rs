@@ -52,7 +52,11 @@ impl fmt::Display for Exit {
 
 impl From<PeerError> for Exit {
     fn from(e: PeerError) -> Self {
-        Exit::Misbehaved(e)
+        match e {
+            PeerError::IdleTimeout => Exit::Local("nothing received for too long"),
+            PeerError::Inactive => Exit::Local("neither side interested for too long"),
+            e => Exit::Misbehaved(e),
+        }
     }
 }
 
@@ -112,6 +116,7 @@ impl PeerLogic {
             fast: ours.supports_fast() && theirs.supports_fast(),
             extensions,
             max_peer_requests: MAX_PEER_REQUESTS,
+            inactivity_timeout: t.session.config.peer_inactivity_timeout,
             ..ConnectionConfig::default()
         };
         let now = Instant::now();

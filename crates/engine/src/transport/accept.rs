@@ -7,21 +7,17 @@ use super::stream::read_handshake;
 use super::{Cipher, Connected, HandshakeError};
 use crate::session::SessionShared;
 use shoal_mse::{is_plaintext_handshake, Responder};
-use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
-/// How long an incoming connection may take to complete its handshakes.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// Reads the peer's handshake (through MSE when it starts with one) within
-/// [`HANDSHAKE_TIMEOUT`]. Our own handshake is left to the caller, which first
+/// Reads the peer's handshake (through MSE when it starts with one) within the
+/// session's `handshake_timeout`. Our own handshake is left to the caller, which first
 /// decides whether it wants the connection ([`Connected::send`]).
 pub(crate) async fn accept(
     session: &SessionShared,
     stream: TcpStream,
 ) -> Result<Connected, HandshakeError> {
-    tokio::time::timeout(HANDSHAKE_TIMEOUT, exchange(session, stream))
+    tokio::time::timeout(session.config.handshake_timeout, exchange(session, stream))
         .await
         .map_err(|_| HandshakeError::TimedOut)?
 }

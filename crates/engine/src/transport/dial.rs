@@ -72,9 +72,10 @@ async fn attempt(
             }
         }
     };
-    let (theirs, cipher, leftover) = tokio::time::timeout(timeout, exchange)
-        .await
-        .map_err(|_| HandshakeError::TimedOut)??;
+    let (theirs, cipher, leftover) =
+        tokio::time::timeout(session.config.handshake_timeout, exchange)
+            .await
+            .map_err(|_| HandshakeError::TimedOut)??;
     if theirs.info_hash != info_hash {
         return Err(HandshakeError::WrongInfoHash);
     }

@@ -90,6 +90,7 @@ impl PeerConnection {
     pub fn set_interested(&mut self, yes: bool) {
         if self.am_interested != yes {
             self.am_interested = yes;
+            self.note_interest();
             self.write(if yes {
                 &Message::Interested
             } else {

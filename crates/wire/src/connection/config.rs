@@ -19,6 +19,9 @@ pub struct ConnectionConfig {
     pub keepalive_interval: Duration,
     /// Fail with [`super::PeerError::IdleTimeout`] when nothing arrived for this long.
     pub idle_timeout: Duration,
+    /// Fail with [`super::PeerError::Inactive`] when neither side has been interested
+    /// in the other for this long: keep-alives alone do not earn a connection slot.
+    pub inactivity_timeout: Duration,
     /// A request with no data for this long times out and marks the peer snubbed.
     pub request_timeout: Duration,
     /// Hard cap on our outstanding requests.
@@ -40,6 +43,7 @@ impl ConnectionConfig {
             extensions: false,
             keepalive_interval: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(180),
+            inactivity_timeout: Duration::from_secs(600),
             request_timeout: Duration::from_secs(30),
             max_request_depth: 1000,
             min_request_depth: 4,

@@ -28,13 +28,17 @@ pub enum PeerError {
     TooManyUnrequested { bytes: u64 },
     #[error("nothing received for too long")]
     IdleTimeout,
+    /// Neither side was interested in the other for the configured time (a slot held
+    /// with keep-alives alone, or two peers with nothing for each other).
+    #[error("neither side interested for too long")]
+    Inactive,
 }
 
 impl PeerError {
     /// True for errors that blame the peer's behaviour (worth banning or penalising),
     /// false for a plain timeout.
     pub fn is_misbehaviour(&self) -> bool {
-        !matches!(self, PeerError::IdleTimeout)
+        !matches!(self, PeerError::IdleTimeout | PeerError::Inactive)
     }
 }
 

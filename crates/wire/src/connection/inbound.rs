@@ -55,12 +55,14 @@ impl PeerConnection {
             Message::Interested => {
                 if !self.peer_interested {
                     self.peer_interested = true;
+                    self.note_interest();
                     self.events.push_back(PeerEvent::Interested);
                 }
             }
             Message::NotInterested => {
                 if self.peer_interested {
                     self.peer_interested = false;
+                    self.note_interest();
                     self.events.push_back(PeerEvent::NotInterested);
                 }
             }

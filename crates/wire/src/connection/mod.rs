@@ -73,6 +73,8 @@ pub struct PeerConnection {
     last_received: Instant,
     /// Last time a requested block arrived (or the connection started).
     last_block: Instant,
+    /// Since when neither side has been interested (`None` while either is).
+    uninterested_since: Option<Instant>,
 
     am_choking: bool,
     am_interested: bool,
@@ -114,6 +116,7 @@ impl PeerConnection {
             .keepalive_interval
             .clamp(Duration::from_millis(100), MAX_TIMER);
         cfg.idle_timeout = cfg.idle_timeout.min(MAX_TIMER);
+        cfg.inactivity_timeout = cfg.inactivity_timeout.min(MAX_TIMER);
         cfg.request_timeout = cfg.request_timeout.min(MAX_TIMER);
         let n = cfg.num_pieces as usize;
         PeerConnection {
@@ -124,6 +127,7 @@ impl PeerConnection {
             last_sent: now,
             last_received: now,
             last_block: now,
+            uninterested_since: Some(now),
             am_choking: true,
             am_interested: false,
             peer_choking: true,
@@ -229,6 +233,11 @@ impl PeerConnection {
         if now >= self.last_received + self.cfg.idle_timeout {
             return Err(PeerError::IdleTimeout);
         }
+        if let Some(deadline) = self.inactivity_deadline() {
+            if now >= deadline {
+                return Err(PeerError::Inactive);
+            }
+        }
         while let Some((block, sent_at)) = self.outstanding.oldest() {
             let (deadline, stalled) = self.request_deadline(sent_at);
             if now < deadline {
@@ -263,6 +272,20 @@ impl PeerConnection {
         }
     }
 
+    /// When the connection closes for lack of interest, if neither side is interested.
+    fn inactivity_deadline(&self) -> Option<Instant> {
+        Some(self.uninterested_since? + self.cfg.inactivity_timeout)
+    }
+
+    /// Starts or stops the inactivity clock after either side's interest changed.
+    fn note_interest(&mut self) {
+        if self.am_interested || self.peer_interested {
+            self.uninterested_since = None;
+        } else if self.uninterested_since.is_none() {
+            self.uninterested_since = Some(self.now);
+        }
+    }
+
     fn check_slow_start(&mut self) {
         if self.slow_start_end.is_some_and(|end| self.now >= end) {
             self.slow_start = false;
@@ -285,6 +308,9 @@ impl PeerConnection {
     pub fn poll_timeout(&self) -> Instant {
         let mut t = (self.last_sent + self.cfg.keepalive_interval)
             .min(self.last_received + self.cfg.idle_timeout);
+        if let Some(deadline) = self.inactivity_deadline() {
+            t = t.min(deadline);
+        }
         if let Some((_, sent_at)) = self.outstanding.oldest() {
             t = t.min(self.request_deadline(sent_at).0);
         }

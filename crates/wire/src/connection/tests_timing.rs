@@ -189,3 +189,54 @@ fn reqq(n: u32) -> Message {
         payload: hs.encode().into(),
     }
 }
+
+#[test]
+fn inactivity_closes_only_while_neither_side_is_interested() {
+    let t0 = Instant::now();
+    let mut c = cfg();
+    c.inactivity_timeout = secs(100);
+    let mut p = PeerConnection::new(c, t0);
+    // Keep-alives keep the connection from going idle, not from being inactive.
+    feed(&mut p, &[Message::KeepAlive], t0 + secs(50)).unwrap();
+    assert_eq!(p.poll_timeout(), t0 + secs(60));
+    p.handle_timeout(t0 + secs(60)).unwrap();
+    feed(&mut p, &[Message::KeepAlive], t0 + secs(90)).unwrap();
+    assert_eq!(p.poll_timeout(), t0 + secs(100));
+    let err = p.handle_timeout(t0 + secs(100)).unwrap_err();
+    assert_eq!(err, PeerError::Inactive);
+    assert!(!err.is_misbehaviour());
+
+    // A peer interested in us (waiting to be unchoked) is never inactive.
+    let mut p = PeerConnection::new(c_with(secs(100)), t0);
+    feed(&mut p, &[Message::Interested], t0 + secs(10)).unwrap();
+    for s in (60..=1000).step_by(60) {
+        feed(&mut p, &[Message::KeepAlive], t0 + secs(s)).unwrap();
+        p.handle_timeout(t0 + secs(s)).unwrap();
+    }
+    // Once it loses interest the clock starts from then.
+    feed(&mut p, &[Message::NotInterested], t0 + secs(1000)).unwrap();
+    p.handle_timeout(t0 + secs(1099)).unwrap();
+    assert_eq!(
+        p.handle_timeout(t0 + secs(1100)).unwrap_err(),
+        PeerError::Inactive
+    );
+
+    // Our own interest counts the same way.
+    let mut p = PeerConnection::new(c_with(secs(100)), t0);
+    p.set_interested(true);
+    feed(&mut p, &[Message::KeepAlive], t0 + secs(150)).unwrap();
+    p.handle_timeout(t0 + secs(150)).unwrap();
+    p.set_interested(false);
+    feed(&mut p, &[Message::KeepAlive], t0 + secs(200)).unwrap();
+    p.handle_timeout(t0 + secs(200)).unwrap();
+    assert_eq!(
+        p.handle_timeout(t0 + secs(250)).unwrap_err(),
+        PeerError::Inactive
+    );
+}
+
+fn c_with(inactivity: Duration) -> ConnectionConfig {
+    let mut c = cfg();
+    c.inactivity_timeout = inactivity;
+    c
+}
