@@ -7,6 +7,12 @@
 //! refused before parsing, and at most [`MAX_PEX_ENTRIES`] added and dropped peers are
 //! kept per message (IPv4 first). Addresses with port 0, or an unspecified or multicast
 //! IP, are skipped. PEX must never be used for private torrents (BEP 27).
+//!
+//! Receiving is rate limited: a message sooner than [`MIN_RECEIVE_INTERVAL`] after the
+//! last one taken is ignored, and more than [`MAX_EARLY_MESSAGES`] ignored in a row are
+//! a flood ([`PexError::TooFrequent`]), which the caller answers by disconnecting. The
+//! tolerance covers clients whose timers drift or that send an update right after the
+//! extension handshake; a peer sending many per second reaches it at once.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -23,7 +29,10 @@ pub const MAX_PEX_PAYLOAD: usize = 64 * 1024;
 /// Least time between two messages on one connection.
 pub const PEX_INTERVAL: Duration = Duration::from_secs(60);
 /// Messages arriving sooner than this after the previous one are ignored.
-const MIN_RECEIVE_INTERVAL: Duration = Duration::from_secs(30);
+pub const MIN_RECEIVE_INTERVAL: Duration = Duration::from_secs(30);
+/// Early messages (see [`MIN_RECEIVE_INTERVAL`]) tolerated in a row; one more is a
+/// flood.
+pub const MAX_EARLY_MESSAGES: u32 = 3;
 
 /// Per-peer flags of `added.f` / `added6.f`. Unknown bits are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -74,6 +83,18 @@ pub enum PexError {
     Bencode(#[from] DecodeError),
     #[error("ut_pex payload is not a dictionary")]
     NotADict,
+    /// More than [`MAX_EARLY_MESSAGES`] messages in a row came sooner than
+    /// [`MIN_RECEIVE_INTERVAL`] after the last one taken.
+    #[error("ut_pex messages sent too often (more than {0} early in a row)")]
+    TooFrequent(u32),
+}
+
+impl PexError {
+    /// Whether the peer should be disconnected: a flood is deliberate; a malformed
+    /// message alone is no reason to lose a peer that may be sending data.
+    pub fn is_flood(&self) -> bool {
+        matches!(self, PexError::TooFrequent(_))
+    }
 }
 
 /// Whether `addr` is worth announcing or connecting to.
@@ -189,6 +210,8 @@ pub struct PexState {
     advertised: BTreeSet<SocketAddr>,
     last_sent: Option<Instant>,
     last_received: Option<Instant>,
+    /// Messages ignored since the last one taken because they came too soon.
+    early: u32,
 }
 
 impl PexState {
@@ -200,6 +223,7 @@ impl PexState {
             advertised: BTreeSet::new(),
             last_sent: None,
             last_received: None,
+            early: 0,
         }
     }
 
@@ -271,7 +295,8 @@ impl PexState {
     }
 
     /// Decodes a message received on this connection. `Ok(None)` if it must be ignored:
-    /// the torrent is private or the peer sends faster than BEP 11 allows.
+    /// the torrent is private or the peer sends faster than BEP 11 allows;
+    /// [`PexError::TooFrequent`] once it keeps doing so (see the module docs).
     pub fn handle_message(
         &mut self,
         payload: &[u8],
@@ -282,12 +307,16 @@ impl PexState {
         }
         if let Some(last) = self.last_received {
             if now.saturating_duration_since(last) < MIN_RECEIVE_INTERVAL {
+                self.early += 1;
+                if self.early > MAX_EARLY_MESSAGES {
+                    return Err(PexError::TooFrequent(MAX_EARLY_MESSAGES));
+                }
                 return Ok(None);
             }
         }
-        let msg = PexMessage::decode(payload)?;
+        self.early = 0;
         self.last_received = Some(now);
-        Ok(Some(msg))
+        Ok(Some(PexMessage::decode(payload)?))
     }
 }
 

@@ -214,3 +214,36 @@ proptest! {
         let _ = PexMessage::decode(s.as_bytes());
     }
 }
+
+#[test]
+fn a_flood_of_messages_is_an_error_after_a_few() {
+    let t0 = Instant::now();
+    let mut st = PexState::new(false);
+    let payload = PexMessage {
+        added: vec![peer(v4(1, 1), 0)],
+        dropped: vec![],
+    }
+    .encode();
+    assert!(st.handle_message(&payload, t0).unwrap().is_some());
+    for i in 1..=MAX_EARLY_MESSAGES {
+        let at = t0 + Duration::from_millis(10 * u64::from(i));
+        assert_eq!(st.handle_message(&payload, at), Ok(None));
+    }
+    let err = st
+        .handle_message(&payload, t0 + Duration::from_secs(1))
+        .unwrap_err();
+    assert_eq!(err, PexError::TooFrequent(MAX_EARLY_MESSAGES));
+    assert!(err.is_flood());
+    assert!(!PexError::NotADict.is_flood());
+
+    // A message taken in between forgives the early ones: a sender slightly faster
+    // than the interval is never disconnected.
+    let mut st = PexState::new(false);
+    let mut t = t0;
+    for _ in 0..20 {
+        assert!(st.handle_message(&payload, t).unwrap().is_some());
+        t += MIN_RECEIVE_INTERVAL / 2;
+        assert_eq!(st.handle_message(&payload, t), Ok(None));
+        t += MIN_RECEIVE_INTERVAL / 2;
+    }
+}

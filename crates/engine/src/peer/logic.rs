@@ -418,7 +418,7 @@ impl PeerLogic {
             PeerEvent::Extended {
                 id: super::pex::UT_PEX_ID,
                 payload,
-            } => self.on_pex_message(&payload),
+            } => self.on_pex_message(&payload)?,
             PeerEvent::Port(port) => {
                 // BEP 5: the peer's DHT node; ping it and keep it if it answers.
                 if let (Some(node), true) = (self.t.session.discovery.dht(), port != 0) {

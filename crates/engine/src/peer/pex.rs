@@ -2,7 +2,7 @@
 //! connected to, and hand the peers it tells us about to the torrent's address book.
 //! Never used for private torrents.
 
-use super::logic::PeerLogic;
+use super::logic::{Exit, PeerLogic};
 use crate::torrent::ControlEvent;
 use shoal_ext::{PexFlags, PexPeer};
 use std::net::SocketAddr;
@@ -72,13 +72,15 @@ impl PeerLogic {
             .collect()
     }
 
-    /// A `ut_pex` message from the peer: new addresses go to the address book; dropped
-    /// ones are left to expire there on their own. Malformed or too frequent messages
-    /// are ignored (BEP 11 leaves the choice; a garbage PEX is no reason to lose a
-    /// peer that sends data).
-    pub(super) fn on_pex_message(&mut self, payload: &[u8]) {
+    /// A `ut_pex` message from the peer: new addresses (at most 50 per message, see
+    /// `shoal_ext::pex`) go to the address book; dropped ones are left to expire there
+    /// on their own. Malformed messages and a few too early ones are ignored (BEP 11
+    /// leaves the choice; a garbage PEX is no reason to lose a peer that sends data); a
+    /// peer that keeps sending too often is flooding us and is disconnected, as
+    /// libtorrent does.
+    pub(super) fn on_pex_message(&mut self, payload: &[u8]) -> Result<(), Exit> {
         if !self.pex_enabled {
-            return;
+            return Ok(());
         }
         match self.pex.handle_message(payload, Instant::now()) {
             Ok(Some(msg)) => {
@@ -89,8 +91,13 @@ impl PeerLogic {
                 }
             }
             Ok(None) => {}
+            Err(e) if e.is_flood() => {
+                tracing::info!(addr = %self.addr, error = %e, "disconnecting PEX flooder");
+                return Err(Exit::Local("ut_pex flood"));
+            }
             Err(e) => tracing::debug!(addr = %self.addr, error = %e, "ignoring bad ut_pex"),
         }
+        Ok(())
     }
 
     /// The peer told us its listening port: from now on it can be passed on by PEX.

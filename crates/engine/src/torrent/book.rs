@@ -1,11 +1,17 @@
 //! The address book of one torrent: peers we heard of and when we may try them again.
+//!
+//! The book is capped at [`MAX_KNOWN`] addresses. A full book must not lock out peers
+//! learned later (a PEX flood or a tracker full of dead addresses could otherwise fill
+//! it for good): a user-given address takes the place of a discovered one that is not
+//! in use, and a discovered address takes the place of one that already failed to
+//! connect, the one that failed most first.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-/// Most addresses remembered per torrent; more are ignored (a tracker or peer cannot make
-/// us grow without bound).
+/// Most addresses remembered per torrent; more replace failed ones or are ignored (a
+/// tracker or peer cannot make us grow without bound).
 const MAX_KNOWN: usize = 2000;
 
 /// How long a user-given peer that turned out to be a fellow seed is left alone.
@@ -37,7 +43,7 @@ impl PeerBook {
             e.persistent |= persistent;
             return;
         }
-        if self.entries.len() >= MAX_KNOWN {
+        if self.entries.len() >= MAX_KNOWN && !self.evict_for(persistent) {
             return;
         }
         self.entries.insert(
@@ -50,6 +56,28 @@ impl PeerBook {
             },
         );
         self.queue.push_back(addr);
+    }
+
+    /// Makes room for a new address in a full book (see the module docs); false if
+    /// nothing may go.
+    fn evict_for(&mut self, persistent: bool) -> bool {
+        let min_failures = if persistent { 0 } else { 1 };
+        let victim = self
+            .entries
+            .iter()
+            .filter(|(_, e)| !e.persistent && !e.connected && e.failures >= min_failures)
+            .max_by_key(|(_, e)| (e.failures, e.next_try))
+            .map(|(addr, _)| *addr);
+        let Some(victim) = victim else {
+            return false;
+        };
+        self.entries.remove(&victim);
+        // Evicted addresses stay in the queue until a scan passes them; keep it short.
+        if self.queue.len() > 2 * MAX_KNOWN {
+            let entries = &self.entries;
+            self.queue.retain(|a| entries.contains_key(a));
+        }
+        true
     }
 
     /// The next address due for a connection attempt, marked as in use.
@@ -169,6 +197,49 @@ mod tests {
             None,
             "b is forgotten"
         );
+    }
+
+    #[test]
+    fn a_full_book_makes_room_for_later_peers() {
+        let now = Instant::now();
+        let mut book = PeerBook::default();
+        let bogus = |i: usize| SocketAddr::from(([127, 200, (i / 250) as u8, (i % 250) as u8], 9));
+        for i in 0..MAX_KNOWN {
+            book.add(bogus(i), false, now);
+        }
+        // Full, nothing failed yet: a discovered address is ignored, a user-given one
+        // replaces a discovered one.
+        let found: SocketAddr = "127.0.0.1:1000".parse().unwrap();
+        let user: SocketAddr = "127.0.0.1:1001".parse().unwrap();
+        book.add(found, false, now);
+        book.add(user, true, now);
+        assert_eq!(book.entries.len(), MAX_KNOWN);
+        assert!(!book.entries.contains_key(&found));
+        assert!(book.entries.contains_key(&user));
+        // Every address is tried once and fails.
+        let mut tried = 0;
+        while let Some(a) = book.next_candidate(now) {
+            book.release(a, true, now);
+            tried += 1;
+        }
+        assert_eq!(tried, MAX_KNOWN);
+        // Now discovered addresses replace failed ones; the user's stays.
+        let later: Vec<SocketAddr> = (0..100)
+            .map(|i| SocketAddr::from(([127, 0, 1, i as u8], 2000)))
+            .collect();
+        for a in &later {
+            book.add(*a, false, now);
+        }
+        assert!(later.iter().all(|a| book.entries.contains_key(a)));
+        assert!(book.entries.contains_key(&user));
+        assert_eq!(book.entries.len(), MAX_KNOWN);
+        // The new addresses are tried before the failed ones are due again.
+        let mut due = Vec::new();
+        while let Some(a) = book.next_candidate(now + Duration::from_secs(1)) {
+            due.push(a);
+        }
+        assert_eq!(due.len(), later.len());
+        assert!(book.queue.len() <= 2 * MAX_KNOWN + 1);
     }
 
     #[test]

@@ -142,3 +142,85 @@ pub fn raw_frame(id: u8, payload: &[u8]) -> Vec<u8> {
     out.extend_from_slice(payload);
     out
 }
+
+/// A plaintext-only session on `ip` with the settings `edit` makes.
+pub async fn session_with(ip: &str, edit: impl FnOnce(&mut SessionConfig)) -> Session {
+    let mut config = SessionConfig {
+        listen_addr: format!("{ip}:0").parse().unwrap(),
+        use_trackers: false,
+        encryption: EncryptionPolicy::Disable,
+        ..SessionConfig::default()
+    };
+    edit(&mut config);
+    Session::new(config).await.unwrap()
+}
+
+impl Evil {
+    /// Like [`Evil::connect`] with peer id tag `tag`, so several evil peers of one
+    /// torrent are not taken for the same peer.
+    pub async fn connect_as(from_ip: &str, to: SocketAddr, info_hash: [u8; 20], tag: u8) -> Evil {
+        let sock = TcpSocket::new_v4().unwrap();
+        sock.bind(format!("{from_ip}:0").parse().unwrap()).unwrap();
+        let mut stream = sock.connect(to).await.unwrap();
+        stream
+            .write_all(&evil_handshake(info_hash, tag).encode())
+            .await
+            .unwrap();
+        let mut hs = [0u8; 68];
+        tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut hs))
+            .await
+            .unwrap()
+            .unwrap();
+        let theirs = Handshake::decode(&hs).unwrap();
+        Evil {
+            stream,
+            theirs,
+            rbuf: BytesMut::new(),
+        }
+    }
+
+    /// Sends a BEP 10 extension handshake naming `m` (name → our id).
+    pub async fn send_ext_handshake(
+        &mut self,
+        m: &[(&str, u8)],
+        metadata_size: Option<u64>,
+    ) -> std::io::Result<()> {
+        let hs = shoal_wire::ExtensionHandshake {
+            m: m.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            metadata_size,
+            ..shoal_wire::ExtensionHandshake::default()
+        };
+        self.send(&Message::Extended {
+            id: 0,
+            payload: hs.encode().into(),
+        })
+        .await
+    }
+
+    /// Reads until the engine's extension handshake and returns the id it wants for
+    /// `name`.
+    pub async fn their_ext_id(&mut self, name: &str, limit: Duration) -> Option<u8> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if let Message::Extended { id: 0, payload } = self.recv(left).await? {
+                let hs = shoal_wire::ExtensionHandshake::decode(&payload).ok()?;
+                return hs.m.get(name).copied();
+            }
+        }
+    }
+}
+
+/// Sends a keep-alive every 300 ms until the engine closes the connection; returns how
+/// long that took, or `None` if it is still open after `limit`.
+pub async fn keepalive_until_closed(evil: &mut Evil, limit: Duration) -> Option<Duration> {
+    let started = tokio::time::Instant::now();
+    while started.elapsed() < limit {
+        if evil.send_raw(&[0, 0, 0, 0]).await.is_err()
+            || evil.closed_within(Duration::from_millis(300)).await
+        {
+            return Some(started.elapsed());
+        }
+    }
+    None
+}

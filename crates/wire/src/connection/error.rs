@@ -1,5 +1,5 @@
-//! Why a peer connection must be closed. Every variant but `IdleTimeout` is peer
-//! misbehaviour.
+//! Why a peer connection must be closed. Every variant but the timeouts (`IdleTimeout`,
+//! `Inactive`) is peer misbehaviour.
 
 use crate::{BitfieldError, BlockRef, WireError};
 

@@ -1,0 +1,300 @@
+//! Hostile peers that hold connection slots without doing anything: handshakes
+//! trickled one byte per second (incoming, and as the answer to our own dial), and
+//! peers that send nothing but keep-alives. Each test checks that the engine closes
+//! them near the configured timeout, that memory stays bounded, and that an honest
+//! peer in the same swarm is served as usual.
+#![allow(clippy::unwrap_used)]
+
+#[path = "support/evil.rs"]
+mod evil;
+mod support;
+
+use evil::{evil_handshake, keepalive_until_closed, rss_kib, session_with, Evil};
+use shoal_engine::{Session, TorrentHandle};
+use shoal_metainfo::Metainfo;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+use support::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+
+/// 1 MiB in 16 KiB pieces.
+const LEN: usize = 1024 * 1024;
+const PIECE: u32 = 16 * 1024;
+
+/// The tests run one at a time: they compare the whole process's memory and time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Memory growth that would mean the hostile peers made us buffer or allocate.
+const RSS_SLACK_KIB: u64 = 64 * 1024;
+
+/// The handshake and inactivity timeouts the tests configure.
+const SHORT: Duration = Duration::from_secs(2);
+
+struct Swarm {
+    dir: tempfile::TempDir,
+    meta: Metainfo,
+    seeder: Session,
+    seed: TorrentHandle,
+}
+
+impl Swarm {
+    /// A seeder with a complete torrent on `ip`, configured by `edit`.
+    async fn new(ip: &str, seed: u64, edit: impl FnOnce(&mut shoal_engine::SessionConfig)) -> Self {
+        init_logs();
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("seed/data.bin");
+        random_file(&src, LEN, seed);
+        let meta = make_torrent(&src, PIECE);
+        let seeder = session_with(ip, edit).await;
+        let seed = add(&seeder, &meta, &dir.path().join("seed"), vec![]).await;
+        wait_complete(&seed, Duration::from_secs(10)).await;
+        Swarm {
+            dir,
+            meta,
+            seeder,
+            seed,
+        }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.seeder.local_addr()
+    }
+
+    /// An honest leecher on `ip` (configured by `edit`) downloads everything from
+    /// `peers`, correctly; returns how long it took.
+    async fn honest_download(
+        &self,
+        ip: &str,
+        peers: Vec<SocketAddr>,
+        edit: impl FnOnce(&mut shoal_engine::SessionConfig),
+    ) -> Duration {
+        let started = Instant::now();
+        let leecher = session_with(ip, edit).await;
+        let dest = self.dir.path().join(format!("leech-{ip}"));
+        let handle = add(&leecher, &self.meta, &dest, peers).await;
+        wait_complete(&handle, Duration::from_secs(20)).await;
+        let took = started.elapsed();
+        assert!(same_bytes(
+            &self.dir.path().join("seed/data.bin"),
+            &dest.join("data.bin")
+        ));
+        leecher.shutdown().await;
+        took
+    }
+
+    /// Waits until the seeder lists `n` peers from `ip`.
+    async fn lists(&self, ip: &str, n: usize) {
+        let ip: IpAddr = ip.parse().unwrap();
+        for _ in 0..250 {
+            if self
+                .seed
+                .peers()
+                .iter()
+                .filter(|p| p.addr.ip() == ip)
+                .count()
+                == n
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("{n} peers from {ip} never listed: {:?}", self.seed.peers());
+    }
+}
+
+fn assert_rss_bounded(before: u64) {
+    let after = rss_kib();
+    assert!(
+        after < before + RSS_SLACK_KIB,
+        "RSS grew from {before} KiB to {after} KiB"
+    );
+}
+
+/// Writes `bytes` one per second to `stream` while watching for the other side to
+/// close; returns how long after `since` it closed, or `None` after `limit`.
+async fn trickle(
+    mut stream: TcpStream,
+    bytes: Vec<u8>,
+    since: Instant,
+    limit: Duration,
+) -> Option<Duration> {
+    let (mut rd, mut wr) = stream.split();
+    let closed = async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match rd.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    let writer = async {
+        for b in bytes.iter().cycle() {
+            if wr.write_all(&[*b]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    };
+    let watch = async {
+        tokio::select! {
+            _ = closed => {}
+            _ = writer => {}
+        }
+    };
+    tokio::time::timeout(limit, watch).await.ok()?;
+    Some(since.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trickled_incoming_handshakes_are_cut_off_at_the_timeout() {
+    let _serial = SERIAL.lock().await;
+    let swarm = Swarm::new("127.0.12.1", 121, |c| c.handshake_timeout = SHORT).await;
+    let before = rss_kib();
+    // A valid plaintext handshake, sent one byte per second from 20 connections at once.
+    let hs = evil_handshake(swarm.meta.info_hash.0, 7).encode().to_vec();
+    let started = Instant::now();
+    let mut trickles = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let sock = TcpSocket::new_v4().unwrap();
+        sock.bind("127.0.12.10:0".parse().unwrap()).unwrap();
+        let stream = sock.connect(swarm.addr()).await.unwrap();
+        let hs = hs.clone();
+        trickles.spawn(trickle(stream, hs, started, Duration::from_secs(10)));
+    }
+    // Meanwhile an honest leecher downloads from the same seeder.
+    let took = swarm
+        .honest_download("127.0.12.2", vec![swarm.addr()], |_| {})
+        .await;
+    let mut closed_after = Vec::new();
+    while let Some(r) = trickles.join_next().await {
+        let after = r.unwrap().expect("a trickling handshake was never cut off");
+        closed_after.push(after);
+    }
+    closed_after.sort();
+    eprintln!("honest download {took:?}; trickles closed after {closed_after:?}");
+    let (first, last) = (closed_after[0], closed_after[closed_after.len() - 1]);
+    assert!(
+        first >= SHORT - Duration::from_millis(200),
+        "closed too early: {first:?}"
+    );
+    assert!(
+        last <= SHORT + Duration::from_secs(2),
+        "closed too late: {last:?}"
+    );
+    assert!(
+        took < Duration::from_secs(10),
+        "honest download took {took:?}"
+    );
+    // None of them ever became a peer.
+    let trickler: IpAddr = "127.0.12.10".parse().unwrap();
+    assert!(swarm.seed.peers().iter().all(|p| p.addr.ip() != trickler));
+    assert_rss_bounded(before);
+    swarm.seeder.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dialled_peer_trickling_its_answer_is_given_up_on() {
+    let _serial = SERIAL.lock().await;
+    let swarm = Swarm::new("127.0.12.41", 122, |_| {}).await;
+    let before = rss_kib();
+    // A "peer" that reads our handshake and answers one byte per second.
+    let listener = TcpListener::bind("127.0.12.50:0").await.unwrap();
+    let evil_addr = listener.local_addr().unwrap();
+    let hs = evil_handshake(swarm.meta.info_hash.0, 8).encode().to_vec();
+    let evil = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let started = Instant::now();
+        let mut theirs = [0u8; 68];
+        stream.read_exact(&mut theirs).await.unwrap();
+        trickle(stream, hs, started, Duration::from_secs(10)).await
+    });
+    // The leecher is given the trickler first and the honest seeder too.
+    let took = swarm
+        .honest_download("127.0.12.42", vec![evil_addr, swarm.addr()], |c| {
+            c.handshake_timeout = SHORT;
+        })
+        .await;
+    let closed_after = evil.await.unwrap().expect("the dial was never given up");
+    eprintln!("honest download {took:?}; trickled answer dropped after {closed_after:?}");
+    assert!(closed_after >= SHORT - Duration::from_millis(200));
+    assert!(closed_after <= SHORT + Duration::from_secs(2));
+    assert!(
+        took < Duration::from_secs(10),
+        "honest download took {took:?}"
+    );
+    assert_rss_bounded(before);
+    swarm.seeder.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keepalive_only_peers_lose_their_slots_to_an_honest_leecher() {
+    let _serial = SERIAL.lock().await;
+    let swarm = Swarm::new("127.0.13.1", 131, |c| {
+        c.max_peers_per_torrent = 2;
+        c.peer_inactivity_timeout = SHORT;
+    })
+    .await;
+    let before = rss_kib();
+    // Two peers take both slots and then send nothing but keep-alives.
+    let hash = swarm.meta.info_hash.0;
+    let mut hogs = Vec::new();
+    for (tag, ip) in [(10, "127.0.13.10"), (11, "127.0.13.11")] {
+        hogs.push(Evil::connect_as(ip, swarm.addr(), hash, tag).await);
+    }
+    let started = Instant::now();
+    swarm.lists("127.0.13.10", 1).await;
+    swarm.lists("127.0.13.11", 1).await;
+    let mut watchers = tokio::task::JoinSet::new();
+    for mut hog in hogs {
+        watchers.spawn(async move {
+            keepalive_until_closed(&mut hog, Duration::from_secs(15))
+                .await
+                .map(|_| started.elapsed())
+        });
+    }
+    // While they hold the slots, an honest leecher is refused; it retries on its own.
+    let took = swarm
+        .honest_download("127.0.13.2", vec![swarm.addr()], |_| {})
+        .await;
+    let mut closed_after = Vec::new();
+    while let Some(r) = watchers.join_next().await {
+        closed_after.push(r.unwrap().expect("a keep-alive hog kept its slot"));
+    }
+    eprintln!("honest download {took:?}; hogs closed after {closed_after:?}");
+    for after in &closed_after {
+        assert!(*after >= SHORT - Duration::from_millis(200), "{after:?}");
+        assert!(*after <= SHORT + Duration::from_secs(2), "{after:?}");
+    }
+    assert!(
+        took < Duration::from_secs(15),
+        "honest download took {took:?}"
+    );
+    assert_rss_bounded(before);
+    swarm.seeder.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interested_peer_sending_only_keepalives_keeps_its_slot() {
+    let _serial = SERIAL.lock().await;
+    // A leecher that is interested but requests nothing (as if still choked, or slow
+    // to start) is not useless, however long it sends only keep-alives.
+    let swarm = Swarm::new("127.0.13.41", 132, |c| {
+        c.peer_inactivity_timeout = SHORT;
+    })
+    .await;
+    let hash = swarm.meta.info_hash.0;
+    let mut waiting = Evil::connect("127.0.13.50", swarm.addr(), hash).await;
+    waiting.send(&shoal_wire::Message::HaveNone).await.unwrap();
+    waiting
+        .send(&shoal_wire::Message::Interested)
+        .await
+        .unwrap();
+    // Three inactivity timeouts of keep-alives: still connected.
+    assert!(keepalive_until_closed(&mut waiting, SHORT * 3)
+        .await
+        .is_none());
+    swarm.lists("127.0.13.50", 1).await;
+    swarm.seeder.shutdown().await;
+}
