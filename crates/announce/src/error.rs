@@ -13,9 +13,16 @@ pub enum AnnounceError {
     /// The HTTP tracker answered with a non-success status and no `failure reason`.
     #[error("HTTP status {0}")]
     HttpStatus(u16),
-    /// The HTTP request failed (connect, TLS, timeout, too many redirects, ...).
+    /// The HTTP request failed (connect, TLS, a broken reply, ...); the text names the
+    /// innermost cause.
     #[error("HTTP request failed: {0}")]
-    Http(#[source] reqwest::Error),
+    Http(String),
+    /// No complete reply within the request timeout (a tracker that hangs or trickles).
+    #[error("tracker timed out")]
+    TimedOut,
+    /// The tracker redirected more often than allowed (a redirect loop).
+    #[error("too many redirects")]
+    TooManyRedirects,
     /// The reply exceeded the size cap.
     #[error("reply larger than {0} bytes")]
     TooLarge(usize),
@@ -34,4 +41,25 @@ pub enum AnnounceError {
     /// The announcer is shutting down.
     #[error("announcer shut down")]
     Shutdown,
+}
+
+impl AnnounceError {
+    /// Classifies a failed HTTP exchange; the message keeps the innermost cause (which
+    /// reqwest's own text leaves out) and drops the URL (it carries our peer id).
+    pub(crate) fn from_http(e: reqwest::Error) -> Self {
+        if e.is_timeout() {
+            return AnnounceError::TimedOut;
+        }
+        if e.is_redirect() {
+            return AnnounceError::TooManyRedirects;
+        }
+        let e = e.without_url();
+        let mut text = e.to_string();
+        let mut cause = std::error::Error::source(&e);
+        while let Some(c) = cause {
+            text = format!("{text}: {c}");
+            cause = c.source();
+        }
+        AnnounceError::Http(text)
+    }
 }

@@ -41,13 +41,17 @@ impl HttpTransport {
             .as_ref()
             .map_err(|e| AnnounceError::NoHttpClient(e.clone()))?;
         let url = http::announce_url(base, req);
-        let mut resp = client.get(url).send().await.map_err(AnnounceError::Http)?;
+        let mut resp = client
+            .get(url)
+            .send()
+            .await
+            .map_err(AnnounceError::from_http)?;
         let status = resp.status();
         if resp.content_length().is_some_and(|n| n > MAX_REPLY as u64) {
             return Err(AnnounceError::TooLarge(MAX_REPLY));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(AnnounceError::Http)? {
+        while let Some(chunk) = resp.chunk().await.map_err(AnnounceError::from_http)? {
             if body.len() + chunk.len() > MAX_REPLY {
                 return Err(AnnounceError::TooLarge(MAX_REPLY));
             }
