@@ -3,6 +3,15 @@
 //! the metadata; the assembled bytes are verified against the info-hash before they
 //! become a [`Metainfo`] and the torrent is added as usual. Connections are made like
 //! any other (`transport::dial`), so they follow the session's encryption policy.
+//!
+//! A peer serving metadata that does not hash to the info-hash is dropped once it is
+//! known to be the culprit (`MetadataFetch` bans a sole supplier; when several peers
+//! contributed, each becomes a suspect and the next attempt takes everything from one
+//! of them, so honest suspects stay connected). An address is dialled once per fetch,
+//! so a banned peer is never asked again. A peer announcing another metadata size than
+//! the one the fetch settled on waits on its connection until that size is abandoned
+//! (its only supplier was banned or left) instead of being dropped: the first size may
+//! be an impostor's.
 
 use crate::handshake;
 use crate::session::SessionShared;
@@ -10,7 +19,7 @@ use crate::transport::{self, Connected};
 use bytes::BytesMut;
 use parking_lot::Mutex;
 use shoal_announce::{Announcer, AnnouncerConfig, TransferStats};
-use shoal_ext::{MetadataFetch, MetadataMessage};
+use shoal_ext::{AddPeerError, DataError, MetadataFetch, MetadataMessage};
 use shoal_metainfo::{Magnet, Metainfo};
 use shoal_wire::{Bitfield, ConnectionConfig, ExtensionHandshake, PeerConnection, PeerEvent};
 use std::collections::HashSet;
@@ -31,6 +40,9 @@ const PIPELINE: usize = 4;
 
 /// Most metadata connections open at once.
 const MAX_CONNECTIONS: usize = 16;
+
+/// How often a peer whose metadata size disagrees with the fetch's asks to join again.
+const SIZE_RETRY: Duration = Duration::from_millis(250);
 
 /// Fetching metadata failed.
 #[derive(Debug, thiserror::Error)]
@@ -183,6 +195,8 @@ impl FetchConnection {
                 .map_err(std::io::Error::other)?;
         }
         let mut their_id = None;
+        // The peer's id and size while its size disagrees with the fetch's.
+        let mut waiting: Option<(u8, u64)> = None;
         let mut in_flight = 0usize;
         loop {
             while let Some(event) = conn.poll_event() {
@@ -193,11 +207,11 @@ impl FetchConnection {
                         else {
                             return Err(std::io::Error::other("peer does not serve metadata"));
                         };
-                        self.shared
-                            .lock()
-                            .add_peer(self.key, size)
-                            .map_err(std::io::Error::other)?;
-                        their_id = Some(id);
+                        if self.join(size)? {
+                            their_id = Some(id);
+                        } else {
+                            waiting = Some((id, size));
+                        }
                     }
                     PeerEvent::Extended {
                         id: UT_METADATA_ID,
@@ -216,9 +230,21 @@ impl FetchConnection {
                                         .shared
                                         .lock()
                                         .on_data(self.key, piece, total_size, data);
-                                    if let Some(bytes) = done.map_err(std::io::Error::other)? {
-                                        let _ = self.done.send(Some(bytes));
-                                        return Ok(());
+                                    match done {
+                                        Ok(Some(bytes)) => {
+                                            let _ = self.done.send(Some(bytes));
+                                            return Ok(());
+                                        }
+                                        Ok(None) => {}
+                                        // Several peers supplied the bad copy and this
+                                        // one may be honest: the fetch starts over, our
+                                        // earlier requests are void.
+                                        Err(DataError::HashMismatch { banned, .. })
+                                            if !banned.contains(&self.key) =>
+                                        {
+                                            in_flight = 0;
+                                        }
+                                        Err(e) => return Err(std::io::Error::other(e)),
                                     }
                                 }
                                 MetadataMessage::Reject { piece } => {
@@ -229,6 +255,12 @@ impl FetchConnection {
                         }
                     }
                     _ => {}
+                }
+            }
+            if let Some((id, size)) = waiting {
+                if self.join(size)? {
+                    their_id = Some(id);
+                    waiting = None;
                 }
             }
             if let Some(id) = their_id {
@@ -266,7 +298,18 @@ impl FetchConnection {
                 _ = tokio::time::sleep_until(deadline.into()) => {
                     conn.handle_timeout(Instant::now()).map_err(std::io::Error::other)?;
                 }
+                _ = tokio::time::sleep(SIZE_RETRY), if waiting.is_some() => {}
             }
+        }
+    }
+
+    /// Registers this peer with the fetch: true when it is in, false when its size
+    /// disagrees with the one in use (it may try again later), an error when it must go.
+    fn join(&self, size: u64) -> std::io::Result<bool> {
+        match self.shared.lock().add_peer(self.key, size) {
+            Ok(()) => Ok(true),
+            Err(AddPeerError::SizeMismatch { .. }) => Ok(false),
+            Err(e) => Err(std::io::Error::other(e)),
         }
     }
 }
