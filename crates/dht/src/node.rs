@@ -173,6 +173,7 @@ impl Dht {
         lookups
             .chain(pending)
             .chain(Some(self.next_maintenance))
+            .chain(self.bootstrap_due())
             .min()
     }
 
@@ -276,22 +277,33 @@ impl Dht {
             }
             self.drive_lookup(lid, now);
         }
+        if self.bootstrap_due().is_some_and(|due| now >= due) {
+            self.start_bootstrap(now);
+        }
         if now >= self.next_maintenance {
             self.next_maintenance = now + MAINTENANCE_INTERVAL;
             self.maintenance(now);
         }
     }
 
+    /// When the next bootstrap attempt is due: while not bootstrapped (or every node is
+    /// bad) and none is running, `bootstrap_retry` after the last one started. It is a
+    /// timer of its own, not left to maintenance, so a node whose first attempt found
+    /// nobody (routers busy, a flood in progress) tries again on schedule.
+    fn bootstrap_due(&self) -> Option<Instant> {
+        if self.bootstrap_lookup.is_some() {
+            return None;
+        }
+        let live = || self.table.iter().any(|e| !e.is_bad());
+        if self.bootstrapped && live() {
+            return None;
+        }
+        Some(self.last_bootstrap + self.cfg.bootstrap_retry)
+    }
+
     fn maintenance(&mut self, now: Instant) {
         self.tokens.rotate_if_due(&mut self.rng, now);
         self.store.expire(now);
-        let live = !self.table.closest(&self.id, 1).is_empty();
-        if (!self.bootstrapped || !live)
-            && self.bootstrap_lookup.is_none()
-            && now.saturating_duration_since(self.last_bootstrap) >= self.cfg.bootstrap_retry
-        {
-            self.start_bootstrap(now);
-        }
         if self.bootstrapped {
             for target in self.table.refresh_targets(now, false, &mut self.rng) {
                 if self.lookups.len() >= self.cfg.max_lookups {

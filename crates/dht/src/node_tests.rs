@@ -429,3 +429,53 @@ fn never_sends_to_unusable_addresses() {
         assert!(!bad.contains(&to), "sent to {to}");
     }
 }
+
+#[test]
+fn a_failed_bootstrap_is_retried_on_its_own_timer() {
+    let t0 = Instant::now();
+    let router = addr(9);
+    let cfg = DhtConfig {
+        id: Some(NodeId([1; 20])),
+        rng_seed: Some(1),
+        bootstrap: vec![router],
+        query_timeout: Duration::from_secs(2),
+        bootstrap_retry: Duration::from_secs(5),
+        ..DhtConfig::default()
+    };
+    let mut dht = Dht::new(cfg, t0);
+    dht.handle_timeout(t0);
+    let sent_to_router = |dht: &mut Dht| {
+        let mut n = 0;
+        while let Some((to, _)) = dht.poll_transmit() {
+            n += usize::from(to == router);
+        }
+        n
+    };
+    assert!(sent_to_router(&mut dht) >= 1, "no first bootstrap query");
+    // The router never answers: the attempt fails, and the next one is due 5 s after
+    // the first started, well before the 30 s maintenance.
+    let mut now = t0;
+    let mut failed = false;
+    let mut retried_at = None;
+    while now < t0 + Duration::from_secs(20) {
+        let next = dht.poll_timeout().unwrap();
+        assert!(next > now, "the timer does not move on");
+        now = next;
+        dht.handle_timeout(now);
+        let sent = sent_to_router(&mut dht);
+        if !failed {
+            // Retransmissions of the first attempt do not count.
+            failed = dht.stats().lookups == 0;
+        } else if sent > 0 {
+            retried_at = Some(now);
+            break;
+        }
+    }
+    assert!(failed, "the first attempt never ended");
+    let retried_at = retried_at.expect("the bootstrap was not retried within 20 s");
+    assert!(
+        retried_at <= t0 + Duration::from_secs(8),
+        "retried only after {:?}",
+        retried_at - t0
+    );
+}

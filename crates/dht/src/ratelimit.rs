@@ -45,14 +45,22 @@ impl Bucket {
         }
     }
 
+    /// Adds what `rate` queries per second earned since the last refill. The clock only
+    /// moves on when at least a thousandth of a query was earned: under a flood, calls
+    /// come microseconds apart, and dropping each call's fraction would stop the bucket
+    /// from ever refilling (which starved every honest source once a flood had drained
+    /// the global bucket).
     fn refill(&mut self, burst: u32, rate: u32, now: Instant) {
         let elapsed = now.saturating_duration_since(self.last);
-        let ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
-        let add = ms.saturating_mul(u64::from(rate));
-        self.milli = self.milli.saturating_add(add).min(u64::from(burst) * 1000);
-        if now > self.last {
-            self.last = now;
+        let add = elapsed.as_nanos().saturating_mul(u128::from(rate)) / 1_000_000;
+        if add == 0 {
+            return;
         }
+        let cap = u64::from(burst) * 1000;
+        self.milli = u64::try_from(u128::from(self.milli).saturating_add(add))
+            .unwrap_or(u64::MAX)
+            .min(cap);
+        self.last = now;
     }
 
     fn take(&mut self) -> bool {
@@ -149,6 +157,30 @@ mod tests {
         assert!(rl.allow(ip(2), t0), "other sources unaffected");
         assert!(rl.allow(ip(1), t0 + Duration::from_millis(500)));
         assert!(!rl.allow(ip(1), t0 + Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn buckets_refill_under_calls_microseconds_apart() {
+        let t0 = Instant::now();
+        let cfg = RateLimitConfig {
+            per_ip_burst: 20,
+            per_ip_rate: 5,
+            global_burst: 1000,
+            global_rate: 500,
+            max_tracked_ips: 4096,
+        };
+        let mut rl = RateLimiter::new(cfg, t0);
+        // A flood of 20,000 queries a second from one source for 2 s: it gets its
+        // burst plus its rate, and the global bucket refills meanwhile.
+        let mut flood = 0;
+        let mut t = t0;
+        for _ in 0..40_000 {
+            t += Duration::from_micros(50);
+            flood += u32::from(rl.allow(ip(1), t));
+        }
+        assert!((29..=31).contains(&flood), "flooder got {flood}");
+        let honest = (2..=200).filter(|i| rl.allow(ip(*i as u8), t)).count();
+        assert_eq!(honest, 199, "the global bucket did not refill");
     }
 
     #[test]
