@@ -15,9 +15,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Method, Request};
 use libfuzzer_sys::fuzz_target;
-use shoal_daemon::api::types::{
-    AddRequest, FilesPatch, MoveRequest, SessionPatch, TorrentPatch,
-};
+use shoal_daemon::api::types::{AddRequest, FilesPatch, MoveRequest, SessionPatch, TorrentPatch};
 use shoal_daemon::api::{guard::Guard, route_table, router, AppState};
 use shoal_daemon::config::ConfigLayer;
 use shoal_daemon::manager::Manager;
@@ -125,27 +123,39 @@ fuzz_target!(|data: &[u8]| {
         Some(id) if flags & 1 == 0 => id.clone(),
         Some(id) => id[..usize::from(*id_byte) % 40 + 1].to_string(),
         None if id_byte % 2 == 0 => "0".repeat(40),
-        None => String::from_utf8_lossy(&body[..body.len().min(12)])
-            .replace(['/', '?', '#', ' '], "_"),
+        None => {
+            String::from_utf8_lossy(&body[..body.len().min(12)]).replace(['/', '?', '#', ' '], "_")
+        }
     };
     let mut path = template
         .replace("{id}", &id)
         .replace("{file_index}", &(id_byte % 4).to_string());
     if flags & 2 != 0 {
-        path.push_str(if flags & 4 != 0 { "?delete_data=true" } else { "?delete_data=maybe" });
+        path.push_str(if flags & 4 != 0 {
+            "?delete_data=true"
+        } else {
+            "?delete_data=maybe"
+        });
     }
     if !safe_to_send(template, &method, body) {
         return;
     }
-    let mut req = Request::builder()
-        .method(method)
-        .uri(path.as_str())
-        .header("host", if flags & 8 != 0 { "evil.example:7" } else { API_ADDR });
+    let mut req = Request::builder().method(method).uri(path.as_str()).header(
+        "host",
+        if flags & 8 != 0 {
+            "evil.example:7"
+        } else {
+            API_ADDR
+        },
+    );
     if flags & 16 == 0 {
         req = req.header("authorization", format!("Bearer {TOKEN}"));
     }
     if flags & 32 != 0 {
-        req = req.header("range", String::from_utf8_lossy(&body[..body.len().min(24)]).into_owned());
+        req = req.header(
+            "range",
+            String::from_utf8_lossy(&body[..body.len().min(24)]).into_owned(),
+        );
     }
     let Ok(req) = req.body(Body::from(body.to_vec())) else {
         return;
