@@ -306,7 +306,10 @@ impl FetchConnection {
     /// Registers this peer with the fetch: true when it is in, false when its size
     /// disagrees with the one in use (it may try again later), an error when it must go.
     fn join(&self, size: u64) -> std::io::Result<bool> {
-        match self.shared.lock().add_peer(self.key, size) {
+        let mut fetch = self.shared.lock();
+        // A size whose peers stay silent gives way once a request timed out.
+        fetch.handle_timeout(Instant::now());
+        match fetch.add_peer(self.key, size) {
             Ok(()) => Ok(true),
             Err(AddPeerError::SizeMismatch { .. }) => Ok(false),
             Err(e) => Err(std::io::Error::other(e)),

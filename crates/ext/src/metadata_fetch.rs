@@ -7,7 +7,10 @@
 //!
 //! Policy:
 //! - The first announced size wins; peers announcing another size are refused (the size
-//!   may only change when no peer and no data remain).
+//!   may only change when no peer and no data remain, or when the current size is
+//!   *stalled*: a request timed out while not one piece of it had arrived — a liar that
+//!   announces a false size and then stays silent must not hold the fetch; its peers
+//!   are dropped from the fetch and the newcomer's size is taken).
 //! - Pieces are spread: a peer gets at most `ceil(missing / peers)` outstanding requests
 //!   (capped by `max_in_flight`), and a piece is only asked of a second peer once every
 //!   missing piece is already requested (endgame, at most two requesters per piece).
@@ -124,6 +127,8 @@ pub struct MetadataFetch {
     /// After a failed verification: take every piece from one source per attempt.
     solo: bool,
     source: Option<u64>,
+    /// A request of the current attempt timed out while no piece had arrived.
+    stalled: bool,
     complete: bool,
 }
 
@@ -142,6 +147,7 @@ impl MetadataFetch {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             solo: false,
             source: None,
+            stalled: false,
             complete: false,
         }
     }
@@ -203,15 +209,19 @@ impl MetadataFetch {
             return Ok(());
         }
         if let Some(expected) = self.size.filter(|&s| s != metadata_size) {
-            // An abandoned size (no peer, no data left) may be replaced.
-            let abandoned = self.peers.is_empty() && self.slots.iter().all(|s| s.data.is_none());
+            // An abandoned size (no peer, no data left) may be replaced, and so may a
+            // stalled one (its peers leave the fetch).
+            let no_data = self.slots.iter().all(|s| s.data.is_none());
+            let abandoned = no_data && (self.peers.is_empty() || self.stalled);
             if !abandoned || self.peers.contains_key(&peer) {
                 return Err(AddPeerError::SizeMismatch {
                     expected,
                     got: metadata_size,
                 });
             }
+            self.peers.clear();
             self.size = None;
+            self.solo = false;
         }
         if self.peers.contains_key(&peer) {
             return Ok(());
@@ -221,6 +231,7 @@ impl MetadataFetch {
         }
         if self.size.is_none() {
             self.size = Some(metadata_size);
+            self.stalled = false;
             self.slots = (0..piece_count(metadata_size))
                 .map(|_| Slot::default())
                 .collect();
@@ -322,6 +333,7 @@ impl MetadataFetch {
             return Ok(None);
         }
         slot.data = Some((peer, bytes.into()));
+        self.stalled = false;
         slot.requests.clear();
         slot.late.clear();
         if self.slots.iter().all(|s| s.data.is_some()) {
@@ -366,8 +378,15 @@ impl MetadataFetch {
         }
     }
 
+    /// Runs the request timers (also done by [`Self::next_request`]); call it before
+    /// [`Self::add_peer`] so a stalled size is noticed even when its peers are idle.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.expire(now);
+    }
+
     fn expire(&mut self, now: Instant) {
         let timeout = self.request_timeout;
+        let mut any_expired = false;
         let mut source_expired = false;
         let source = self.source;
         for slot in &mut self.slots {
@@ -375,6 +394,7 @@ impl MetadataFetch {
             slot.requests.retain(|&(peer, at)| {
                 let keep = now.saturating_duration_since(at) < timeout;
                 if !keep {
+                    any_expired = true;
                     source_expired |= source == Some(peer);
                     if !late.contains(&peer) {
                         if late.len() == MAX_LATE {
@@ -388,6 +408,9 @@ impl MetadataFetch {
         }
         if source_expired {
             self.source = None;
+        }
+        if any_expired && self.slots.iter().all(|s| s.data.is_none()) {
+            self.stalled = true;
         }
     }
 

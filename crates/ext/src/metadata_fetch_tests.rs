@@ -320,3 +320,62 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_silent_liar_with_a_false_size_gives_way_after_a_timeout() {
+    let (bytes, hash) = info(40_000);
+    let t0 = Instant::now();
+    let timeout = Duration::from_secs(10);
+    let mut f = MetadataFetch::new(hash, MAX).with_request_timeout(timeout);
+    // The liar announces a false size first, takes requests and never answers.
+    f.add_peer(1, 70_000).unwrap();
+    while f.next_request(1, t0).is_some() {}
+    let honest = bytes.len() as u64;
+    assert!(matches!(
+        f.add_peer(2, honest),
+        Err(AddPeerError::SizeMismatch { .. })
+    ));
+    f.handle_timeout(t0 + timeout / 2);
+    assert!(
+        matches!(
+            f.add_peer(2, honest),
+            Err(AddPeerError::SizeMismatch { .. })
+        ),
+        "gave way before any request timed out"
+    );
+    f.handle_timeout(t0 + timeout);
+    f.add_peer(2, honest).unwrap();
+    assert_eq!(f.metadata_size(), Some(honest));
+    // The liar is out of the fetch; the honest peer completes it.
+    assert_eq!(f.next_request(1, t0 + timeout), None);
+    assert!(matches!(
+        f.on_data(1, 0, 70_000, &[0; METADATA_PIECE_LEN]),
+        Err(DataError::UnknownPeer(1))
+    ));
+    let mut done = None;
+    while let Some(p) = f.next_request(2, t0 + timeout) {
+        done = f.on_data(2, p, honest, piece(&bytes, p)).unwrap();
+    }
+    assert_eq!(done.as_deref(), Some(&bytes[..]));
+}
+
+#[test]
+fn a_size_with_data_coming_is_not_stalled() {
+    let (bytes, hash) = info(40_000);
+    let t0 = Instant::now();
+    let timeout = Duration::from_secs(10);
+    let mut f = MetadataFetch::new(hash, MAX).with_request_timeout(timeout);
+    let size = bytes.len() as u64;
+    f.add_peer(1, size).unwrap();
+    let first = f.next_request(1, t0).unwrap();
+    f.on_data(1, first, size, piece(&bytes, first)).unwrap();
+    while f.next_request(1, t0).is_some() {}
+    f.handle_timeout(t0 + timeout * 2);
+    assert!(
+        matches!(
+            f.add_peer(2, 99_999),
+            Err(AddPeerError::SizeMismatch { .. })
+        ),
+        "a size that delivered data must not be replaced"
+    );
+}
