@@ -164,6 +164,11 @@ impl Manager {
                     "torrent {id} is already added"
                 )));
             }
+            if reg.removed_while_checking.contains_key(&ih) || reg.removing.contains(&ih) {
+                return Err(ManagerError::Conflict(format!(
+                    "torrent {id} is still being removed; try again shortly"
+                )));
+            }
             let order = reg.next_order;
             reg.next_order += 1;
             let settings = TorrentSettings {

@@ -64,8 +64,14 @@ impl Manager {
                 .entries
                 .remove(ih)
                 .ok_or_else(|| ManagerError::NotFound(hex(ih)))?;
-            if matches!(entry.phase, Phase::Checking) {
-                reg.removed_while_checking.insert(*ih, delete_data);
+            match entry.phase {
+                Phase::Checking => {
+                    reg.removed_while_checking.insert(*ih, delete_data);
+                }
+                Phase::Running(_) => {
+                    reg.removing.insert(*ih);
+                }
+                _ => {}
             }
             entry
         };
@@ -73,10 +79,9 @@ impl Manager {
         match &entry.phase {
             Phase::Metadata(task) => task.abort(),
             Phase::Running(_) => {
-                self.session
-                    .remove_torrent(ih, delete_data)
-                    .await
-                    .map_err(ManagerError::internal)?;
+                let removed = self.session.remove_torrent(ih, delete_data).await;
+                self.registry.lock().removing.remove(ih);
+                removed.map_err(ManagerError::internal)?;
             }
             Phase::Checking | Phase::Failed(_) => {}
         }
@@ -236,5 +241,108 @@ impl Manager {
         }
         self.schedule();
         Ok(self.session_info())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Manager;
+    use crate::api::types::AddRequest;
+    use crate::config::ConfigLayer;
+    use crate::error::ManagerError;
+    use crate::state::StateDir;
+    use base64::Engine as _;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    /// Adds until the daemon accepts (a re-add is refused while a stale one ends; the
+    /// engine may take its full 15 s stop timeout to drop a torrent stopped right
+    /// after it was added).
+    async fn add_until_accepted(m: &Arc<Manager>, req: &AddRequest) {
+        let deadline = Instant::now() + Duration::from_secs(25);
+        loop {
+            match m.add(req.clone()).await {
+                Ok(_) => return,
+                Err(ManagerError::Conflict(_)) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                Err(e) => panic!("add: {e}"),
+            }
+        }
+    }
+
+    /// Removing a torrent while its data is checked and adding it again at once must
+    /// not let the stale add's engine torrent stand in for the new one (found by the
+    /// daemon_api fuzz target: the new entry ran on an engine torrent the stale add
+    /// then removed, and the next remove failed with a 500).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn remove_while_checking_then_add_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::write(src.join("data.bin"), vec![5u8; 8 << 20]).unwrap();
+        let meta = shoal_metainfo::create_torrent(
+            &src.join("data.bin"),
+            &shoal_metainfo::CreateOptions {
+                piece_length: Some(16 * 1024),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let state_root = dir.path().join("state");
+        let config = ConfigLayer {
+            listen_port: Some(0),
+            listen_bind: Some("127.0.0.1".parse().unwrap()),
+            api_addr: Some("127.0.0.1:0".parse().unwrap()),
+            download_dir: Some(src.clone()),
+            dht: Some(false),
+            lsd: Some(false),
+            pex: Some(false),
+            trackers: Some(false),
+            ..ConfigLayer::default()
+        }
+        .resolve(&state_root)
+        .unwrap();
+        let m = Manager::start(config, StateDir::open(&state_root).unwrap(), None)
+            .await
+            .unwrap();
+        let req = AddRequest {
+            torrent: Some(base64::engine::general_purpose::STANDARD.encode(meta.to_bytes())),
+            ..AddRequest::default()
+        };
+        let ih = meta.info_hash.0;
+        // Until one remove lands while the start task is in the engine add (checking
+        // the 8 MiB), which is the case that matters.
+        let mut raced = false;
+        for round in 0..10 {
+            add_until_accepted(&m, &req).await;
+            tokio::time::sleep(Duration::from_millis(3)).await;
+            m.remove(&ih, false).await.unwrap();
+            let removed_at = Instant::now();
+            raced = m.registry.lock().removed_while_checking.contains_key(&ih);
+            add_until_accepted(&m, &req).await;
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while m.handle(&ih).is_err() {
+                assert!(
+                    Instant::now() < deadline,
+                    "round {round}: the re-added torrent never ran"
+                );
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            if raced {
+                // Past the engine's 15 s stop timeout, by which a stale start has
+                // dropped whatever engine torrent it took for its own.
+                let settle = removed_at + Duration::from_secs(16);
+                tokio::time::sleep_until(settle.into()).await;
+            }
+            m.remove(&ih, false)
+                .await
+                .unwrap_or_else(|e| panic!("round {round}: remove failed: {e}"));
+            if raced {
+                break;
+            }
+        }
+        assert!(raced, "no remove landed during the check");
+        m.shutdown().await;
     }
 }

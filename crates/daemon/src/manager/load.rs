@@ -126,6 +126,8 @@ impl Manager {
         let prepared = {
             let mut reg = self.registry.lock();
             let Some(entry) = reg.entries.get_mut(&ih) else {
+                // Removed before this task ran: nothing reached the engine.
+                reg.removed_while_checking.remove(&ih);
                 return;
             };
             entry.phase = Phase::Checking;
@@ -145,7 +147,8 @@ impl Manager {
         let outcome = self.add_to_engine(&ih, prepared).await;
         let removed = {
             let mut reg = self.registry.lock();
-            let removed = reg.removed_while_checking.remove(&ih);
+            // Left in the map until the engine removal below is done.
+            let removed = reg.removed_while_checking.get(&ih).copied();
             if removed.is_none() {
                 if let Some(entry) = reg.entries.get_mut(&ih) {
                     match &outcome {
@@ -166,6 +169,7 @@ impl Manager {
                     tracing::warn!("cannot remove torrent: {e}");
                 }
             }
+            self.registry.lock().removed_while_checking.remove(&ih);
             return;
         }
         self.schedule();
@@ -308,6 +312,8 @@ impl Manager {
         if let Some(entry) = reg.entries.get_mut(&ih) {
             entry.phase = Phase::Metadata(task.abort_handle());
         } else {
+            // Removed since it was registered: no engine add of it can be in flight.
+            reg.removed_while_checking.remove(&ih);
             task.abort();
         }
     }

@@ -47,8 +47,12 @@ pub(crate) struct Registry {
     pub entries: BTreeMap<[u8; 20], Entry>,
     pub next_order: u64,
     /// Torrents removed while their add was in flight: remove them (with data when
-    /// true) once the engine has them.
+    /// true) once the engine has them. An entry stays until that engine removal is
+    /// done, and a new add of the same torrent is refused meanwhile (its engine add
+    /// would race with the stale one).
     pub removed_while_checking: HashMap<[u8; 20], bool>,
+    /// Torrents being removed from the engine right now (same refusal).
+    pub removing: HashSet<[u8; 20]>,
 }
 
 /// The daemon's torrents. Shared as `Arc<Manager>`.
