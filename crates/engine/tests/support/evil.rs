@@ -51,24 +51,7 @@ pub fn evil_handshake(info_hash: [u8; 20], tag: u8) -> Handshake {
 impl Evil {
     /// Dials `to` from `from_ip` (a 127.x address) and exchanges handshakes.
     pub async fn connect(from_ip: &str, to: SocketAddr, info_hash: [u8; 20]) -> Evil {
-        let sock = TcpSocket::new_v4().unwrap();
-        sock.bind(format!("{from_ip}:0").parse().unwrap()).unwrap();
-        let mut stream = sock.connect(to).await.unwrap();
-        stream
-            .write_all(&evil_handshake(info_hash, 1).encode())
-            .await
-            .unwrap();
-        let mut hs = [0u8; 68];
-        tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut hs))
-            .await
-            .unwrap()
-            .unwrap();
-        let theirs = Handshake::decode(&hs).unwrap();
-        Evil {
-            stream,
-            theirs,
-            rbuf: BytesMut::new(),
-        }
+        Self::connect_as(from_ip, to, info_hash, 1).await
     }
 
     /// Accepts one connection on `listener` (the engine dialled us) and answers its
