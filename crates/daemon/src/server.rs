@@ -84,7 +84,7 @@ impl Daemon {
     /// Stops serving (open streams get [`DRAIN`] to end), then stops the torrents,
     /// saves their resume data and marks the shutdown clean.
     pub async fn shutdown(self) {
-        let _ = self.stop_server.send(true);
+        self.stop_server.send_replace(true);
         // Event and file streams end on the manager's shutdown signal.
         self.manager.begin_shutdown();
         let mut server = self.server;

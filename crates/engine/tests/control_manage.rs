@@ -63,6 +63,36 @@ async fn pause_stops_transfer_and_resume_finishes() {
     seeder.shutdown().await;
 }
 
+/// A torrent removed the moment it was added (before its control task ever ran) stops
+/// at once: the stop request is not lost for want of a listener (it was, and removal
+/// then waited out the session's 15 s stop timeout). The single-threaded runtime makes
+/// "before the control task ran" certain.
+#[tokio::test(flavor = "current_thread")]
+async fn remove_right_after_add_is_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("seed/r.bin");
+    random_file(&src, 200_000, 5);
+    let meta = make_torrent(&src, 32 * 1024);
+    let s = session(None).await;
+    for paused in [false, true] {
+        let opts = AddTorrentOptions {
+            download_dir: dir.path().join("seed"),
+            paused,
+            ..AddTorrentOptions::default()
+        };
+        let h = s.add_torrent(meta.clone(), opts, |_| {}).await.unwrap();
+        let started = Instant::now();
+        s.remove_torrent(&h.info_hash(), false).await.unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "paused={paused}: remove took {:?}",
+            started.elapsed()
+        );
+        assert!(s.torrent(&h.info_hash()).is_none());
+    }
+    s.shutdown().await;
+}
+
 /// Removing with the data deletes the torrent's files and the directories it made, and
 /// nothing else; removing without keeps everything.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -280,7 +280,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("src");
         std::fs::create_dir_all(&src).unwrap();
-        std::fs::write(src.join("data.bin"), vec![5u8; 8 << 20]).unwrap();
+        std::fs::write(src.join("data.bin"), vec![5u8; 1 << 20]).unwrap();
         let meta = shoal_metainfo::create_torrent(
             &src.join("data.bin"),
             &shoal_metainfo::CreateOptions {
@@ -311,38 +311,27 @@ mod tests {
             ..AddRequest::default()
         };
         let ih = meta.info_hash.0;
-        // Until one remove lands while the start task is in the engine add (checking
-        // the 8 MiB), which is the case that matters.
-        let mut raced = false;
-        for round in 0..10 {
-            add_until_accepted(&m, &req).await;
-            tokio::time::sleep(Duration::from_millis(3)).await;
-            m.remove(&ih, false).await.unwrap();
-            let removed_at = Instant::now();
-            raced = m.registry.lock().removed_while_checking.contains_key(&ih);
-            add_until_accepted(&m, &req).await;
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while m.handle(&ih).is_err() {
-                assert!(
-                    Instant::now() < deadline,
-                    "round {round}: the re-added torrent never ran"
-                );
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
-            if raced {
-                // Past the engine's 15 s stop timeout, by which a stale start has
-                // dropped whatever engine torrent it took for its own.
-                let settle = removed_at + Duration::from_secs(16);
-                tokio::time::sleep_until(settle.into()).await;
-            }
-            m.remove(&ih, false)
-                .await
-                .unwrap_or_else(|e| panic!("round {round}: remove failed: {e}"));
-            if raced {
-                break;
-            }
+        // Hold the start task just before its engine add, then remove the torrent.
+        m.engine_add_gate.arm();
+        m.add(req.clone()).await.unwrap();
+        m.engine_add_gate.wait_entered().await;
+        m.remove(&ih, false).await.unwrap();
+        assert!(m.registry.lock().removed_while_checking.contains_key(&ih));
+        // While the stale start is still in flight, a re-add is refused.
+        match m.add(req.clone()).await {
+            Err(ManagerError::Conflict(_)) => {}
+            other => panic!("re-add during a stale start: {other:?}"),
         }
-        assert!(raced, "no remove landed during the check");
+        m.engine_add_gate.release();
+        // Once it has dropped its engine torrent, the re-add runs and removes cleanly.
+        add_until_accepted(&m, &req).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while m.handle(&ih).is_err() {
+            assert!(Instant::now() < deadline, "the re-added torrent never ran");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        m.remove(&ih, false).await.unwrap();
+        assert!(m.session.torrents().is_empty());
         m.shutdown().await;
     }
 }

@@ -144,6 +144,8 @@ impl Manager {
             }
         };
         let kind = prepared.settings.kind;
+        #[cfg(test)]
+        self.engine_add_gate.pass().await;
         let outcome = self.add_to_engine(&ih, prepared).await;
         let removed = {
             let mut reg = self.registry.lock();

@@ -8,6 +8,8 @@
 
 mod add;
 mod control;
+#[cfg(test)]
+mod engine_add_gate;
 mod entry;
 mod load;
 mod persist;
@@ -67,6 +69,8 @@ pub struct Manager {
     tasks: Mutex<Vec<tokio::task::AbortHandle>>,
     /// The previous run ended cleanly: resume bitfields may be trusted.
     clean_start: bool,
+    #[cfg(test)]
+    engine_add_gate: engine_add_gate::EngineAddGate,
 }
 
 impl Manager {
@@ -122,6 +126,8 @@ impl Manager {
             shutdown_tx,
             tasks: Mutex::new(Vec::new()),
             clean_start,
+            #[cfg(test)]
+            engine_add_gate: Default::default(),
         });
         manager.load_all()?;
         let ticker = tokio::spawn(manager.clone().tick_loop());
@@ -287,13 +293,13 @@ impl Manager {
 
     /// Tells long requests (event and file streams) to end.
     pub fn begin_shutdown(&self) {
-        let _ = self.shutdown_tx.send(true);
+        self.shutdown_tx.send_replace(true);
     }
 
     /// Stops everything: background tasks, torrents (files flushed), saves every
     /// torrent's resume data, marks the shutdown clean, stops the session.
     pub async fn shutdown(self: Arc<Self>) {
-        let _ = self.shutdown_tx.send(true);
+        self.shutdown_tx.send_replace(true);
         for task in self.tasks.lock().drain(..) {
             task.abort();
         }

@@ -266,6 +266,6 @@ impl TorrentHandle {
     /// Asks the torrent to stop: peers are disconnected, trackers told `stopped`, files
     /// flushed. Returns at once; use [`Self::wait_stopped`] to wait for the end.
     pub fn stop(&self) {
-        let _ = self.torrent.shutdown.send(true);
+        self.torrent.shutdown.send_replace(true);
     }
 }

@@ -243,7 +243,7 @@ impl Torrent {
     pub fn fail(&self, error: crate::TorrentError) {
         if self.status.borrow().error.is_some() {
             // The first error is the one to report; later ones follow from it.
-            let _ = self.shutdown.send(true);
+            self.shutdown.send_replace(true);
             return;
         }
         match error {
@@ -254,6 +254,6 @@ impl Torrent {
             _ => tracing::error!(torrent = %self.meta.info.name, %error, "torrent stopped"),
         }
         self.status.send_modify(|s| s.error = Some(error));
-        let _ = self.shutdown.send(true);
+        self.shutdown.send_replace(true);
     }
 }
