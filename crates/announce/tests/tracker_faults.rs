@@ -1,6 +1,7 @@
 //! Trackers that misbehave on purpose: an HTTP tracker that accepts and never answers,
 //! one that trickles its reply forever, one that streams an endless chunked body, one
-//! that claims a 10 GiB body, redirects that loop between two trackers, and UDP trackers
+//! that claims a 10 GiB body, redirects that loop between two trackers, replies whose
+//! `peers` have the wrong type, and UDP trackers
 //! that answer with garbage, wrong transaction ids, wrong actions or errors. Each must
 //! end in a bounded time as an error (never a panic or a hang), with a bounded amount
 //! read, and a good tracker in the next tier must still give peers.
@@ -250,6 +251,28 @@ async fn redirect_loops_end_after_the_limit() {
     assert!(took < Duration::from_secs(5), "failover took {took:?}");
     let hops = a.requests.load(Ordering::SeqCst) + b.requests.load(Ordering::SeqCst);
     assert!((2..=8).contains(&hops), "{hops} requests in the loop");
+}
+
+/// Replies that decode but carry `peers` or `peers6` of the wrong type are errors, not
+/// empty answers: an empty answer would count as success and keep the next tier from
+/// being asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_of_the_wrong_type_fail_over_to_the_next_tier() {
+    for body in [
+        &b"d8:intervali1800e5:peersi42ee"[..],
+        b"d8:intervali1800e5:peersd2:ip9:127.0.0.1ee",
+        b"d8:intervali1800e5:peers0:6:peers6li1eee",
+    ] {
+        let bad = HttpTracker::start(Reply::ok(body.to_vec())).await;
+        let good = HttpTracker::start(Reply::ok(announce_reply(1800))).await;
+        let (took, err) = peers_despite(
+            vec![vec![bad.url.clone()], vec![good.url.clone()]],
+            &bad.url,
+        )
+        .await;
+        assert!(err.contains("peers"), "{err}");
+        assert!(took < Duration::from_secs(5), "failover took {took:?}");
+    }
 }
 
 /// What a faulty UDP tracker answers.

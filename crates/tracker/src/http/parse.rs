@@ -81,10 +81,15 @@ pub fn parse_announce(body: &[u8]) -> Result<AnnounceResponse, TrackerError> {
     match dict.get(b"peers") {
         Some(Value::Bytes(b)) => peers.extend(compact::parse_v4(b)),
         Some(Value::List(list)) => peers.extend(list.iter().filter_map(dict_peer)),
-        _ => {}
+        // A reply without peers is an empty answer; peers of another type are a broken
+        // one (taken as empty, it would keep the next tier from being asked).
+        None => {}
+        Some(_) => return Err(malformed("`peers` is neither a string nor a list")),
     }
-    if let Some(b) = dict.get_bytes(b"peers6") {
-        peers.extend(compact::parse_v6(b));
+    match dict.get(b"peers6") {
+        Some(Value::Bytes(b)) => peers.extend(compact::parse_v6(b)),
+        None => {}
+        Some(_) => return Err(malformed("`peers6` is not a string")),
     }
     Ok(AnnounceResponse {
         interval,

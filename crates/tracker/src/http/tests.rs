@@ -184,6 +184,11 @@ fn malformed_replies() {
         b"li1ee",
         b"d8:intervali-5ee",
         b"d8:interval3:abce",
+        // `peers` / `peers6` of the wrong type: broken, not an empty answer.
+        b"d8:intervali60e5:peersi42ee",
+        b"d8:intervali60e5:peersd1:xi1eee",
+        b"d8:intervali60e5:peers0:6:peers6le",
+        b"d8:intervali60e6:peers6i7ee",
     ] {
         assert!(
             matches!(parse_announce(body), Err(TrackerError::Malformed(_))),
@@ -194,6 +199,13 @@ fn malformed_replies() {
         parse_scrape(b"de"),
         Err(TrackerError::Malformed(_))
     ));
+}
+
+/// No `peers` at all is an empty (valid) answer.
+#[test]
+fn missing_peers_is_an_empty_answer() {
+    let r = parse_announce(b"d8:intervali60ee").unwrap();
+    assert!(r.peers.is_empty());
 }
 
 #[test]
