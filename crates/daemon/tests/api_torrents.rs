@@ -206,6 +206,38 @@ async fn add_by_magnet_and_remove_keeps_data() {
     seeder.session.shutdown().await;
 }
 
+/// A magnet too long for any QR code (a 5,000-byte name) still adds; its QR code is
+/// refused with 422 and a message, never a server error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qr_of_an_over_long_link_is_refused_cleanly() {
+    let mut d = TestDaemon::start().await;
+    let magnet = format!(
+        "magnet:?xt=urn:btih:{}&dn={}",
+        "ab".repeat(20),
+        "n".repeat(5000)
+    );
+    let v = d
+        .api
+        .ok(
+            "POST",
+            "/api/v1/torrents",
+            Some(json!({"magnet": magnet})),
+            201,
+        )
+        .await;
+    let id = v["id"].as_str().unwrap().to_string();
+    let (status, body) = d
+        .api
+        .req("GET", &format!("/api/v1/torrents/{id}/qr.svg"), None)
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("too long"), "{body}");
+    d.api
+        .ok("DELETE", &format!("/api/v1/torrents/{id}"), None, 204)
+        .await;
+    d.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn add_by_path_private_and_public() {
     let src = tempfile::tempdir().unwrap();

@@ -40,6 +40,8 @@ pub(crate) struct SessionShared {
     pending: PendingHandshakes,
     pub discovery: Discovery,
     torrents: Mutex<HashMap<[u8; 20], Arc<Torrent>>>,
+    /// Torrents whose add is under way (checked, not yet in `torrents`).
+    adding: Mutex<HashSet<[u8; 20]>>,
     /// Peers that failed an encrypted handshake and then took a plain one: dialled in
     /// plaintext straight away from then on (policy `Prefer` only).
     plaintext_peers: Mutex<HashSet<SocketAddr>>,
@@ -111,6 +113,7 @@ impl Session {
             pending: PendingHandshakes::default(),
             config,
             torrents: Mutex::new(HashMap::new()),
+            adding: Mutex::new(HashSet::new()),
             plaintext_peers: Mutex::new(HashSet::new()),
         });
         let accept_task = tokio::spawn(accept_loop(shared.clone(), listener));
@@ -155,9 +158,10 @@ impl Session {
         progress: impl Fn(u32) + Send + Sync + 'static,
     ) -> Result<TorrentHandle, AddTorrentError> {
         let info_hash = meta.info_hash.0;
-        if self.shared.torrents.lock().contains_key(&info_hash) {
-            return Err(AddTorrentError::Duplicate(meta.info_hash.to_hex()));
-        }
+        // Held until the torrent is in the session, so two adds of one torrent cannot
+        // both pass this check while the first one checks its data.
+        let _reserved = AddReservation::take(&self.shared, info_hash)
+            .ok_or_else(|| AddTorrentError::Duplicate(meta.info_hash.to_hex()))?;
         std::fs::create_dir_all(&opts.download_dir).map_err(|source| {
             AddTorrentError::CreateDir {
                 path: opts.download_dir.clone(),
@@ -403,5 +407,29 @@ impl Session {
                 .map_err(RemoveError::Delete)?;
         }
         Ok(())
+    }
+}
+
+/// A torrent's place in the session while its add is under way (released on drop).
+struct AddReservation<'a> {
+    shared: &'a SessionShared,
+    info_hash: [u8; 20],
+}
+
+impl<'a> AddReservation<'a> {
+    /// `None` when the torrent is in the session or being added already.
+    fn take(shared: &'a SessionShared, info_hash: [u8; 20]) -> Option<Self> {
+        let torrents = shared.torrents.lock();
+        if torrents.contains_key(&info_hash) || !shared.adding.lock().insert(info_hash) {
+            return None;
+        }
+        drop(torrents);
+        Some(AddReservation { shared, info_hash })
+    }
+}
+
+impl Drop for AddReservation<'_> {
+    fn drop(&mut self) {
+        self.shared.adding.lock().remove(&self.info_hash);
     }
 }

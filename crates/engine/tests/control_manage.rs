@@ -93,6 +93,38 @@ async fn remove_right_after_add_is_prompt() {
     s.shutdown().await;
 }
 
+/// Two adds of one torrent at the same time: the second is refused as a duplicate even
+/// while the first is still checking the data (both used to pass the check).
+#[tokio::test(flavor = "current_thread")]
+async fn concurrent_adds_of_one_torrent_admit_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("seed/d.bin");
+    random_file(&src, 4 * MIB, 6);
+    let meta = make_torrent(&src, 64 * 1024);
+    let s = session(None).await;
+    let opts = || AddTorrentOptions {
+        download_dir: dir.path().join("seed"),
+        ..AddTorrentOptions::default()
+    };
+    let (a, b) = tokio::join!(
+        s.add_torrent(meta.clone(), opts(), |_| {}),
+        s.add_torrent(meta.clone(), opts(), |_| {})
+    );
+    let oks = [a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count();
+    assert_eq!(oks, 1, "{:?} / {:?}", a.as_ref().err(), b.as_ref().err());
+    assert!(matches!(
+        a.as_ref().err().or(b.as_ref().err()),
+        Some(AddTorrentError::Duplicate(_))
+    ));
+    assert_eq!(s.torrents().len(), 1);
+    assert!(s.torrents()[0].is_complete());
+    // Once the first add is done (or failed), the torrent can be added again after a
+    // removal: the reservation is gone.
+    s.remove_torrent(&meta.info_hash.0, false).await.unwrap();
+    s.add_torrent(meta.clone(), opts(), |_| {}).await.unwrap();
+    s.shutdown().await;
+}
+
 /// Removing with the data deletes the torrent's files and the directories it made, and
 /// nothing else; removing without keeps everything.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -153,9 +153,10 @@ pub async fn trackers(
 pub async fn qr(State(s): State<AppState>, Path(i): Path<String>) -> ApiResult<Response> {
     let ih = id(&s, &i)?;
     let link = s.manager.link_of(&ih)?;
+    // Not a server fault: the link (a magnet the user gave, say) is simply too long.
     let svg = qr_svg(&link).ok_or_else(|| {
         ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "the link is too long for a QR code",
         )
     })?;
