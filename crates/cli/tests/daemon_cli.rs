@@ -26,6 +26,18 @@ fn client_commands_drive_the_daemon() {
     assert!(ok);
     assert_eq!(out.trim(), d.token);
 
+    // A .torrent file too big for an add request is refused before it is read.
+    let huge = tmp.path().join("huge.torrent");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(64 * 1024 * 1024)
+        .unwrap();
+    let (ok, _, err) = d.cli(&["add", huge.to_str().unwrap()]);
+    assert!(
+        !ok && err.contains("byte limit for a torrent file"),
+        "{err}"
+    );
+
     // add (a .torrent file, sent as base64) with a peer.
     let added = d.cli_json(&[
         "add",

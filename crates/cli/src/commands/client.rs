@@ -224,6 +224,13 @@ pub async fn add(args: AddArgs) -> anyhow::Result<ExitCode> {
         let is_torrent = meta.is_file() && src.to_ascii_lowercase().ends_with(".torrent");
         if is_torrent {
             use base64::Engine as _;
+            let max = shoal_daemon::api::MAX_TORRENT_FILE;
+            if meta.len() > max as u64 {
+                anyhow::bail!(
+                    "{src} is {} bytes, over the {max} byte limit for a torrent file",
+                    meta.len()
+                );
+            }
             let bytes = std::fs::read(path).with_context(|| format!("cannot read {src}"))?;
             body["torrent"] = json!(base64::engine::general_purpose::STANDARD.encode(bytes));
         } else {

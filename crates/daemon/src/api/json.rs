@@ -9,6 +9,10 @@ use serde::de::DeserializeOwned;
 /// Largest request body accepted (a base64 .torrent of a few MiB).
 pub const MAX_BODY: usize = 16 * 1024 * 1024;
 
+/// Largest .torrent file an add request can carry (base64 grows it by a third; the
+/// rest of the body is a few fields).
+pub const MAX_TORRENT_FILE: usize = MAX_BODY / 4 * 3 - 64 * 1024;
+
 pub struct JsonBody<T>(pub T);
 
 impl<S, T> FromRequest<S> for JsonBody<T>

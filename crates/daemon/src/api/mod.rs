@@ -17,6 +17,7 @@ use axum::http::Method;
 use axum::routing::{delete, get, patch, post, MethodRouter};
 use axum::Router;
 pub use error::ApiError;
+pub use json::{MAX_BODY, MAX_TORRENT_FILE};
 use std::sync::Arc;
 
 /// The OpenAPI document of this API.
