@@ -1,6 +1,7 @@
 //! A leecher with nothing but a magnet link and a peer address fetches the info
 //! dictionary over ut_metadata (BEP 9), verifies it against the info-hash, and then
-//! downloads the torrent.
+//! downloads the torrent. A peer that is not up yet when the fetch starts is dialled
+//! again until it is.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -58,5 +59,52 @@ async fn metadata_fetch_times_out_without_peers() {
         .fetch_metadata(&meta.magnet(), vec![], Duration::from_millis(300))
         .await;
     assert!(matches!(err, Err(shoal_engine::MetadataError::TimedOut(_))));
+    leecher.shutdown().await;
+}
+
+/// The only peer of a magnet starts listening 1.5 s after the fetch began: its first
+/// dial is refused by the OS, later ones (after 1 s, then 2 s) reach it, and the fetch
+/// succeeds. (Each address used to be dialled once per fetch.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_comes_up_late_is_dialled_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("seed/late.bin");
+    random_file(&src, 300_000, 14);
+    let meta = make_torrent(&src, 16 * 1024);
+    // A port on an address no other test uses, free again once probed.
+    let probe = std::net::TcpListener::bind("127.0.0.93:0").unwrap();
+    let late_addr = probe.local_addr().unwrap();
+    drop(probe);
+    let leecher = session(None).await;
+    let seed_dir = dir.path().join("seed");
+    let seeder = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let s = shoal_engine::Session::new(shoal_engine::SessionConfig {
+            listen_addr: late_addr,
+            use_trackers: false,
+            ..shoal_engine::SessionConfig::default()
+        })
+        .await
+        .unwrap();
+        add(&s, &meta, &seed_dir, vec![]).await;
+        s
+    });
+    let started = std::time::Instant::now();
+    let fetched = leecher
+        .fetch_metadata(
+            &make_torrent(&src, 16 * 1024).magnet(),
+            vec![late_addr],
+            Duration::from_secs(20),
+        )
+        .await
+        .unwrap();
+    assert_eq!(fetched.info.name, "late.bin");
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    seeder.await.unwrap().shutdown().await;
     leecher.shutdown().await;
 }

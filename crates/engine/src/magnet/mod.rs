@@ -7,22 +7,25 @@
 //! A peer serving metadata that does not hash to the info-hash is dropped once it is
 //! known to be the culprit (`MetadataFetch` bans a sole supplier; when several peers
 //! contributed, each becomes a suspect and the next attempt takes everything from one
-//! of them, so honest suspects stay connected). An address is dialled once per fetch,
-//! so a banned peer is never asked again. A peer announcing another metadata size than
+//! of them, so honest suspects stay connected). [`dials`] decides which address is
+//! dialled when: lost connections are retried with growing pauses, while a peer that
+//! was banned or broke the protocol is never asked again. A peer announcing another metadata size than
 //! the one the fetch settled on waits on its connection until that size is abandoned
 //! (its only supplier was banned or left) instead of being dropped: the first size may
 //! be an impostor's.
+
+mod dials;
 
 use crate::handshake;
 use crate::session::SessionShared;
 use crate::transport::{self, Connected};
 use bytes::BytesMut;
+use dials::{DialPlan, Ended};
 use parking_lot::Mutex;
 use shoal_announce::{Announcer, AnnouncerConfig, TransferStats};
 use shoal_ext::{AddPeerError, DataError, MetadataFetch, MetadataMessage};
 use shoal_metainfo::{Magnet, Metainfo};
 use shoal_wire::{Bitfield, ConnectionConfig, ExtensionHandshake, PeerConnection, PeerEvent};
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -76,10 +79,36 @@ pub(crate) async fn fetch(
     };
     let _discovery = session.discovery.subscribe(interest, found_tx);
     let deadline = tokio::time::Instant::now() + timeout;
-    let mut tried = HashSet::new();
+    let mut plan = DialPlan::default();
     let mut tasks = tokio::task::JoinSet::new();
     let mut next_key = 1u64;
     let result = loop {
+        while tasks.len() < MAX_CONNECTIONS {
+            let Some(addr) = plan.next(Instant::now()) else {
+                break;
+            };
+            let key = next_key;
+            next_key += 1;
+            let job = FetchConnection {
+                session: session.clone(),
+                info_hash,
+                shared: shared.clone(),
+                done: done_tx.clone(),
+                key,
+            };
+            tasks.spawn(async move {
+                let ended = match job.run(addr).await {
+                    Ok(()) => Ended::Lost,
+                    Err(end) => {
+                        tracing::debug!(%addr, error = %end.error, how = ?end.how, "metadata connection ended");
+                        end.how
+                    }
+                };
+                job.shared.lock().peer_gone(job.key);
+                (addr, ended)
+            });
+        }
+        let retry_at = plan.poll_timeout();
         tokio::select! {
             _ = tokio::time::sleep_until(deadline) => break Err(MetadataError::TimedOut(timeout)),
             changed = done_rx.changed() => {
@@ -96,20 +125,17 @@ pub(crate) async fn fetch(
                 else => None,
             } } => {
                 for addr in addrs {
-                    if tasks.len() < MAX_CONNECTIONS && tried.insert(addr) && addr != session.advertised_addr() {
-                        let key = next_key;
-                        next_key += 1;
-                        let job = FetchConnection { session: session.clone(), info_hash, shared: shared.clone(), done: done_tx.clone(), key };
-                        tasks.spawn(async move {
-                            if let Err(e) = job.run(addr).await {
-                                tracing::debug!(%addr, error = %e, "metadata connection ended");
-                            }
-                            job.shared.lock().peer_gone(job.key);
-                        });
+                    if addr != session.advertised_addr() {
+                        plan.add(addr);
                     }
                 }
             }
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
+                if let Ok((addr, how)) = joined {
+                    plan.ended(addr, how, Instant::now());
+                }
+            }
+            _ = sleep_until_some(retry_at) => {}
         }
     };
     tasks.abort_all();
@@ -117,6 +143,44 @@ pub(crate) async fn fetch(
         a.stop(Duration::from_secs(2)).await;
     }
     result
+}
+
+/// Sleeps until `at`, or forever when there is nothing to wait for.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Why a metadata connection ended, and whether its peer may be dialled again.
+struct ConnectionEnd {
+    how: Ended,
+    error: String,
+}
+
+impl ConnectionEnd {
+    /// The peer broke the rules or can never serve: not dialled again.
+    fn refused(e: impl std::fmt::Display) -> Self {
+        ConnectionEnd {
+            how: Ended::Refused,
+            error: e.to_string(),
+        }
+    }
+
+    /// Lost for reasons that may pass: dialled again later.
+    fn lost(e: impl std::fmt::Display) -> Self {
+        ConnectionEnd {
+            how: Ended::Lost,
+            error: e.to_string(),
+        }
+    }
+}
+
+impl From<std::io::Error> for ConnectionEnd {
+    fn from(e: std::io::Error) -> Self {
+        Self::lost(e)
+    }
 }
 
 fn start_announcer(
@@ -154,7 +218,7 @@ struct FetchConnection {
 }
 
 impl FetchConnection {
-    async fn run(&self, addr: SocketAddr) -> std::io::Result<()> {
+    async fn run(&self, addr: SocketAddr) -> Result<(), ConnectionEnd> {
         let Connected {
             mut stream,
             theirs,
@@ -162,9 +226,9 @@ impl FetchConnection {
             leftover,
         } = transport::dial(&self.session, addr, self.info_hash)
             .await
-            .map_err(std::io::Error::other)?;
+            .map_err(ConnectionEnd::lost)?;
         if !theirs.supports_extensions() {
-            return Err(std::io::Error::other(
+            return Err(ConnectionEnd::refused(
                 "peer does not support the extension protocol",
             ));
         }
@@ -192,7 +256,7 @@ impl FetchConnection {
         rbuf.extend_from_slice(&leftover);
         if !rbuf.is_empty() {
             conn.handle_input(&mut rbuf, Instant::now())
-                .map_err(std::io::Error::other)?;
+                .map_err(ConnectionEnd::refused)?;
         }
         let mut their_id = None;
         // The peer's id and size while its size disagrees with the fetch's.
@@ -205,7 +269,8 @@ impl FetchConnection {
                         let ext = conn.peer_extensions().cloned().unwrap_or_default();
                         let (Some(id), Some(size)) = (ext.id_of("ut_metadata"), ext.metadata_size)
                         else {
-                            return Err(std::io::Error::other("peer does not serve metadata"));
+                            // It may be fetching the metadata itself: ask again later.
+                            return Err(ConnectionEnd::lost("peer does not serve metadata"));
                         };
                         if self.join(size)? {
                             their_id = Some(id);
@@ -244,7 +309,7 @@ impl FetchConnection {
                                         {
                                             in_flight = 0;
                                         }
-                                        Err(e) => return Err(std::io::Error::other(e)),
+                                        Err(e) => return Err(ConnectionEnd::refused(e)),
                                     }
                                 }
                                 MetadataMessage::Reject { piece } => {
@@ -285,7 +350,7 @@ impl FetchConnection {
                 n = stream.read_buf(&mut rbuf) => {
                     let n = n?;
                     if n == 0 {
-                        return Err(std::io::ErrorKind::UnexpectedEof.into());
+                        return Err(ConnectionEnd::lost("closed by peer"));
                     }
                     if let Some(d) = decrypt.as_mut() {
                         let start = rbuf.len().saturating_sub(n);
@@ -293,10 +358,10 @@ impl FetchConnection {
                             d.apply(fresh);
                         }
                     }
-                    conn.handle_input(&mut rbuf, Instant::now()).map_err(std::io::Error::other)?;
+                    conn.handle_input(&mut rbuf, Instant::now()).map_err(ConnectionEnd::refused)?;
                 }
                 _ = tokio::time::sleep_until(deadline.into()) => {
-                    conn.handle_timeout(Instant::now()).map_err(std::io::Error::other)?;
+                    conn.handle_timeout(Instant::now()).map_err(ConnectionEnd::lost)?;
                 }
                 _ = tokio::time::sleep(SIZE_RETRY), if waiting.is_some() => {}
             }
@@ -305,14 +370,15 @@ impl FetchConnection {
 
     /// Registers this peer with the fetch: true when it is in, false when its size
     /// disagrees with the one in use (it may try again later), an error when it must go.
-    fn join(&self, size: u64) -> std::io::Result<bool> {
+    fn join(&self, size: u64) -> Result<bool, ConnectionEnd> {
         let mut fetch = self.shared.lock();
         // A size whose peers stay silent gives way once a request timed out.
         fetch.handle_timeout(Instant::now());
         match fetch.add_peer(self.key, size) {
             Ok(()) => Ok(true),
             Err(AddPeerError::SizeMismatch { .. }) => Ok(false),
-            Err(e) => Err(std::io::Error::other(e)),
+            Err(e @ AddPeerError::TooManyPeers(_)) => Err(ConnectionEnd::lost(e)),
+            Err(e) => Err(ConnectionEnd::refused(e)),
         }
     }
 }
