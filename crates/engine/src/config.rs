@@ -31,6 +31,9 @@ pub struct SessionConfig {
     /// is closed (libtorrent's inactivity timeout is the same 10 minutes): a peer that
     /// only sends keep-alives does not hold a slot forever.
     pub peer_inactivity_timeout: Duration,
+    /// When a torrent is at its peer cap, an incoming peer takes the slot of one that
+    /// has been connected this long with interest on neither side.
+    pub peer_eviction_grace: Duration,
     /// Threads used to re-check existing data when a torrent is added.
     pub hash_threads: usize,
     /// How long a torrent paused by a disk fault (disk full, read-only directory) waits
@@ -71,6 +74,7 @@ impl Default for SessionConfig {
             connect_timeout: Duration::from_secs(10),
             handshake_timeout: Duration::from_secs(15),
             peer_inactivity_timeout: Duration::from_secs(600),
+            peer_eviction_grace: Duration::from_secs(60),
             hash_threads: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),

@@ -18,7 +18,7 @@ use shoal_wire::Bitfield;
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 
 /// Most addresses remembered as needing a plaintext handshake.
@@ -349,7 +349,10 @@ async fn incoming(
     }
     {
         let st = torrent.state.lock();
-        if st.smartban.is_banned(addr.ip()) || st.peers.len() >= torrent.max_peers() {
+        let grace = shared.config.peer_eviction_grace;
+        if st.smartban.is_banned(addr.ip())
+            || !st.has_room_for_newcomer(torrent.max_peers(), grace, Instant::now())
+        {
             return;
         }
     }

@@ -2,7 +2,8 @@
 //! trickled one byte per second (incoming, and as the answer to our own dial), and
 //! peers that send nothing but keep-alives. Each test checks that the engine closes
 //! them near the configured timeout, that memory stays bounded, and that an honest
-//! peer in the same swarm is served as usual.
+//! peer in the same swarm is served as usual. At the peer cap, idle peers give their
+//! slot to a newcomer once past the eviction grace; interested ones never do.
 #![allow(clippy::unwrap_used)]
 
 #[path = "support/evil.rs"]
@@ -296,5 +297,83 @@ async fn an_interested_peer_sending_only_keepalives_keeps_its_slot() {
         .await
         .is_none());
     swarm.lists("127.0.13.50", 1).await;
+    swarm.seeder.shutdown().await;
+}
+
+/// Dials `to` from `ip` and sends a handshake: true when the engine closes the
+/// connection without answering (refused), false when it answers.
+async fn newcomer_refused(ip: &str, to: SocketAddr, hash: [u8; 20], tag: u8) -> bool {
+    let sock = TcpSocket::new_v4().unwrap();
+    sock.bind(format!("{ip}:0").parse().unwrap()).unwrap();
+    let mut stream = sock.connect(to).await.unwrap();
+    stream
+        .write_all(&evil_handshake(hash, tag).encode())
+        .await
+        .unwrap();
+    let mut b = [0u8; 1];
+    match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut b)).await {
+        Ok(Ok(0)) | Ok(Err(_)) => true,
+        Ok(Ok(_)) => false,
+        Err(_) => panic!("no answer and no close within 5 s"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_peers_at_the_cap_make_room_for_a_newcomer() {
+    let _serial = SERIAL.lock().await;
+    let swarm = Swarm::new("127.0.13.61", 133, |c| {
+        c.max_peers_per_torrent = 2;
+        c.peer_eviction_grace = SHORT;
+    })
+    .await;
+    let hash = swarm.meta.info_hash.0;
+    // Two peers that have nothing and want nothing take both slots.
+    let mut idle = Vec::new();
+    for (tag, ip) in [(20, "127.0.13.70"), (21, "127.0.13.71")] {
+        let mut hog = Evil::connect_as(ip, swarm.addr(), hash, tag).await;
+        hog.send(&shoal_wire::Message::HaveNone).await.unwrap();
+        idle.push(hog);
+    }
+    swarm.lists("127.0.13.70", 1).await;
+    swarm.lists("127.0.13.71", 1).await;
+    // Within the grace they keep their slots: a newcomer is turned away.
+    assert!(newcomer_refused("127.0.13.72", swarm.addr(), hash, 22).await);
+    tokio::time::sleep(SHORT).await;
+    // Past it, an honest leecher gets in at once and finishes.
+    let took = swarm
+        .honest_download("127.0.13.62", vec![swarm.addr()], |_| {})
+        .await;
+    assert!(
+        took < Duration::from_secs(5),
+        "honest download took {took:?}"
+    );
+    // It took one idle peer's slot (the older, as both moved nothing); the other stays.
+    let mut closed = Vec::new();
+    for hog in &mut idle {
+        closed.push(hog.closed_within(Duration::from_millis(500)).await);
+    }
+    assert_eq!(closed, [true, false]);
+    swarm.seeder.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interested_peers_at_the_cap_keep_their_slots() {
+    let _serial = SERIAL.lock().await;
+    let swarm = Swarm::new("127.0.13.81", 134, |c| {
+        c.max_peers_per_torrent = 1;
+        c.peer_eviction_grace = Duration::from_millis(500);
+    })
+    .await;
+    let hash = swarm.meta.info_hash.0;
+    let mut keen = Evil::connect_as("127.0.13.90", swarm.addr(), hash, 30).await;
+    keen.send(&shoal_wire::Message::HaveNone).await.unwrap();
+    keen.send(&shoal_wire::Message::Interested).await.unwrap();
+    swarm.lists("127.0.13.90", 1).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for tag in 31..34 {
+        assert!(newcomer_refused("127.0.13.91", swarm.addr(), hash, tag).await);
+    }
+    assert!(!keen.closed_within(Duration::from_millis(300)).await);
+    swarm.lists("127.0.13.90", 1).await;
     swarm.seeder.shutdown().await;
 }

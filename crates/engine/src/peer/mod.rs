@@ -119,7 +119,8 @@ fn register(
     }
     // Incoming peers passed the cap before their handshake answer: check it again
     // now, counting our dials in flight, so simultaneous arrivals cannot exceed it.
-    if !outgoing && st.peers.len() + st.connecting >= t.max_peers() {
+    let grace = t.session.config.peer_eviction_grace;
+    if !outgoing && !st.make_room_for_newcomer(t.max_peers(), grace, Instant::now()) {
         tracing::debug!(%addr, "peer limit reached: incoming peer refused");
         return None;
     }

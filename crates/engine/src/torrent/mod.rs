@@ -3,6 +3,7 @@
 
 mod book;
 mod control;
+mod eviction;
 mod handle;
 mod limits;
 mod manage;

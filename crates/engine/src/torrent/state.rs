@@ -51,6 +51,8 @@ pub(crate) struct PeerLive {
     pub peer_choking: AtomicBool,
     pub snubbed: AtomicBool,
     pub is_seed: AtomicBool,
+    /// Told to leave to make room for a newcomer (no longer counts against the cap).
+    pub evicted: AtomicBool,
     pub connected_at: Instant,
     pub client: Mutex<Option<String>>,
 }
@@ -68,6 +70,7 @@ impl PeerLive {
             peer_choking: AtomicBool::new(true),
             snubbed: AtomicBool::new(false),
             is_seed: AtomicBool::new(false),
+            evicted: AtomicBool::new(false),
             connected_at: now,
             client: Mutex::new(None),
         }
