@@ -33,6 +33,6 @@ pub use error::MetainfoError;
 pub use info::{FileEntry, FileSlice, Info, MAX_FILES, MAX_PATH_DEPTH, MAX_PIECE_LENGTH};
 pub use infohash::{info_hash_hex, info_hash_of, InfoHash, InfoHashParseError};
 pub use limits::{MAX_BENCODE_VALUES, MAX_METAINFO_BYTES, MAX_PIECES};
-pub use magnet::{Magnet, MagnetError};
+pub use magnet::{Magnet, MagnetError, MAX_MAGNET_EXTRA, MAX_MAGNET_PEERS, MAX_MAGNET_TRACKERS};
 pub use metainfo::Metainfo;
 pub use sanitize::{is_safe_component, sanitize_component, MAX_COMPONENT_BYTES};

@@ -1,5 +1,6 @@
 //! Magnet links (BEP 9): parsing and formatting `magnet:?xt=urn:btih:…` URIs.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -51,6 +52,12 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
 /// For `so`, which is a list of ranges: keep `,` readable.
 const SELECT_ONLY: &AsciiSet = &COMPONENT.remove(b',');
 
+/// Most trackers, peer addresses and other parameters kept from one link; the rest are
+/// ignored (a link can come from anyone, and each tracker or peer costs work later).
+pub const MAX_MAGNET_TRACKERS: usize = 256;
+pub const MAX_MAGNET_PEERS: usize = 1024;
+pub const MAX_MAGNET_EXTRA: usize = 256;
+
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
     if head.eq_ignore_ascii_case(prefix) {
@@ -90,12 +97,14 @@ impl Magnet {
 
     /// Parses a magnet URI. Keys are matched case-insensitively; the first `btih` wins
     /// (later differing ones, `btmh` hashes and unknown keys are kept in `extra`).
+    /// Trackers, peers and other parameters past their `MAX_MAGNET_*` cap are dropped.
     pub fn parse(s: &str) -> Result<Magnet, MagnetError> {
         let rest = strip_prefix_ci(s.trim(), "magnet:").ok_or(MagnetError::NotMagnet)?;
         let query = rest.strip_prefix('?').unwrap_or(rest);
         let mut info_hash = None;
         let mut saw_v2 = false;
         let mut m = Magnet::new(InfoHash::default());
+        let mut seen_trackers = HashSet::new();
         for part in query.split('&').filter(|p| !p.is_empty()) {
             let (raw_key, raw_val) = part.split_once('=').unwrap_or((part, ""));
             let key = decode(raw_key);
@@ -113,25 +122,31 @@ impl Magnet {
                         (Some(h), Some(first)) if h.parse::<InfoHash>() == Ok(first) => {}
                         _ => {
                             saw_v2 |= strip_prefix_ci(&val, "urn:btmh:").is_some();
-                            m.extra.push((key, val));
+                            if m.extra.len() < MAX_MAGNET_EXTRA {
+                                m.extra.push((key, val));
+                            }
                         }
                     }
                 }
                 "dn" if m.display_name.is_none() => m.display_name = Some(decode_plus(raw_val)),
                 k if is_tracker_key(k) => {
                     let t = decode(raw_val);
-                    if !t.is_empty() && !m.trackers.contains(&t) {
+                    if !t.is_empty()
+                        && m.trackers.len() < MAX_MAGNET_TRACKERS
+                        && seen_trackers.insert(t.clone())
+                    {
                         m.trackers.push(t);
                     }
                 }
                 "x.pe" => {
                     let p = decode(raw_val);
-                    if !p.is_empty() {
+                    if !p.is_empty() && m.peers.len() < MAX_MAGNET_PEERS {
                         m.peers.push(p);
                     }
                 }
                 "so" if m.select_only.is_none() => m.select_only = Some(decode(raw_val)),
-                _ => m.extra.push((key, decode(raw_val))),
+                _ if m.extra.len() < MAX_MAGNET_EXTRA => m.extra.push((key, decode(raw_val))),
+                _ => {}
             }
         }
         m.info_hash = match info_hash {
@@ -179,6 +194,29 @@ mod tests {
     use proptest::prelude::*;
 
     const HEX: &str = "c12fe1c06bba254a9dc9f519b335aa7c1367a88a";
+
+    /// A 4 MiB link of distinct trackers, peers and unknown keys parses quickly (the
+    /// tracker de-duplication was quadratic) and keeps only the capped numbers.
+    #[test]
+    fn huge_links_are_capped_and_linear() {
+        let mut s = format!("magnet:?xt=urn:btih:{HEX}");
+        let mut n = 0u32;
+        while s.len() < 4 << 20 {
+            s.push_str(&format!("&tr=udp://t{n}:1&x.pe=127.0.0.1:{n}&k{n}=v"));
+            n += 1;
+        }
+        let started = std::time::Instant::now();
+        let m = Magnet::parse(&s).unwrap();
+        assert_eq!(m.trackers.len(), MAX_MAGNET_TRACKERS);
+        assert_eq!(m.peers.len(), MAX_MAGNET_PEERS);
+        assert_eq!(m.extra.len(), MAX_MAGNET_EXTRA);
+        assert_eq!(m.trackers[1], "udp://t1:1");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
 
     #[test]
     fn parse_hex_full() {
