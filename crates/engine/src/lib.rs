@@ -32,7 +32,7 @@ pub use session::Session;
 pub use session_limits::SessionStats;
 pub use shoal_mse::EncryptionPolicy;
 pub use torrent::{FileSnapshot, TorrentState, TrackerSnapshot};
-pub use torrent::{PeerSnapshot, TorrentHandle, TorrentStats};
+pub use torrent::{PeerSnapshot, StreamPriority, TorrentHandle, TorrentStats};
 
 /// Our client name as sent in the extension handshake and tracker user agent.
 pub const CLIENT_NAME: &str = concat!("shoal ", env!("CARGO_PKG_VERSION"));

@@ -122,13 +122,12 @@ pub async fn stream(
     };
     let handle = span.handle;
     let absolute = span.offset + range.start..span.offset + range.end;
-    if !absolute.is_empty() {
-        handle.prioritize_bytes(absolute.clone());
-    }
+    // Held by the body: the priority ends when the response does (or the client leaves).
+    let priority = (!absolute.is_empty()).then(|| handle.prioritize_bytes(absolute.clone()));
     let shutdown = s.manager.shutdown_signal();
     let body = stream::unfold(
-        (handle, absolute.start, absolute.end, shutdown),
-        |(handle, pos, end, mut shutdown)| async move {
+        (handle, absolute.start, absolute.end, shutdown, priority),
+        |(handle, pos, end, mut shutdown, priority)| async move {
             if pos >= end {
                 return None;
             }
@@ -152,10 +151,13 @@ pub async fn stream(
                     }
                     Some((
                         Ok::<Bytes, std::io::Error>(bytes),
-                        (handle, next, end, shutdown),
+                        (handle, next, end, shutdown, priority),
                     ))
                 }
-                Err(e) => Some((Err(std::io::Error::other(e)), (handle, end, end, shutdown))),
+                Err(e) => Some((
+                    Err(std::io::Error::other(e)),
+                    (handle, end, end, shutdown, priority),
+                )),
             }
         },
     );

@@ -20,4 +20,5 @@ pub use handle::{
 };
 pub(crate) use remove::delete_data;
 pub(crate) use state::{ControlEvent, PeerCommand, PeerEntry, PeerLive, Torrent, MAX_SEEDS_SEEN};
+pub use stream::StreamPriority;
 pub(crate) use verify::{block_written, piece_checked};

@@ -25,8 +25,10 @@ pub(crate) struct Wishes {
     /// Per file in metainfo order; empty = all `Normal`.
     pub files: Vec<FilePriority>,
     pub sequential: bool,
-    /// Pieces a streaming reader asked for, most urgent first.
-    pub stream: Vec<u32>,
+    /// Per streaming reader (by id): the pieces it asked for, most urgent first.
+    pub streams: std::collections::BTreeMap<u64, Vec<u32>>,
+    /// The id the next streaming reader gets.
+    pub next_stream: u64,
     /// Below this index every wanted piece is had (where the sequential scan starts).
     pub cursor: u32,
 }
@@ -34,6 +36,24 @@ pub(crate) struct Wishes {
 impl Wishes {
     pub fn priority_of(&self, file: usize) -> FilePriority {
         self.files.get(file).copied().unwrap_or_default()
+    }
+
+    /// Every streaming reader's pieces taken in turn (each reader's most urgent first,
+    /// then each one's second, …), without repeats.
+    pub fn stream_pieces(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let longest = self.streams.values().map(Vec::len).max().unwrap_or(0);
+        for i in 0..longest {
+            for pieces in self.streams.values() {
+                if let Some(p) = pieces.get(i) {
+                    if seen.insert(*p) {
+                        out.push(*p);
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Whether the priority list changes as pieces are verified.
@@ -96,7 +116,7 @@ pub(crate) fn refresh_priority(
     wishes: &mut Wishes,
     store_first: Range<u32>,
 ) {
-    let mut list: Vec<u32> = wishes.stream.clone();
+    let mut list: Vec<u32> = wishes.stream_pieces();
     list.extend(store_first);
     let mut high = 0;
     for (i, f) in meta.info.files.iter().enumerate() {
@@ -132,4 +152,21 @@ pub(crate) fn refresh_priority(
         wishes.cursor = first_missing.unwrap_or(n);
     }
     picker.set_priority(list);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Wishes;
+
+    #[test]
+    fn stream_pieces_take_readers_in_turn_without_repeats() {
+        let mut w = Wishes::default();
+        assert!(w.stream_pieces().is_empty());
+        w.streams.insert(0, vec![10, 11, 12, 13]);
+        w.streams.insert(1, vec![50, 51]);
+        w.streams.insert(2, vec![11, 60]);
+        assert_eq!(w.stream_pieces(), [10, 50, 11, 51, 60, 12, 13]);
+        w.streams.remove(&0);
+        assert_eq!(w.stream_pieces(), [50, 11, 51, 60]);
+    }
 }

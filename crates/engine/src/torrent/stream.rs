@@ -1,22 +1,59 @@
 //! Reading a torrent while it downloads (HTTP streaming of a video, say): ask for the
 //! pieces around the bytes a reader wants first, wait for them, read verified bytes.
+//! Each reader's request lasts as long as its [`StreamPriority`]; several readers (a
+//! player fetching a file's start and its index at the end) are served in turn.
 
 use super::handle::TorrentHandle;
 use super::priority::{byte_pieces, refresh_priority};
-use super::state::PeerCommand;
+use super::state::{PeerCommand, Torrent};
 use crate::TorrentError;
 use bytes::Bytes;
 use std::ops::Range;
+use std::sync::Arc;
 
 /// Bytes past the requested range fetched early too (a player reads on).
 const READ_AHEAD: u64 = 8 * 1024 * 1024;
 /// Most pieces a streaming request puts first.
 const MAX_STREAM_PIECES: usize = 512;
+/// Most streaming requests with priority at once; past it the oldest gives way.
+const MAX_STREAMS: usize = 16;
+
+/// One reader's claim on the front of the download order; dropping it withdraws it.
+#[must_use = "the priority lasts only as long as this value"]
+pub struct StreamPriority {
+    torrent: Arc<Torrent>,
+    id: u64,
+}
+
+impl std::fmt::Debug for StreamPriority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamPriority")
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+impl Drop for StreamPriority {
+    fn drop(&mut self) {
+        let t = &self.torrent;
+        let mut st = t.state.lock();
+        let st = &mut *st;
+        if st.wishes.streams.remove(&self.id).is_some() {
+            refresh_priority(
+                &t.meta,
+                &mut st.picker,
+                &mut st.wishes,
+                t.store().priority_pieces(),
+            );
+        }
+    }
+}
 
 impl TorrentHandle {
     /// Puts the pieces covering `range` of the torrent's byte stream (and some read-ahead)
-    /// before every other piece, replacing the previous streaming request.
-    pub fn prioritize_bytes(&self, range: Range<u64>) {
+    /// before every other piece, next to other readers' requests, until the returned
+    /// value is dropped.
+    pub fn prioritize_bytes(&self, range: Range<u64>) -> StreamPriority {
         let t = &self.torrent;
         let end = range.end.saturating_add(READ_AHEAD);
         let pieces: Vec<u32> = byte_pieces(&t.meta, range.start..end)
@@ -24,7 +61,12 @@ impl TorrentHandle {
             .collect();
         let mut st = t.state.lock();
         let st = &mut *st;
-        st.wishes.stream = pieces;
+        let id = st.wishes.next_stream;
+        st.wishes.next_stream += 1;
+        while st.wishes.streams.len() >= MAX_STREAMS {
+            st.wishes.streams.pop_first();
+        }
+        st.wishes.streams.insert(id, pieces);
         refresh_priority(
             &t.meta,
             &mut st.picker,
@@ -32,6 +74,10 @@ impl TorrentHandle {
             t.store().priority_pieces(),
         );
         t.broadcast(st, PeerCommand::Wake);
+        StreamPriority {
+            torrent: t.clone(),
+            id,
+        }
     }
 
     /// Waits until every piece covering `range` is verified, or the torrent fails or
