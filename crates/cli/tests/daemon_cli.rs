@@ -164,3 +164,30 @@ fn client_commands_drive_the_daemon() {
     let (ok, _, err) = d.cli(&["info", "abcdef"]);
     assert!(!ok && err.contains("no torrent"), "{err}");
 }
+
+/// Session limits set through the API are kept in the state directory: after a
+/// restart they apply again, only the fields that were set are kept, and a flag given
+/// at the next start still wins.
+#[test]
+fn session_limits_survive_a_restart_and_flags_win() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    let mut d = start_daemon(&state, 0, &[]);
+    let before = d.cli_json(&["limit"]);
+    let s = d.cli_json(&["limit", "--up", "500k", "--connections", "99"]);
+    assert_eq!(s["upload_limit"], 500 * 1024);
+    d.proc.signal_and_wait(15, 30);
+
+    let mut d = start_daemon(&state, 0, &[]);
+    let s = d.cli_json(&["limit"]);
+    assert_eq!(s["upload_limit"], 500 * 1024);
+    assert_eq!(s["max_connections"], 99);
+    assert_eq!(s["download_limit"], before["download_limit"]);
+    assert_eq!(s["max_peers_per_torrent"], before["max_peers_per_torrent"]);
+    d.proc.signal_and_wait(15, 30);
+
+    let d = start_daemon(&state, 0, &["--upload-limit", "1000"]);
+    let s = d.cli_json(&["limit"]);
+    assert_eq!(s["upload_limit"], 1000);
+    assert_eq!(s["max_connections"], 99);
+}

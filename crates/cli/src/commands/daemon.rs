@@ -163,7 +163,12 @@ pub async fn run(args: DaemonArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    let config = args.layer().over(file).resolve(&root)?;
+    // Limits last set through the API sit between the flags and the config file.
+    let saved = shoal_daemon::state::read_saved_limits(&root).unwrap_or_else(|e| {
+        eprintln!("warning: {e}; limits saved by the API ignored");
+        ConfigLayer::default()
+    });
+    let config = args.layer().over(saved).over(file).resolve(&root)?;
     let dht_state = if config.dht {
         state_dir::dht_state_file(Some(&root))?
     } else {

@@ -205,6 +205,28 @@ impl Manager {
         })
     }
 
+    /// Adds the fields `p` set (with their new values in `now`) to the saved limits.
+    fn save_patched_limits(
+        &self,
+        p: &SessionPatch,
+        now: &super::RuntimeLimits,
+    ) -> Result<(), crate::state::StateError> {
+        let mut saved = crate::state::read_saved_limits(self.state.root()).unwrap_or_default();
+        let all = now.as_layer();
+        macro_rules! keep {
+            ($($f:ident),*) => { $(if p.$f.is_some() { saved.$f = all.$f; })* };
+        }
+        keep!(
+            upload_limit,
+            download_limit,
+            max_connections,
+            max_peers_per_torrent,
+            max_active_downloads,
+            max_active_seeds
+        );
+        self.state.save_limits(&saved)
+    }
+
     pub fn patch_session(&self, p: SessionPatch) -> Result<SessionInfo, ManagerError> {
         let limits = {
             let mut l = self.limits.lock();
@@ -225,6 +247,11 @@ impl Manager {
             }
             if let Some(v) = p.max_active_seeds {
                 l.max_active_seeds = v;
+            }
+            // The fields this patch set are kept for the next start (others keep
+            // following the config file); the change applies now either way.
+            if let Err(e) = self.save_patched_limits(&p, &l) {
+                tracing::warn!("session limits not saved: {e}");
             }
             *l
         };

@@ -44,6 +44,21 @@ pub struct RuntimeLimits {
     pub max_active_seeds: usize,
 }
 
+impl RuntimeLimits {
+    /// These limits as a config layer (what `daemon/limits.json` holds; 0 = unlimited).
+    pub fn as_layer(&self) -> crate::config::ConfigLayer {
+        crate::config::ConfigLayer {
+            upload_limit: Some(self.upload_limit.unwrap_or(0)),
+            download_limit: Some(self.download_limit.unwrap_or(0)),
+            max_connections: Some(self.max_connections),
+            max_peers_per_torrent: Some(self.max_peers_per_torrent),
+            max_active_downloads: Some(self.max_active_downloads),
+            max_active_seeds: Some(self.max_active_seeds),
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Registry {
     pub entries: BTreeMap<[u8; 20], Entry>,

@@ -91,6 +91,25 @@ pub fn read_api_info(state_root: &Path) -> Result<ApiInfo, StateError> {
     })
 }
 
+/// The session limits last set through the API (`daemon/limits.json`) as a config
+/// layer; empty when none were set. The daemon puts it under its command-line flags
+/// and over its config file, so a limit changed in the UI survives a restart unless a
+/// flag says otherwise.
+pub fn read_saved_limits(state_root: &Path) -> Result<crate::config::ConfigLayer, StateError> {
+    let path = daemon_dir(state_root).join(LIMITS_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Default::default()),
+        Err(e) => return Err(StateError::io("cannot read", &path)(e)),
+    };
+    serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
+        path,
+        message: e.to_string(),
+    })
+}
+
+const LIMITS_FILE: &str = "limits.json";
+
 /// The daemon's state directory, locked for this process.
 #[derive(Debug)]
 pub struct StateDir {
@@ -148,6 +167,13 @@ impl StateDir {
     pub fn write_api_info(&self, info: &ApiInfo) -> Result<(), StateError> {
         let path = self.dir.join("api.json");
         let bytes = serde_json::to_vec(info).unwrap_or_default();
+        write_atomic(&path, &bytes, 0o644).map_err(StateError::io("cannot write", &path))
+    }
+
+    /// Saves the session limits set through the API (see [`read_saved_limits`]).
+    pub fn save_limits(&self, limits: &crate::config::ConfigLayer) -> Result<(), StateError> {
+        let path = self.dir.join(LIMITS_FILE);
+        let bytes = serde_json::to_vec_pretty(limits).unwrap_or_default();
         write_atomic(&path, &bytes, 0o644).map_err(StateError::io("cannot write", &path))
     }
 
