@@ -10,7 +10,7 @@
 mod evil;
 mod support;
 
-use evil::{evil_handshake, keepalive_until_closed, rss_kib, session_with, Evil};
+use evil::{dial_and_greet, evil_handshake, keepalive_until_closed, rss_kib, session_with, Evil};
 use shoal_engine::{Session, TorrentHandle};
 use shoal_metainfo::Metainfo;
 use std::net::{IpAddr, SocketAddr};
@@ -303,13 +303,7 @@ async fn an_interested_peer_sending_only_keepalives_keeps_its_slot() {
 /// Dials `to` from `ip` and sends a handshake: true when the engine closes the
 /// connection without answering (refused), false when it answers.
 async fn newcomer_refused(ip: &str, to: SocketAddr, hash: [u8; 20], tag: u8) -> bool {
-    let sock = TcpSocket::new_v4().unwrap();
-    sock.bind(format!("{ip}:0").parse().unwrap()).unwrap();
-    let mut stream = sock.connect(to).await.unwrap();
-    stream
-        .write_all(&evil_handshake(hash, tag).encode())
-        .await
-        .unwrap();
+    let mut stream = dial_and_greet(ip, to, hash, tag).await;
     let mut b = [0u8; 1];
     match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut b)).await {
         Ok(Ok(0)) | Ok(Err(_)) => true,

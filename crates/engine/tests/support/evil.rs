@@ -142,13 +142,7 @@ impl Evil {
     /// Like [`Evil::connect`] with peer id tag `tag`, so several evil peers of one
     /// torrent are not taken for the same peer.
     pub async fn connect_as(from_ip: &str, to: SocketAddr, info_hash: [u8; 20], tag: u8) -> Evil {
-        let sock = TcpSocket::new_v4().unwrap();
-        sock.bind(format!("{from_ip}:0").parse().unwrap()).unwrap();
-        let mut stream = sock.connect(to).await.unwrap();
-        stream
-            .write_all(&evil_handshake(info_hash, tag).encode())
-            .await
-            .unwrap();
+        let mut stream = dial_and_greet(from_ip, to, info_hash, tag).await;
         let mut hs = [0u8; 68];
         tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut hs))
             .await
@@ -192,6 +186,24 @@ impl Evil {
             }
         }
     }
+}
+
+/// Dials `to` from `from_ip` and sends our handshake (peer id tag `tag`); the engine's
+/// answer is left unread.
+pub async fn dial_and_greet(
+    from_ip: &str,
+    to: SocketAddr,
+    info_hash: [u8; 20],
+    tag: u8,
+) -> TcpStream {
+    let sock = TcpSocket::new_v4().unwrap();
+    sock.bind(format!("{from_ip}:0").parse().unwrap()).unwrap();
+    let mut stream = sock.connect(to).await.unwrap();
+    stream
+        .write_all(&evil_handshake(info_hash, tag).encode())
+        .await
+        .unwrap();
+    stream
 }
 
 /// Sends a keep-alive every 300 ms until the engine closes the connection; returns how
