@@ -202,3 +202,66 @@ fn wrong_key_fails_clearly_and_writes_nothing() {
     assert!(left.is_empty(), "nothing may be written: {left:?}");
     send.expect_clean_stop("INT", Duration::from_secs(20));
 }
+
+/// The upload total in a `shoal send` stop line ("stopping: uploaded 9.5 MiB to …").
+fn send_uploaded(stderr: &str) -> u64 {
+    let rest = stderr
+        .lines()
+        .find_map(|l| l.split_once(": uploaded ").map(|(_, r)| r))
+        .unwrap_or_else(|| panic!("no upload total in the sender's output: {stderr:?}"));
+    let amount = rest.split(" to ").next().unwrap().trim();
+    let (num, unit) = amount.split_once(' ').unwrap_or((amount, "B"));
+    let scale: f64 = match unit {
+        "B" => 1.0,
+        "KiB" => 1024.0,
+        "MiB" => 1048576.0,
+        "GiB" => 1073741824.0,
+        other => panic!("unknown unit {other:?}"),
+    };
+    (num.parse::<f64>().unwrap() * scale) as u64
+}
+
+/// A private download interrupted half-way picks up where it stopped when `shoal get`
+/// runs again with the same link and output directory: the sender uploads the share
+/// about once in all (it would be about one and a half times if the second run started
+/// over), and the result is byte-identical.
+#[test]
+fn an_interrupted_private_get_resumes_where_it_stopped() {
+    const LEN: usize = 8 << 20;
+    let s = Scratch::new("private_resume");
+    let src = s.dir("share").join("film");
+    write_random(&src.join("film.bin"), LEN);
+    write_random(&src.join("notes.txt"), 3000);
+    // 2 MiB/s: the first run is stopped about half-way.
+    let (mut send, link) = start_send(&s, &src, &["--upload-limit", "2097152"]);
+    let out = s.dir("out");
+    let mut first = get(&s, "get-1", &link, &out, &[]);
+    wait_until("the header to open", TIMEOUT, || {
+        out.join("film/film.bin").exists()
+    });
+    std::thread::sleep(Duration::from_millis(1800));
+    first.signal("INT");
+    let st = first.wait_exit(TIMEOUT);
+    assert!(
+        !st.success(),
+        "the first run finished before it was stopped"
+    );
+
+    let mut second = get(&s, "get-2", &link, &out, &[]);
+    second.expect_success();
+    assert_same_tree(&src, &out.join("film"));
+    let leftovers: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(leftovers, ["film"], "hidden files left behind");
+    send.expect_clean_stop("INT", TIMEOUT);
+    let uploaded = send_uploaded(&send.stderr());
+    say(&format!(
+        "sender uploaded {uploaded} bytes for a {LEN}-byte share"
+    ));
+    assert!(
+        uploaded < LEN as u64 * 5 / 4,
+        "uploaded {uploaded} bytes: the second run started over"
+    );
+}

@@ -93,4 +93,4 @@ pub use manifest::{
 pub use scan::{scan_path, ScanError, ScanReport, SkipReason, Skipped};
 pub use sink::{PrivateSink, APPLIED_MODE_MASK};
 pub use source::PrivateSource;
-pub use store::{PrivateStore, PrivateStoreError, SPOOL_PREFIX};
+pub use store::{PrivateStore, PrivateStoreError, HEADER_CACHE_PREFIX, SPOOL_PREFIX};

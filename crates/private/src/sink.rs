@@ -8,7 +8,7 @@
 //! reused (resume) and resized to its manifest length. After [`PrivateSink::finish`]
 //! files are only opened for reading (their final modes may forbid writing).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::{self, File, Permissions};
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -140,6 +140,39 @@ impl PrivateSink {
                     self.open(index)?
                 };
                 read_exact_at(&file, at, out).map_err(|e| with_path(&path, e))
+            },
+        )
+    }
+
+    /// Like [`read_stream`](Self::read_stream), but only from files already on disk,
+    /// opened for reading into `opened` rather than the sink's own handles (a re-check
+    /// before anything is written). A missing or non-regular file is an error.
+    pub fn read_existing(
+        &self,
+        stream_offset: u64,
+        buf: &mut [u8],
+        opened: &mut HashMap<usize, File>,
+    ) -> io::Result<()> {
+        fill_stream(
+            &self.layout,
+            &self.cipher,
+            stream_offset,
+            buf,
+            |index, at, out| {
+                let path = self.file_path(index).unwrap_or_default();
+                let file = match opened.entry(index) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        let meta = fs::symlink_metadata(&path).map_err(|e| with_path(&path, e))?;
+                        if !meta.is_file() {
+                            let err =
+                                io::Error::new(io::ErrorKind::InvalidData, "not a regular file");
+                            return Err(with_path(&path, err));
+                        }
+                        v.insert(open_read(&path).map_err(|e| with_path(&path, e))?)
+                    }
+                };
+                read_exact_at(file, at, out).map_err(|e| with_path(&path, e))
             },
         )
     }

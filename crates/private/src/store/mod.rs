@@ -10,6 +10,7 @@
 
 mod error;
 mod geometry;
+mod header_cache;
 mod ranges;
 mod receiver;
 mod spool;
@@ -28,6 +29,7 @@ use crate::layout::PrivateLayout;
 use crate::source::PrivateSource;
 pub use error::PrivateStoreError;
 use geometry::Geometry;
+pub use header_cache::HEADER_CACHE_PREFIX;
 use receiver::Receiver;
 pub use spool::SPOOL_PREFIX;
 
@@ -40,7 +42,7 @@ pub struct PrivateStore {
 
 enum Role {
     Sender(PrivateSource),
-    Receiver(Receiver),
+    Receiver(Box<Receiver>),
 }
 
 impl PrivateStore {
@@ -72,7 +74,7 @@ impl PrivateStore {
         let receiver = Receiver::new(out_dir, &geo, key)?;
         Ok(PrivateStore {
             geo,
-            role: Role::Receiver(receiver),
+            role: Role::Receiver(Box::new(receiver)),
         })
     }
 
@@ -176,8 +178,9 @@ impl PrivateStore {
         }
     }
 
-    /// The pieces already held: all of them for a sender (its files are the content),
-    /// none for a receiver (no resume). `progress` gets the piece count once.
+    /// The pieces already held: all of them for a sender (its files are the content);
+    /// for a receiver, those its files hold when an earlier run left a header cache
+    /// (see `Receiver::resume`), else none. `progress` gets the piece count once.
     pub fn check_existing(
         &self,
         _threads: usize,
@@ -185,9 +188,9 @@ impl PrivateStore {
     ) -> Result<Bitfield, PrivateStoreError> {
         let n = self.num_pieces();
         progress(n);
-        Ok(match self.role {
+        Ok(match &self.role {
             Role::Sender(_) => Bitfield::full(n as usize),
-            Role::Receiver(_) => Bitfield::new(n as usize),
+            Role::Receiver(rx) => rx.resume(&self.geo),
         })
     }
 
@@ -209,8 +212,8 @@ impl PrivateStore {
     }
 
     /// Stops a receiver whose header has not been opened: its spool is removed and
-    /// later operations fail. No effect once open, nor on a sender. Call when the
-    /// torrent stops (there is no resume of an unopened stream).
+    /// later operations fail. No effect once open (its header cache lets a later run
+    /// resume), nor on a sender. Call when the torrent stops.
     pub fn close(&self) {
         if let Role::Receiver(rx) = &self.role {
             rx.close();

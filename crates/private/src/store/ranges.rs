@@ -12,6 +12,10 @@ pub(crate) struct RangeSet {
 }
 
 impl RangeSet {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
     /// Adds `range` (empty ranges are ignored).
     pub(crate) fn insert(&mut self, range: Range<u64>) {
         if range.start >= range.end {

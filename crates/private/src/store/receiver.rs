@@ -15,9 +15,12 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use parking_lot::RwLock;
+use shoal_wire::Bitfield;
+use std::collections::HashMap;
 
 use super::error::{Failure, PrivateStoreError};
 use super::geometry::Geometry;
+use super::header_cache::HeaderCache;
 use super::ranges::RangeSet;
 use super::spool::{Spool, SPOOL_PREFIX};
 use crate::header::{open_header, Opened, HEADER_LEN, MAX_SEALED_LEN};
@@ -34,6 +37,7 @@ const MAX_MEM: u64 = HEADER_LEN as u64 + MAX_SEALED_LEN as u64;
 pub(crate) struct Receiver {
     out_dir: PathBuf,
     spool_path: PathBuf,
+    header_cache: HeaderCache,
     key: ContentKey,
     phase: RwLock<Phase>,
 }
@@ -96,6 +100,7 @@ impl Receiver {
         Ok(Receiver {
             out_dir: out_dir.to_path_buf(),
             spool_path: out_dir.join(format!("{SPOOL_PREFIX}{tag}")),
+            header_cache: HeaderCache::new(out_dir, &tag),
             key,
             phase: RwLock::new(Phase::Pending(pending)),
         })
@@ -142,6 +147,8 @@ impl Receiver {
                 let sink = PrivateSink::new(&self.out_dir, layout, &self.key);
                 match pending.move_into(geo, &sink) {
                     Ok(()) => {
+                        // Best effort: without it a later run starts over.
+                        let _ = self.header_cache.store(sink.layout().region());
                         *phase = Phase::Open(sink);
                         Ok(())
                     }
@@ -209,9 +216,62 @@ impl Receiver {
         }
     }
 
+    /// Picks up what an earlier run left: when the header cache opens with our key,
+    /// the receiver opens at once and every piece its files already hold (re-encrypted
+    /// and hashed) is returned. Pieces wholly inside the region must match too, or the
+    /// cache is dropped. Nothing changes (and nothing is returned) without a usable
+    /// cache, or once anything has been written.
+    pub(crate) fn resume(&self, geo: &Geometry) -> Bitfield {
+        let n = geo.num_pieces() as usize;
+        let mut have = Bitfield::new(n);
+        let Some(region) = self.header_cache.load(MAX_MEM) else {
+            return have;
+        };
+        let layout = match open_header(&region, geo.stream_len, &self.key) {
+            Ok(Opened::Ready(layout)) => layout,
+            // Not ours to open (another key, say): left for the run that can.
+            _ => return have,
+        };
+        let sink = PrivateSink::new(&self.out_dir, layout, &self.key);
+        let mut files = HashMap::new();
+        for piece in 0..geo.num_pieces() {
+            let digest =
+                geo.hash_piece(
+                    piece,
+                    |at, buf| Ok(sink.read_existing(at, buf, &mut files)?),
+                );
+            if digest.ok().as_ref() == geo.hashes.get(piece as usize) {
+                have.set(piece as usize);
+            }
+        }
+        let region_pieces = sink.layout().data_offset() / u64::from(geo.piece_length);
+        if !(0..region_pieces).all(|p| have.get(p as usize)) {
+            self.header_cache.remove();
+            return Bitfield::new(n);
+        }
+        let mut phase = self.phase.write();
+        match &*phase {
+            Phase::Pending(p) if p.written.is_empty() => {
+                // Everything was there (the last run stopped before finishing): finish
+                // now, as the engine only does so when a download completes.
+                // (A failure here shows again when the files are read to seed.)
+                if have.is_full() && sink.finish().is_ok() {
+                    self.header_cache.remove();
+                }
+                *phase = Phase::Open(sink);
+                have
+            }
+            _ => Bitfield::new(n),
+        }
+    }
+
     pub(crate) fn finish(&self) -> Result<(), PrivateStoreError> {
         match &*self.phase.read() {
-            Phase::Open(sink) => Ok(sink.finish()?),
+            Phase::Open(sink) => {
+                sink.finish()?;
+                self.header_cache.remove();
+                Ok(())
+            }
             Phase::Pending(_) => Err(PrivateStoreError::NotOpen),
             Phase::Failed(f) => Err(f.to_error()),
         }

@@ -13,7 +13,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use shoal_metainfo::{create_torrent_from_stream, CreateOptions};
 
-use super::{PrivateStore, PrivateStoreError, SPOOL_PREFIX};
+use super::{PrivateStore, PrivateStoreError, HEADER_CACHE_PREFIX, SPOOL_PREFIX};
 use crate::{scan_path, ContentKey, PrivateLayout, PrivateSource};
 
 const PL: u32 = 16 * 1024;
@@ -468,4 +468,75 @@ proptest! {
         prop_assert!(store.layout().is_none());
         prop_assert!(entries(&out).iter().all(|n| n.starts_with(SPOOL_PREFIX)));
     }
+}
+
+/// A receiver stopped half-way leaves its header cache; the next receiver of the same
+/// share opens at once and finds exactly the pieces that were written, then finishes
+/// with the rest. A receiver with another key finds nothing and leaves the cache alone.
+#[test]
+fn a_later_receiver_resumes_from_the_files_on_disk() {
+    let mut rng = StdRng::seed_from_u64(30);
+    for align in [PL as usize, 4096] {
+        let share = Share::new(&tree(&mut rng), align);
+        let out = share.tmp.path().join(format!("out-resume-{align}"));
+        let n = share.num_pieces();
+        let mut fed: Vec<u32> = (0..n).filter(|p| p % 3 != 1).collect();
+        fed.shuffle(&mut rng);
+        {
+            let first = share.receiver(&out, &share.key);
+            for &p in &fed {
+                feed_piece(&first, &share, p, &mut rng);
+            }
+            assert!(first.layout().is_some());
+            first.sync_all().unwrap();
+            first.close();
+        }
+        let names = entries(&out);
+        assert!(
+            names.iter().any(|n| n.starts_with(HEADER_CACHE_PREFIX)),
+            "{names:?}"
+        );
+
+        let stranger = share.receiver(&out, &ContentKey::generate());
+        let have = stranger.check_existing(1, &|_| {}).unwrap();
+        assert_eq!(have.count_ones(), 0);
+        assert!(stranger.layout().is_none());
+        drop(stranger);
+
+        let second = share.receiver(&out, &share.key);
+        let have = second.check_existing(1, &|_| {}).unwrap();
+        let held: Vec<u32> = (0..n).filter(|p| have.get(*p as usize)).collect();
+        let mut want = fed.clone();
+        want.sort_unstable();
+        assert_eq!(held, want);
+        assert!(second.layout().is_some(), "opened from the cache");
+        for p in (0..n).filter(|p| !have.get(*p as usize)) {
+            feed_piece(&second, &share, p, &mut rng);
+        }
+        second.sync_all().unwrap();
+        second.finish().unwrap();
+        share.assert_reproduced(&out);
+        assert_eq!(entries(&out), vec!["share".to_string()], "cache removed");
+    }
+}
+
+/// Everything was written but the run stopped before finishing: the next receiver
+/// holds every piece and finishes at once (modes applied, cache gone).
+#[test]
+fn a_complete_but_unfinished_download_is_finished_on_resume() {
+    let mut rng = StdRng::seed_from_u64(31);
+    let share = Share::new(&tree(&mut rng), PL as usize);
+    let out = share.tmp.path().join("out-unfinished");
+    {
+        let first = share.receiver(&out, &share.key);
+        for p in 0..share.num_pieces() {
+            feed_piece(&first, &share, p, &mut rng);
+        }
+        first.sync_all().unwrap();
+    }
+    let second = share.receiver(&out, &share.key);
+    let have = second.check_existing(1, &|_| {}).unwrap();
+    assert!(have.is_full());
+    share.assert_reproduced(&out);
+    assert_eq!(entries(&out), vec!["share".to_string()]);
 }
