@@ -174,3 +174,55 @@ async fn wrong_key_fails_before_writing() {
     rx.shutdown().await;
     sender.shutdown().await;
 }
+
+/// Removing a half-received private share with its data deletes its files and its
+/// hidden header cache: the output directory is left empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_a_half_received_share_with_its_data_leaves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = make_share(tmp.path());
+    let key = ContentKey::generate();
+    let (meta, source) = private_torrent(&root, &key);
+    let sender = session(Some(1 << 20)).await;
+    add_with(
+        &sender,
+        &meta,
+        tmp.path(),
+        vec![],
+        Content::PrivateSend(source),
+    )
+    .await;
+    let out = tmp.path().join("out");
+    let rx = session(None).await;
+    let got = add_with(
+        &rx,
+        &meta,
+        &out,
+        vec![sender.local_addr()],
+        Content::PrivateReceive(key),
+    )
+    .await;
+    let deadline = std::time::Instant::now() + LIMIT;
+    while got.private_target().is_none() {
+        assert!(std::time::Instant::now() < deadline, "header never opened");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let names = || -> Vec<String> {
+        std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    assert!(
+        names()
+            .iter()
+            .any(|n| n.starts_with(shoal_private::HEADER_CACHE_PREFIX)),
+        "{:?}",
+        names()
+    );
+    assert!(!got.is_complete());
+    rx.remove_torrent(&meta.info_hash.0, true).await.unwrap();
+    assert_eq!(names(), Vec::<String>::new());
+    rx.shutdown().await;
+    sender.shutdown().await;
+}

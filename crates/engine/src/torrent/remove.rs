@@ -61,18 +61,22 @@ fn own_files(store: &Store) -> Vec<PathBuf> {
             .filter_map(|i| s.file_path(i))
             .collect(),
         Store::Private(p) => {
+            let mut files: Vec<PathBuf> = p.header_cache_path().into_iter().collect();
             let (Some(target), Some(layout)) = (p.target_path(), p.layout()) else {
-                return Vec::new();
+                return files;
             };
             let manifest = layout.manifest();
             if manifest.is_single_file() {
-                return vec![target];
+                files.push(target);
+                return files;
             }
-            manifest
-                .entries
-                .iter()
-                .map(|e| e.path.iter().fold(target.clone(), |acc, c| acc.join(c)))
-                .collect()
+            files.extend(
+                manifest
+                    .entries
+                    .iter()
+                    .map(|e| e.path.iter().fold(target.clone(), |acc, c| acc.join(c))),
+            );
+            files
         }
     }
 }

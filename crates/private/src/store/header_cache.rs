@@ -63,6 +63,10 @@ impl HeaderCache {
         fs::rename(&tmp, &self.path)
     }
 
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Forgets the cache (a missing file is fine).
     pub(crate) fn remove(&self) {
         let _ = fs::remove_file(&self.path);

@@ -118,6 +118,15 @@ impl PrivateStore {
         }
     }
 
+    /// A receiver's header cache (see `Receiver::resume`): one of its own files to
+    /// delete with the data.
+    pub fn header_cache_path(&self) -> Option<PathBuf> {
+        match &self.role {
+            Role::Sender(_) => None,
+            Role::Receiver(rx) => Some(rx.header_cache_path().to_path_buf()),
+        }
+    }
+
     /// A receiver's permanent failure (wrong key, bad content, failed opening), if any.
     pub fn failure(&self) -> Option<PrivateStoreError> {
         match &self.role {

@@ -110,6 +110,10 @@ impl Receiver {
         &self.out_dir
     }
 
+    pub(crate) fn header_cache_path(&self) -> &Path {
+        self.header_cache.path()
+    }
+
     /// Writes consecutive buffers at stream `offset`, all inside `piece`.
     pub(crate) fn write(
         &self,
