@@ -1,12 +1,15 @@
 //! Compact binary encodings used by the DHT: peers (6-byte IPv4 / 18-byte IPv6
-//! `ip|port`) and node infos (26-byte IPv4 / 38-byte IPv6 `id|ip|port`, BEP 5 and 32).
+//! `ip|port`, the shared codec of `shoal-compact`, re-exported under the DHT's names)
+//! and node infos (26-byte IPv4 / 38-byte IPv6 `id|ip|port`, BEP 5 and 32).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::net::SocketAddr;
 
 use crate::id::{NodeId, ID_LEN};
 
-pub const PEER_V4_LEN: usize = 6;
-pub const PEER_V6_LEN: usize = 18;
+pub use shoal_compact::{
+    decode as decode_peer, encode_into as encode_peer, is_dialable as is_usable,
+    to_bytes as peer_bytes, V4_LEN as PEER_V4_LEN, V6_LEN as PEER_V6_LEN,
+};
 pub const NODE_V4_LEN: usize = ID_LEN + PEER_V4_LEN;
 pub const NODE_V6_LEN: usize = ID_LEN + PEER_V6_LEN;
 
@@ -15,57 +18,6 @@ pub const NODE_V6_LEN: usize = ID_LEN + PEER_V6_LEN;
 pub struct NodeInfo {
     pub id: NodeId,
     pub addr: SocketAddr,
-}
-
-/// Whether a datagram can go to `addr`: a non-zero port and an IP that is not
-/// unspecified, multicast or the IPv4 broadcast address. Addresses learned from the
-/// network (node infos, snapshots, PORT messages) are checked with it, so nobody can make
-/// the node send to such addresses.
-pub fn is_usable(addr: &SocketAddr) -> bool {
-    let ip = addr.ip();
-    addr.port() != 0
-        && !ip.is_unspecified()
-        && !ip.is_multicast()
-        && !matches!(ip, IpAddr::V4(v4) if v4.is_broadcast())
-}
-
-/// Appends the compact form of `addr` (6 bytes for IPv4, 18 for IPv6).
-pub fn encode_peer(addr: &SocketAddr, out: &mut Vec<u8>) {
-    match addr {
-        SocketAddr::V4(a) => out.extend_from_slice(&a.ip().octets()),
-        SocketAddr::V6(a) => out.extend_from_slice(&a.ip().octets()),
-    }
-    out.extend_from_slice(&addr.port().to_be_bytes());
-}
-
-/// The compact form of `addr` as a fresh buffer.
-pub fn peer_bytes(addr: &SocketAddr) -> Vec<u8> {
-    let mut out = Vec::with_capacity(PEER_V6_LEN);
-    encode_peer(addr, &mut out);
-    out
-}
-
-/// Parses a 6- or 18-byte compact peer; any other length is refused.
-pub fn decode_peer(bytes: &[u8]) -> Option<SocketAddr> {
-    match bytes.len() {
-        PEER_V4_LEN => {
-            let ip = Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]);
-            let port = u16::from_be_bytes([bytes[4], bytes[5]]);
-            Some(SocketAddr::V4(SocketAddrV4::new(ip, port)))
-        }
-        PEER_V6_LEN => {
-            let mut octets = [0u8; 16];
-            octets.copy_from_slice(&bytes[..16]);
-            let port = u16::from_be_bytes([bytes[16], bytes[17]]);
-            Some(SocketAddr::V6(SocketAddrV6::new(
-                Ipv6Addr::from(octets),
-                port,
-                0,
-                0,
-            )))
-        }
-        _ => None,
-    }
 }
 
 /// Concatenated compact node infos of one address family: IPv4 nodes when `v6` is

@@ -15,10 +15,11 @@
 //! extension handshake; a peer sending many per second reaches it at once.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use shoal_bencode::{DecodeError, DecodeOptions, OwnedValue};
+use shoal_compact::is_dialable;
 
 /// Name of the extension in the BEP 10 handshake's `m` dictionary.
 pub const UT_PEX: &str = "ut_pex";
@@ -97,35 +98,9 @@ impl PexError {
     }
 }
 
-/// Whether `addr` is worth announcing or connecting to.
-fn usable(addr: &SocketAddr) -> bool {
-    let ip = addr.ip();
-    addr.port() != 0 && !ip.is_unspecified() && !ip.is_multicast() && !is_broadcast(ip)
-}
-
-fn is_broadcast(ip: IpAddr) -> bool {
-    matches!(ip, IpAddr::V4(v4) if v4.is_broadcast())
-}
-
-fn push_compact(out: &mut Vec<u8>, addr: &SocketAddr) {
-    match addr.ip() {
-        IpAddr::V4(ip) => out.extend_from_slice(&ip.octets()),
-        IpAddr::V6(ip) => out.extend_from_slice(&ip.octets()),
-    }
-    out.extend_from_slice(&addr.port().to_be_bytes());
-}
-
 /// Parses whole compact entries of `width` bytes (6 or 18); a partial tail is ignored.
 fn parse_compact(bytes: &[u8], width: usize) -> impl Iterator<Item = SocketAddr> + '_ {
-    bytes.chunks_exact(width).filter_map(move |chunk| {
-        let (ip, port) = chunk.split_at(width - 2);
-        let port = u16::from_be_bytes(<[u8; 2]>::try_from(port).ok()?);
-        let ip = match width {
-            6 => IpAddr::from(Ipv4Addr::from(<[u8; 4]>::try_from(ip).ok()?)),
-            _ => IpAddr::from(Ipv6Addr::from(<[u8; 16]>::try_from(ip).ok()?)),
-        };
-        Some(SocketAddr::new(ip, port))
-    })
+    bytes.chunks_exact(width).filter_map(shoal_compact::decode)
 }
 
 impl PexMessage {
@@ -144,11 +119,11 @@ impl PexMessage {
             } else {
                 (&mut *added6, &mut *added6_f)
             };
-            push_compact(list, &peer.addr);
+            shoal_compact::encode_into(&peer.addr, list);
             flags.push(peer.flags.0);
         }
         for addr in &self.dropped {
-            push_compact(if addr.is_ipv4() { dropped } else { dropped6 }, addr);
+            shoal_compact::encode_into(addr, if addr.is_ipv4() { dropped } else { dropped6 });
         }
         let mut d = OwnedValue::dict();
         let keys = [
@@ -188,13 +163,13 @@ impl PexMessage {
                     addr,
                     flags: PexFlags(flags.get(i).copied().unwrap_or(0)),
                 })
-                .filter(|p| usable(&p.addr));
+                .filter(|p| is_dialable(&p.addr));
             let room = MAX_PEX_ENTRIES - msg.added.len();
             msg.added.extend(peers.take(room));
         }
         for (key, width) in [(&b"dropped"[..], 6), (b"dropped6", 18)] {
             let room = MAX_PEX_ENTRIES - msg.dropped.len();
-            let addrs = parse_compact(list(key), width).filter(usable);
+            let addrs = parse_compact(list(key), width).filter(is_dialable);
             msg.dropped.extend(addrs.take(room));
         }
         Ok(msg)
@@ -264,7 +239,7 @@ impl PexState {
         }
         let current: BTreeMap<SocketAddr, PexFlags> = connected
             .into_iter()
-            .filter(|p| usable(&p.addr) && Some(p.addr) != self.exclude)
+            .filter(|p| is_dialable(&p.addr) && Some(p.addr) != self.exclude)
             .map(|p| (p.addr, p.flags))
             .collect();
         let added: Vec<PexPeer> = current

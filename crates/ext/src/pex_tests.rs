@@ -2,6 +2,7 @@
 
 use super::*;
 use proptest::prelude::*;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 fn v4(a: u8, port: u16) -> SocketAddr {
     SocketAddr::from(([10, 0, 0, a], port))
@@ -182,7 +183,7 @@ fn arb_addr(v6: bool) -> impl Strategy<Value = SocketAddr> {
     };
     (ip, 1u16..)
         .prop_map(|(ip, port)| SocketAddr::new(ip, port))
-        .prop_filter("usable", usable)
+        .prop_filter("usable", is_dialable)
 }
 
 fn arb_message() -> impl Strategy<Value = PexMessage> {
