@@ -34,9 +34,11 @@ pub struct PeerBook {
 }
 
 impl PeerBook {
-    /// Adds `addr` unless known; `persistent` addresses are retried forever.
+    /// Adds `addr` unless known or not dialable (port 0, unspecified, multicast or
+    /// broadcast: a tracker, PEX or DHT answer cannot point our dials there);
+    /// `persistent` addresses are retried forever.
     pub fn add(&mut self, addr: SocketAddr, persistent: bool, now: Instant) {
-        if addr.port() == 0 || addr.ip().is_unspecified() {
+        if !shoal_compact::is_dialable(&addr) {
             return;
         }
         if let Some(e) = self.entries.get_mut(&addr) {
@@ -156,6 +158,21 @@ impl PeerBook {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn undialable_addresses_are_not_taken() {
+        let now = Instant::now();
+        let mut book = PeerBook::default();
+        for bad in [
+            "1.2.3.4:0",
+            "0.0.0.0:80",
+            "224.1.2.3:80",
+            "255.255.255.255:80",
+        ] {
+            book.add(bad.parse().unwrap(), true, now);
+        }
+        assert_eq!(book.next_candidate(now), None);
+    }
 
     #[test]
     fn candidates_back_off_and_expire() {
