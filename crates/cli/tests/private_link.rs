@@ -223,8 +223,9 @@ fn send_uploaded(stderr: &str) -> u64 {
 
 /// A private download interrupted half-way picks up where it stopped when `shoal get`
 /// runs again with the same link and output directory: the sender uploads the share
-/// about once in all (it would be about one and a half times if the second run started
-/// over), and the result is byte-identical.
+/// about once in all (about 1.3 times if the second run started over: 10.6 MiB here),
+/// and the result
+/// is byte-identical.
 #[test]
 fn an_interrupted_private_get_resumes_where_it_stopped() {
     const LEN: usize = 8 << 20;
@@ -232,14 +233,14 @@ fn an_interrupted_private_get_resumes_where_it_stopped() {
     let src = s.dir("share").join("film");
     write_random(&src.join("film.bin"), LEN);
     write_random(&src.join("notes.txt"), 3000);
-    // 2 MiB/s: the first run is stopped about half-way.
-    let (mut send, link) = start_send(&s, &src, &["--upload-limit", "2097152"]);
+    // 1 MiB/s (about 1 s of burst): the first run is stopped at about a third.
+    let (mut send, link) = start_send(&s, &src, &["--upload-limit", "1048576"]);
     let out = s.dir("out");
     let mut first = get(&s, "get-1", &link, &out, &[]);
     wait_until("the header to open", TIMEOUT, || {
         out.join("film/film.bin").exists()
     });
-    std::thread::sleep(Duration::from_millis(1800));
+    std::thread::sleep(Duration::from_millis(1500));
     first.signal("INT");
     let st = first.wait_exit(TIMEOUT);
     assert!(
@@ -260,8 +261,10 @@ fn an_interrupted_private_get_resumes_where_it_stopped() {
     say(&format!(
         "sender uploaded {uploaded} bytes for a {LEN}-byte share"
     ));
+    // Resumed: the share plus pieces that were in flight at the stop. Started over: the
+    // first run's third on top of the whole share.
     assert!(
-        uploaded < LEN as u64 * 5 / 4,
+        uploaded < LEN as u64 * 9 / 8,
         "uploaded {uploaded} bytes: the second run started over"
     );
 }
