@@ -224,8 +224,7 @@ fn send_uploaded(stderr: &str) -> u64 {
 /// A private download interrupted half-way picks up where it stopped when `shoal get`
 /// runs again with the same link and output directory: the sender uploads the share
 /// about once in all (about 1.3 times if the second run started over: 10.6 MiB here),
-/// and the result
-/// is byte-identical.
+/// and the result is byte-identical.
 #[test]
 fn an_interrupted_private_get_resumes_where_it_stopped() {
     const LEN: usize = 8 << 20;
