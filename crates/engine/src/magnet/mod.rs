@@ -135,7 +135,8 @@ pub(crate) async fn fetch(
                     plan.ended(addr, how, Instant::now());
                 }
             }
-            _ = sleep_until_some(retry_at) => {}
+            // With every slot taken a due retry waits for a free one (no busy loop).
+            _ = sleep_until_some(retry_at), if tasks.len() < MAX_CONNECTIONS => {}
         }
     };
     tasks.abort_all();
