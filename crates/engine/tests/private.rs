@@ -69,6 +69,44 @@ fn assert_same(a: &Path, b: &Path) {
     }
 }
 
+/// A session sending [`make_share`] privately (upload limit `upload`): the scratch
+/// directory, the session, the torrent and its key.
+async fn sending_share(upload: Option<u64>) -> (tempfile::TempDir, Session, Metainfo, ContentKey) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = make_share(tmp.path());
+    let key = ContentKey::generate();
+    let (meta, source) = private_torrent(&root, &key);
+    let sender = session(upload).await;
+    add_with(
+        &sender,
+        &meta,
+        tmp.path(),
+        vec![],
+        Content::PrivateSend(source),
+    )
+    .await;
+    (tmp, sender, meta, key)
+}
+
+/// A new session receiving `meta` from `sender` into `out` with `key`.
+async fn receiving(
+    sender: &Session,
+    meta: &Metainfo,
+    out: &Path,
+    key: ContentKey,
+) -> (Session, TorrentHandle) {
+    let rx = session(None).await;
+    let got = add_with(
+        &rx,
+        meta,
+        out,
+        vec![sender.local_addr()],
+        Content::PrivateReceive(key),
+    )
+    .await;
+    (rx, got)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn private_link_through_a_keyless_relay() {
     init_logs();
@@ -139,30 +177,9 @@ async fn private_link_through_a_keyless_relay() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_key_fails_before_writing() {
     init_logs();
-    let tmp = tempfile::tempdir().unwrap();
-    let root = make_share(tmp.path());
-    let key = ContentKey::generate();
-    let (meta, source) = private_torrent(&root, &key);
-    let sender = session(None).await;
-    add_with(
-        &sender,
-        &meta,
-        tmp.path(),
-        vec![],
-        Content::PrivateSend(source),
-    )
-    .await;
-
+    let (tmp, sender, meta, _key) = sending_share(None).await;
     let out = tmp.path().join("out");
-    let rx = session(None).await;
-    let got = add_with(
-        &rx,
-        &meta,
-        &out,
-        vec![sender.local_addr()],
-        Content::PrivateReceive(ContentKey::generate()),
-    )
-    .await;
+    let (rx, got) = receiving(&sender, &meta, &out, ContentKey::generate()).await;
     let result = tokio::time::timeout(LIMIT, got.wait_complete())
         .await
         .unwrap();
@@ -179,29 +196,9 @@ async fn wrong_key_fails_before_writing() {
 /// hidden header cache: the output directory is left empty.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn removing_a_half_received_share_with_its_data_leaves_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = make_share(tmp.path());
-    let key = ContentKey::generate();
-    let (meta, source) = private_torrent(&root, &key);
-    let sender = session(Some(1 << 20)).await;
-    add_with(
-        &sender,
-        &meta,
-        tmp.path(),
-        vec![],
-        Content::PrivateSend(source),
-    )
-    .await;
+    let (tmp, sender, meta, key) = sending_share(Some(1 << 20)).await;
     let out = tmp.path().join("out");
-    let rx = session(None).await;
-    let got = add_with(
-        &rx,
-        &meta,
-        &out,
-        vec![sender.local_addr()],
-        Content::PrivateReceive(key),
-    )
-    .await;
+    let (rx, got) = receiving(&sender, &meta, &out, key).await;
     let deadline = std::time::Instant::now() + LIMIT;
     while got.private_target().is_none() {
         assert!(std::time::Instant::now() < deadline, "header never opened");
