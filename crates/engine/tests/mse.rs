@@ -256,18 +256,20 @@ async fn relay(
     plaintext_only: bool,
     refused: Arc<AtomicUsize>,
 ) {
-    let mut first = [0u8; 1];
+    // A plain handshake starts with the 20-byte protocol string; an MSE one with 96
+    // random bytes (whose first byte alone is 19 once in 256 connections).
+    let mut first = [0u8; 20];
     if client.read_exact(&mut first).await.is_err() {
         return;
     }
-    if plaintext_only && first[0] != 19 {
+    if plaintext_only && &first != b"\x13BitTorrent protocol" {
         refused.fetch_add(1, Ordering::SeqCst);
         return;
     }
     let Ok(mut server) = TcpStream::connect(target).await else {
         return;
     };
-    capture.lock().unwrap().up.push(first[0]);
+    capture.lock().unwrap().up.extend_from_slice(&first);
     if server.write_all(&first).await.is_err() {
         return;
     }
