@@ -315,13 +315,16 @@ async fn newcomer_refused(ip: &str, to: SocketAddr, hash: [u8; 20], tag: u8) -> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_peers_at_the_cap_make_room_for_a_newcomer() {
     let _serial = SERIAL.lock().await;
+    // Long enough that the refusal below surely comes within it on a busy machine.
+    const GRACE: Duration = Duration::from_secs(4);
     let swarm = Swarm::new("127.0.13.61", 133, |c| {
         c.max_peers_per_torrent = 2;
-        c.peer_eviction_grace = SHORT;
+        c.peer_eviction_grace = GRACE;
     })
     .await;
     let hash = swarm.meta.info_hash.0;
     // Two peers that have nothing and want nothing take both slots.
+    let started = Instant::now();
     let mut idle = Vec::new();
     for (tag, ip) in [(20, "127.0.13.70"), (21, "127.0.13.71")] {
         let mut hog = Evil::connect_as(ip, swarm.addr(), hash, tag).await;
@@ -332,7 +335,8 @@ async fn idle_peers_at_the_cap_make_room_for_a_newcomer() {
     swarm.lists("127.0.13.71", 1).await;
     // Within the grace they keep their slots: a newcomer is turned away.
     assert!(newcomer_refused("127.0.13.72", swarm.addr(), hash, 22).await);
-    tokio::time::sleep(SHORT).await;
+    assert!(started.elapsed() < GRACE, "too slow to test within the grace");
+    tokio::time::sleep_until((started + GRACE).into()).await;
     // Past it, an honest leecher gets in at once and finishes.
     let took = swarm
         .honest_download("127.0.13.62", vec![swarm.addr()], |_| {})
