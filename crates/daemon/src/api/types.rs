@@ -12,7 +12,11 @@ pub enum ApiState {
     Seeding,
     Paused,
     Queued,
+    /// Stopped for good (bad data on disk, wrong key, …); `error` says why.
     Error,
+    /// Paused by a disk fault (disk full, read-only directory) and retrying by itself;
+    /// `error` says what happened and how often it retries.
+    Faulted,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -76,7 +76,8 @@ impl Manager {
                     match st.state {
                         TorrentState::Checking => ApiState::Checking,
                         TorrentState::Seeding => ApiState::Seeding,
-                        TorrentState::Error | TorrentState::Faulted => ApiState::Error,
+                        TorrentState::Error => ApiState::Error,
+                        TorrentState::Faulted => ApiState::Faulted,
                         TorrentState::Paused => ApiState::Queued,
                         _ if st.complete => ApiState::Seeding,
                         _ => ApiState::Downloading,
