@@ -69,28 +69,42 @@ fn assert_same(a: &Path, b: &Path) {
     }
 }
 
-/// A session sending [`make_share`] privately (upload limit `upload`): the scratch
-/// directory, the session, the torrent and its key.
-async fn sending_share(upload: Option<u64>) -> (tempfile::TempDir, Session, Metainfo, ContentKey) {
+/// A session sending [`make_share`] (in `tmp`) privately.
+struct Sending {
+    tmp: tempfile::TempDir,
+    session: Session,
+    handle: TorrentHandle,
+    meta: Metainfo,
+    key: ContentKey,
+}
+
+/// Starts a [`Sending`] with upload limit `upload`.
+async fn sending_share(upload: Option<u64>) -> Sending {
     let tmp = tempfile::tempdir().unwrap();
     let root = make_share(tmp.path());
     let key = ContentKey::generate();
     let (meta, source) = private_torrent(&root, &key);
-    let sender = session(upload).await;
-    add_with(
-        &sender,
+    let session = session(upload).await;
+    let handle = add_with(
+        &session,
         &meta,
         tmp.path(),
         vec![],
         Content::PrivateSend(source),
     )
     .await;
-    (tmp, sender, meta, key)
+    Sending {
+        tmp,
+        session,
+        handle,
+        meta,
+        key,
+    }
 }
 
-/// A new session receiving `meta` from `sender` into `out` with `key`.
+/// A new session receiving `meta` from `from` into `out` with `key`.
 async fn receiving(
-    sender: &Session,
+    from: &Session,
     meta: &Metainfo,
     out: &Path,
     key: ContentKey,
@@ -100,7 +114,7 @@ async fn receiving(
         &rx,
         meta,
         out,
-        vec![sender.local_addr()],
+        vec![from.local_addr()],
         Content::PrivateReceive(key),
     )
     .await;
@@ -110,20 +124,14 @@ async fn receiving(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn private_link_through_a_keyless_relay() {
     init_logs();
-    let tmp = tempfile::tempdir().unwrap();
-    let root = make_share(tmp.path());
-    let key = ContentKey::generate();
-    let (meta, source) = private_torrent(&root, &key);
-
-    let sender = session(None).await;
-    let send = add_with(
-        &sender,
-        &meta,
-        tmp.path(),
-        vec![],
-        Content::PrivateSend(source),
-    )
-    .await;
+    let Sending {
+        tmp,
+        session: sender,
+        handle: send,
+        meta,
+        key,
+    } = sending_share(None).await;
+    let root = tmp.path().join("my share");
     assert!(send.is_complete());
     assert_eq!(
         send.private_layout().unwrap().manifest().root_name,
@@ -132,15 +140,7 @@ async fn private_link_through_a_keyless_relay() {
 
     // B has the key.
     let b_dir = tmp.path().join("b");
-    let b = session(None).await;
-    let got = add_with(
-        &b,
-        &meta,
-        &b_dir,
-        vec![sender.local_addr()],
-        Content::PrivateReceive(key.clone()),
-    )
-    .await;
+    let (b, got) = receiving(&sender, &meta, &b_dir, key.clone()).await;
     wait_complete(&got, LIMIT).await;
     assert_same(&root, &b_dir.join("my share"));
     assert_eq!(got.private_target(), Some(b_dir.join("my share")));
@@ -159,15 +159,7 @@ async fn private_link_through_a_keyless_relay() {
     sender.shutdown().await;
     b.shutdown().await;
     let d_dir = tmp.path().join("d");
-    let d = session(None).await;
-    let got = add_with(
-        &d,
-        &meta,
-        &d_dir,
-        vec![c.local_addr()],
-        Content::PrivateReceive(key),
-    )
-    .await;
+    let (d, got) = receiving(&c, &meta, &d_dir, key).await;
     wait_complete(&got, LIMIT).await;
     assert_same(&root, &d_dir.join("my share"));
     d.shutdown().await;
@@ -177,7 +169,12 @@ async fn private_link_through_a_keyless_relay() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_key_fails_before_writing() {
     init_logs();
-    let (tmp, sender, meta, _key) = sending_share(None).await;
+    let Sending {
+        tmp,
+        session: sender,
+        meta,
+        ..
+    } = sending_share(None).await;
     let out = tmp.path().join("out");
     let (rx, got) = receiving(&sender, &meta, &out, ContentKey::generate()).await;
     let result = tokio::time::timeout(LIMIT, got.wait_complete())
@@ -196,7 +193,13 @@ async fn wrong_key_fails_before_writing() {
 /// hidden header cache: the output directory is left empty.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn removing_a_half_received_share_with_its_data_leaves_nothing() {
-    let (tmp, sender, meta, key) = sending_share(Some(1 << 20)).await;
+    let Sending {
+        tmp,
+        session: sender,
+        meta,
+        key,
+        ..
+    } = sending_share(Some(1 << 20)).await;
     let out = tmp.path().join("out");
     let (rx, got) = receiving(&sender, &meta, &out, key).await;
     let deadline = std::time::Instant::now() + LIMIT;
