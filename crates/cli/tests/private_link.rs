@@ -209,16 +209,7 @@ fn send_uploaded(stderr: &str) -> u64 {
         .lines()
         .find_map(|l| l.split_once(": uploaded ").map(|(_, r)| r))
         .unwrap_or_else(|| panic!("no upload total in the sender's output: {stderr:?}"));
-    let amount = rest.split(" to ").next().unwrap().trim();
-    let (num, unit) = amount.split_once(' ').unwrap_or((amount, "B"));
-    let scale: f64 = match unit {
-        "B" => 1.0,
-        "KiB" => 1024.0,
-        "MiB" => 1048576.0,
-        "GiB" => 1073741824.0,
-        other => panic!("unknown unit {other:?}"),
-    };
-    (num.parse::<f64>().unwrap() * scale) as u64
+    parse_human_bytes(rest.split(" to ").next().unwrap())
 }
 
 /// A private download interrupted half-way picks up where it stopped when `shoal get`

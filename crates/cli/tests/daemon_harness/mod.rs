@@ -4,6 +4,10 @@
 //! Every child is killed when its guard drops.
 #![allow(dead_code, clippy::unwrap_used)]
 
+#[path = "../support/human_bytes.rs"]
+mod human_bytes;
+
+use human_bytes::parse_human_bytes;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
@@ -265,15 +269,7 @@ pub fn seeder_uploaded(log: &Path) -> u64 {
         .lines()
         .find_map(|l| l.strip_prefix("stopping: uploaded "))
         .unwrap_or_else(|| panic!("no upload total in the seeder's log: {text:?}"));
-    let (num, unit) = rest.trim().split_once(' ').unwrap_or((rest.trim(), "B"));
-    let scale: f64 = match unit {
-        "B" => 1.0,
-        "KiB" => 1024.0,
-        "MiB" => 1048576.0,
-        "GiB" => 1073741824.0,
-        other => panic!("unknown unit {other:?}"),
-    };
-    (num.parse::<f64>().unwrap() * scale) as u64
+    parse_human_bytes(rest)
 }
 
 fn start_seeder_with(

@@ -10,6 +10,7 @@
 pub mod clients;
 pub mod data;
 pub mod dht;
+pub mod human_bytes;
 pub mod netns;
 pub mod proc;
 pub mod torrent;
@@ -17,6 +18,7 @@ pub mod tracker;
 
 pub use clients::*;
 pub use data::*;
+pub use human_bytes::parse_human_bytes;
 pub use proc::Proc;
 pub use torrent::*;
 pub use tracker::Tracker;
