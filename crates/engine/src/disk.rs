@@ -1,31 +1,80 @@
 //! Disk worker threads: received blocks are written and pieces hashed here, off the
 //! async threads, so a peer task only moves bytes between its socket and the protocol.
 //!
+//! The pool knows stores and piece verifiers, never torrents: a job carries the
+//! torrent's [`TorrentDisk`] (its store, how its pieces are verified, and where to
+//! report), and results go back as [`DiskEvent`]s on the torrent's channel, which its
+//! piece owner applies on the runtime (`torrent/verify.rs`). Nothing here calls up.
+//!
 //! Every block of a piece goes to the same worker (piece index modulo workers), in the
-//! order the peer tasks submitted them. A worker keeps a running SHA-1 per piece while
-//! blocks arrive in order, so a piece received in order is verified from memory; any
-//! other piece is read back from disk and hashed. Submitted but unwritten bytes are
-//! counted, and peer tasks stop reading from their sockets while that count is over
-//! [`DiskPool::QUEUE_LIMIT`], which pushes back on the senders through TCP.
+//! order the peer tasks submitted them, and so does the piece's hash check. A worker
+//! keeps a running hash per piece while blocks arrive in order, so a piece received in
+//! order is verified from memory; any other piece is read back from disk. Submitted but
+//! unwritten bytes are counted, and peer tasks stop reading from their sockets while
+//! that count is over [`DiskPool::QUEUE_LIMIT`], which pushes back on the senders
+//! through TCP.
 
 use crate::hasher::PieceHasher;
-use crate::torrent::{block_written, piece_checked, Torrent};
+use crate::store::{Store, StoreError};
+use crate::verifier::PieceVerifier;
 use bytes::Bytes;
+use parking_lot::{Mutex, RwLock};
 use shoal_wire::BlockRef;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
+use tokio::sync::mpsc as async_mpsc;
 
-/// Accepted blocks of one torrent to write, in the order they arrived.
-pub(crate) struct DiskJob {
-    pub torrent: Arc<Torrent>,
-    pub blocks: Vec<(BlockRef, Bytes)>,
+/// What a torrent gives the disk pool with each job.
+#[derive(Clone)]
+pub(crate) struct TorrentDisk {
+    /// Tells the torrents' running hashes apart inside a worker.
+    pub info_hash: [u8; 20],
+    /// The store in use when the job was made (a move replaces it for later jobs).
+    pub store: Arc<Store>,
+    pub verifier: Arc<PieceVerifier>,
+    /// Where the results go.
+    pub events: async_mpsc::UnboundedSender<DiskEvent>,
+}
+
+/// What the disk pool reports back to a torrent.
+#[derive(Debug)]
+pub(crate) enum DiskEvent {
+    /// `blocks` accepted blocks of `piece` are on disk.
+    Written { piece: u32, blocks: u32 },
+    /// `piece` was hashed after [`DiskPool::verify`]: `ok` when it matched.
+    Verified { piece: u32, ok: bool },
+    /// Writing or hashing `piece` failed for a local reason (or the private content
+    /// could not be opened).
+    Fault { piece: u32, error: StoreError },
+}
+
+enum DiskJob {
+    /// Accepted blocks of one torrent to write, in the order they arrived.
+    Write {
+        torrent: TorrentDisk,
+        blocks: Vec<(BlockRef, Bytes)>,
+    },
+    /// Every block of `piece` is written: check its hash.
+    Verify { torrent: TorrentDisk, piece: u32 },
+}
+
+impl DiskJob {
+    /// Payload bytes the job holds (counted against the queue limit).
+    fn bytes(&self) -> usize {
+        match self {
+            DiskJob::Write { blocks, .. } => blocks.iter().map(|(_, d)| d.len()).sum(),
+            DiskJob::Verify { .. } => 0,
+        }
+    }
 }
 
 /// The session's disk workers.
 pub(crate) struct DiskPool {
-    shards: Vec<mpsc::Sender<DiskJob>>,
+    /// One queue per worker; emptied by [`DiskPool::close`].
+    shards: RwLock<Vec<mpsc::Sender<DiskJob>>>,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     queued: Arc<AtomicUsize>,
 }
 
@@ -33,40 +82,52 @@ impl DiskPool {
     /// Bytes submitted but not yet written above which peers stop reading.
     pub const QUEUE_LIMIT: usize = 4 * 1024 * 1024;
 
-    /// Starts `threads` workers; verification results are handled on `runtime`.
-    pub fn new(threads: usize, runtime: tokio::runtime::Handle) -> std::io::Result<Self> {
+    /// Starts `threads` workers.
+    pub fn new(threads: usize) -> std::io::Result<Self> {
         let queued = Arc::new(AtomicUsize::new(0));
         let mut shards = Vec::new();
+        let mut handles = Vec::new();
         for i in 0..threads.max(1) {
             let (tx, rx) = mpsc::channel::<DiskJob>();
             let queued = queued.clone();
-            let runtime = runtime.clone();
-            std::thread::Builder::new()
+            let handle = std::thread::Builder::new()
                 .name(format!("shoal-disk-{i}"))
-                .spawn(move || worker(rx, queued, runtime))?;
+                .spawn(move || worker(rx, queued))?;
             shards.push(tx);
+            handles.push(handle);
         }
-        Ok(DiskPool { shards, queued })
+        Ok(DiskPool {
+            shards: RwLock::new(shards),
+            threads: Mutex::new(handles),
+            queued,
+        })
     }
 
-    /// Queues `blocks` (all of `torrent`), one job per worker involved, so a burst of
-    /// blocks read in one go costs one wake-up per worker rather than one per block.
-    pub fn submit(&self, torrent: &Arc<Torrent>, blocks: &mut Vec<(BlockRef, Bytes)>) {
+    /// Lets the workers finish the jobs queued so far, then waits for their threads to
+    /// end. Jobs submitted afterwards are run by the submitter. Blocks: call it off the
+    /// async threads.
+    pub fn close(&self) {
+        self.shards.write().clear();
+        let threads = std::mem::take(&mut *self.threads.lock());
+        for thread in threads {
+            if thread.join().is_err() {
+                tracing::error!("a disk worker panicked");
+            }
+        }
+    }
+
+    /// Queues `blocks` (all of one torrent), one job per worker involved, so a burst
+    /// of blocks read in one go costs one wake-up per worker rather than one per block.
+    pub fn submit(&self, torrent: &TorrentDisk, blocks: &mut Vec<(BlockRef, Bytes)>) {
         if blocks.is_empty() {
             return;
         }
-        let n = self.shards.len();
-        let bytes: usize = blocks.iter().map(|(_, d)| d.len()).sum();
-        self.queued.fetch_add(bytes, Ordering::Relaxed);
+        let shards = self.shards.read();
+        let n = shards.len().max(1);
         let first = blocks[0].0.piece as usize % n;
         if blocks.iter().all(|(b, _)| b.piece as usize % n == first) {
-            self.send(
-                first,
-                DiskJob {
-                    torrent: torrent.clone(),
-                    blocks: std::mem::take(blocks),
-                },
-            );
+            let blocks = std::mem::take(blocks);
+            self.send(shards.get(first), write_job(torrent, blocks));
             return;
         }
         for shard in 0..n {
@@ -76,25 +137,34 @@ impl DiskPool {
                 .cloned()
                 .collect();
             if !part.is_empty() {
-                self.send(
-                    shard,
-                    DiskJob {
-                        torrent: torrent.clone(),
-                        blocks: part,
-                    },
-                );
+                self.send(shards.get(shard), write_job(torrent, part));
             }
         }
         blocks.clear();
     }
 
-    fn send(&self, shard: usize, job: DiskJob) {
-        if let Err(mpsc::SendError(job)) = self.shards[shard].send(job) {
-            // Workers only stop when the pool is dropped; write inline as a last resort.
-            let bytes: usize = job.blocks.iter().map(|(_, d)| d.len()).sum();
-            self.queued.fetch_sub(bytes, Ordering::Relaxed);
-            run_job(&mut HashMap::new(), job, &tokio::runtime::Handle::current());
-        }
+    /// Queues the hash check of `piece`, behind its writes.
+    pub fn verify(&self, torrent: &TorrentDisk, piece: u32) {
+        let shards = self.shards.read();
+        let job = DiskJob::Verify {
+            torrent: torrent.clone(),
+            piece,
+        };
+        self.send(shards.get(piece as usize % shards.len().max(1)), job);
+    }
+
+    fn send(&self, shard: Option<&mpsc::Sender<DiskJob>>, job: DiskJob) {
+        let bytes = job.bytes();
+        self.queued.fetch_add(bytes, Ordering::Relaxed);
+        let job = match shard {
+            Some(shard) => match shard.send(job) {
+                Ok(()) => return,
+                Err(mpsc::SendError(job)) => job,
+            },
+            None => job,
+        };
+        // Closed: the session is ending; work in place rather than lose the data.
+        run_inline(job, &self.queued, bytes);
     }
 
     /// Whether peer tasks should pause reading until the workers catch up.
@@ -103,22 +173,47 @@ impl DiskPool {
     }
 }
 
+fn write_job(torrent: &TorrentDisk, blocks: Vec<(BlockRef, Bytes)>) -> DiskJob {
+    DiskJob::Write {
+        torrent: torrent.clone(),
+        blocks,
+    }
+}
+
+/// Runs a job on the caller's thread (the workers are gone).
+fn run_inline(job: DiskJob, queued: &AtomicUsize, bytes: usize) {
+    run_job(&mut Hashers::new(), job);
+    queued.fetch_sub(bytes, Ordering::Relaxed);
+}
+
 type Hashers = HashMap<([u8; 20], u32), PieceHasher>;
 
-fn worker(rx: mpsc::Receiver<DiskJob>, queued: Arc<AtomicUsize>, runtime: tokio::runtime::Handle) {
+fn worker(rx: mpsc::Receiver<DiskJob>, queued: Arc<AtomicUsize>) {
     let mut hashers = Hashers::new();
     while let Ok(job) = rx.recv() {
-        let bytes: usize = job.blocks.iter().map(|(_, d)| d.len()).sum();
-        run_job(&mut hashers, job, &runtime);
+        let bytes = job.bytes();
+        run_job(&mut hashers, job);
         queued.fetch_sub(bytes, Ordering::Relaxed);
     }
 }
 
+fn run_job(hashers: &mut Hashers, job: DiskJob) {
+    match job {
+        DiskJob::Write { torrent, blocks } => write_blocks(hashers, &torrent, &blocks),
+        DiskJob::Verify { torrent, piece } => {
+            let running = hashers.remove(&(torrent.info_hash, piece));
+            let event = match torrent.verifier.check(piece, running, &torrent.store) {
+                Ok(ok) => DiskEvent::Verified { piece, ok },
+                Err(error) => DiskEvent::Fault { piece, error },
+            };
+            let _ = torrent.events.send(event);
+        }
+    }
+}
+
 /// Writes a job's blocks (runs of consecutive blocks of a piece in one vectored
-/// write), feeds the running hashes, and verifies the pieces they completed.
-fn run_job(hashers: &mut Hashers, job: DiskJob, runtime: &tokio::runtime::Handle) {
-    let DiskJob { torrent: t, blocks } = job;
-    let mut checked = Vec::new();
+/// write), feeds the running hashes and reports each run as written.
+fn write_blocks(hashers: &mut Hashers, t: &TorrentDisk, blocks: &[(BlockRef, Bytes)]) {
     let mut i = 0;
     while i < blocks.len() {
         let (first, _) = blocks[i];
@@ -132,48 +227,28 @@ fn run_job(hashers: &mut Hashers, job: DiskJob, runtime: &tokio::runtime::Handle
             end += 1;
         }
         let run = &blocks[i..end];
+        i = end;
         let bufs: Vec<&[u8]> = run.iter().map(|(_, d)| d.as_ref()).collect();
-        let written = t.store().write_run(first.piece, first.begin, &bufs);
         let key = (t.info_hash, first.piece);
-        let mut ready = false;
+        if let Err(error) = t.store.write_run(first.piece, first.begin, &bufs) {
+            hashers.remove(&key);
+            let piece = first.piece;
+            let _ = t.events.send(DiskEvent::Fault { piece, error });
+            continue;
+        }
         for (block, data) in run {
             if block.begin == 0 {
-                hashers.insert(key, PieceHasher::new());
+                hashers.insert(key, t.verifier.start());
             }
             if let Some(h) = hashers.get_mut(&key) {
-                if written.is_err() || !h.feed(block.begin, data) {
+                if !h.feed(block.begin, data) {
                     hashers.remove(&key);
                 }
             }
-            ready |= block_written(&t, block.piece);
         }
-        i = end;
-        if let Err(e) = written {
-            hashers.remove(&key);
-            t.disk_fault(Some(first.piece), e.into_torrent_error());
-            continue;
-        }
-        if ready {
-            let size = t.meta.info.piece_size(first.piece);
-            let digest = match hashers.remove(&key).and_then(|h| h.finish(size)) {
-                Some(d) => Ok(d),
-                None => t.store().hash_piece(first.piece),
-            };
-            match digest {
-                Ok(d) => checked.push((
-                    first.piece,
-                    t.meta.info.pieces.get(first.piece as usize) == Some(&d),
-                )),
-                Err(e) => t.disk_fault(Some(first.piece), e.into_torrent_error()),
-            }
-        }
-    }
-    drop(blocks);
-    if !checked.is_empty() {
-        runtime.spawn(async move {
-            for (piece, ok) in checked {
-                piece_checked(t.clone(), piece, ok).await;
-            }
+        let _ = t.events.send(DiskEvent::Written {
+            piece: first.piece,
+            blocks: run.len() as u32,
         });
     }
 }

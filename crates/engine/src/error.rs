@@ -1,7 +1,9 @@
 //! Error types of the engine's operations. Peer misbehaviour never surfaces here: a
-//! misbehaving peer is disconnected and logged by its own task.
+//! misbehaving peer is disconnected and logged by its own task. Causes are kept as
+//! sources (behind `Arc` where the error is cloned to every waiter of a torrent).
 
 use std::io;
+use std::sync::Arc;
 
 /// Starting a session failed.
 #[derive(Debug, thiserror::Error)]
@@ -13,9 +15,9 @@ pub enum SessionError {
         source: io::Error,
     },
     #[error("cannot start disk threads: {0}")]
-    Threads(io::Error),
+    Threads(#[source] io::Error),
     #[error("cannot start the DHT: {0}")]
-    Dht(String),
+    Dht(#[source] shoal_dht_net::DhtNetError),
 }
 
 /// Adding a torrent failed.
@@ -41,9 +43,11 @@ pub enum AddTorrentError {
     PrivateLengthMismatch,
     /// The resume data does not fit the torrent (e.g. a bitfield of the wrong length).
     #[error("resume data does not fit the torrent: {0}")]
-    BadResume(String),
+    BadResume(#[source] shoal_wire::BitfieldError),
+    /// The check of existing data did not finish (its thread panicked or was
+    /// cancelled).
     #[error("checking existing data failed: {0}")]
-    Check(String),
+    Check(#[source] tokio::task::JoinError),
 }
 
 /// A running torrent stopped with an error.
@@ -51,14 +55,14 @@ pub enum AddTorrentError {
 #[non_exhaustive]
 pub enum TorrentError {
     #[error("disk error: {0}")]
-    Disk(String),
+    Disk(#[source] Arc<crate::store::StoreError>),
     /// The private link's key does not open the content (found from verified data,
     /// before any file was written).
     #[error("wrong key for this link")]
     WrongKey,
     /// The private content could not be opened (damaged or not shoal private content).
-    #[error("{0}")]
-    Content(String),
+    #[error(transparent)]
+    Content(Arc<shoal_private::PrivateStoreError>),
     #[error("torrent was stopped before it completed")]
     Stopped,
     /// A read of bytes whose pieces are not verified yet.
@@ -72,7 +76,18 @@ pub enum TorrentError {
     BadPriorities { expected: usize, got: usize },
     /// Moving the data to another directory failed; the torrent stays where it was.
     #[error("moving the data failed: {0}")]
-    Move(String),
+    Move(#[source] Arc<io::Error>),
+    /// The data moved, but the torrent's files could not be opened at the new place.
+    #[error("opening the moved data failed: {0}")]
+    Reopen(#[source] Arc<AddTorrentError>),
+    /// A private link's data is computed from (or decrypted into) its share's own
+    /// files and stays where it is.
+    #[error("the data of a private link cannot be moved")]
+    PrivateNotMovable,
+    /// A background job of the torrent (hashing, reading, completing) did not finish:
+    /// its thread panicked or the runtime is shutting down.
+    #[error("a background job failed: {0}")]
+    Job(#[source] Arc<tokio::task::JoinError>),
     /// Another re-check or move of this torrent is under way.
     #[error("the torrent is busy with a re-check or move")]
     Busy,

@@ -8,6 +8,9 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod config;
+mod connection_count;
+mod context;
+mod control;
 mod discovery;
 mod disk;
 mod error;
@@ -18,19 +21,19 @@ mod peer;
 mod pending_handshakes;
 mod ratelimit;
 mod session;
-mod session_limits;
 mod store;
 mod torrent;
 mod transport;
+mod verifier;
 
 pub use config::{
     AddTorrentOptions, Content, DhtSettings, FilePriority, ResumeData, SessionConfig, TorrentLimits,
 };
 pub use error::{AddTorrentError, RemoveError, SessionError, TorrentError};
 pub use magnet::MetadataError;
-pub use session::Session;
-pub use session_limits::SessionStats;
+pub use session::{Session, SessionStats};
 pub use shoal_mse::EncryptionPolicy;
+pub use store::StoreError;
 pub use torrent::{FileSnapshot, TorrentState, TrackerSnapshot};
 pub use torrent::{PeerSnapshot, StreamPriority, TorrentHandle, TorrentStats};
 

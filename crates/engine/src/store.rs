@@ -6,11 +6,13 @@ use std::fs::File;
 use std::ops::Range;
 use std::sync::Arc;
 
+use shoal_metainfo::Metainfo;
 use shoal_private::{PrivateStore, PrivateStoreError};
-use shoal_storage::{Storage, StorageError};
+use shoal_storage::{FilePool, FileSpec, Layout, Storage, StorageError, StorageOptions};
 use shoal_wire::Bitfield;
 
-use crate::TorrentError;
+use crate::config::{AddTorrentOptions, Content};
+use crate::{AddTorrentError, TorrentError};
 
 /// A torrent's piece storage.
 pub(crate) enum Store {
@@ -18,9 +20,10 @@ pub(crate) enum Store {
     Private(PrivateStore),
 }
 
-/// A failure of either kind of store.
+/// A failure of either kind of store (the files of a torrent, or a private link's).
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum StoreError {
+#[non_exhaustive]
+pub enum StoreError {
     #[error(transparent)]
     Files(#[from] StorageError),
     #[error(transparent)]
@@ -33,13 +36,74 @@ impl StoreError {
     pub fn into_torrent_error(self) -> TorrentError {
         match self {
             StoreError::Private(PrivateStoreError::WrongKey) => TorrentError::WrongKey,
-            StoreError::Private(e) if e.is_content() => TorrentError::Content(e.to_string()),
-            other => TorrentError::Disk(other.to_string()),
+            StoreError::Private(e) if e.is_content() => TorrentError::Content(Arc::new(e)),
+            other => TorrentError::Disk(Arc::new(other)),
         }
     }
 }
 
 impl Store {
+    /// The store `opts.content` asks for over `meta`'s pieces, below
+    /// `opts.download_dir`, sharing the session's file handle `pool`.
+    pub fn open(
+        meta: &Metainfo,
+        opts: &AddTorrentOptions,
+        pool: &Arc<FilePool>,
+    ) -> Result<Store, AddTorrentError> {
+        let info = &meta.info;
+        let single_file = !info.multi_file && info.files.len() == 1;
+        match &opts.content {
+            Content::Files => {
+                let layout = Layout {
+                    piece_length: info.piece_length,
+                    total_length: info.total_length,
+                    files: info
+                        .files
+                        .iter()
+                        .map(|f| FileSpec {
+                            path: f.path.clone(),
+                            length: f.length,
+                            pad: f.pad,
+                        })
+                        .collect(),
+                };
+                let mut options = StorageOptions::default();
+                options.pool = Some(pool.clone());
+                let storage = Storage::with_options(
+                    &opts.download_dir,
+                    layout,
+                    info.pieces.clone(),
+                    options,
+                )?;
+                Ok(Store::Files(storage))
+            }
+            Content::PrivateSend(source) => {
+                if !single_file {
+                    return Err(AddTorrentError::PrivateNeedsSingleFile);
+                }
+                if source.layout().stream_len() != info.total_length {
+                    return Err(AddTorrentError::PrivateLengthMismatch);
+                }
+                let store =
+                    PrivateStore::sender(source.clone(), info.piece_length, info.pieces.clone())?;
+                Ok(Store::Private(store))
+            }
+            Content::PrivateReceive(key) => {
+                if !single_file {
+                    return Err(AddTorrentError::PrivateNeedsSingleFile);
+                }
+                let store = PrivateStore::receiver(
+                    &opts.download_dir,
+                    info.total_length,
+                    info.piece_length,
+                    info.pieces.clone(),
+                    key.clone(),
+                )?;
+                Ok(Store::Private(store))
+            }
+        }
+    }
+
     pub fn write_run(&self, piece: u32, begin: u32, bufs: &[&[u8]]) -> Result<(), StoreError> {
         match self {
             Store::Files(s) => Ok(s.write_run(piece, begin, bufs)?),

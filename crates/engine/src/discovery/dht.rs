@@ -42,7 +42,7 @@ pub(super) async fn start(
             tracing::debug!(error = %first, "DHT port taken; using another");
             DhtNode::spawn(config(SocketAddr::new(listen.ip(), 0)))
                 .await
-                .map_err(|e| crate::SessionError::Dht(e.to_string()))
+                .map_err(crate::SessionError::Dht)
         }
     }
 }

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
+use tokio_util::task::TaskTracker;
 
 /// Least time between two announces of one torrent made in reply to others.
 const REPLY_COOLDOWN: Duration = Duration::from_secs(10);
@@ -27,6 +28,8 @@ const MAX_REPLIES: usize = 1024;
 enum Command {
     Add([u8; 20]),
     Remove([u8; 20]),
+    /// The session is ending: the task stops (subscriptions may still hold handles).
+    Stop,
 }
 
 /// The running LSD task.
@@ -50,7 +53,11 @@ impl LsdService {
     /// Opens the multicast socket and starts the task. LSD is best effort: if the socket
     /// cannot be set up (no multicast route, port in use without reuse) it logs why and
     /// the session runs without it.
-    pub fn start(listen: SocketAddr, sinks: Arc<Mutex<Sinks>>) -> Option<LsdService> {
+    pub fn start(
+        listen: SocketAddr,
+        sinks: Arc<Mutex<Sinks>>,
+        tasks: &TaskTracker,
+    ) -> Option<LsdService> {
         if !listen.is_ipv4() {
             tracing::info!("local service discovery is IPv4 only here; off");
             return None;
@@ -65,7 +72,7 @@ impl LsdService {
         let (tx, rx) = mpsc::unbounded_channel();
         let cookie = shoal_ext::lsd::random_cookie();
         let scheduler = LsdScheduler::new(listen.port(), cookie, &[LsdFamily::V4]);
-        tokio::spawn(run(socket, scheduler, rx, sinks));
+        tasks.spawn(run(socket, scheduler, rx, sinks));
         Some(LsdService {
             handle: LsdHandle { tx },
         })
@@ -77,6 +84,11 @@ impl LsdService {
 
     pub fn handle(&self) -> LsdHandle {
         self.handle.clone()
+    }
+
+    /// Ends the LSD task.
+    pub fn stop(&self) {
+        let _ = self.handle.tx.send(Command::Stop);
     }
 }
 
@@ -116,7 +128,7 @@ async fn run(
             cmd = commands.recv() => match cmd {
                 Some(Command::Add(hash)) => scheduler.add_torrent(hash, Instant::now()),
                 Some(Command::Remove(hash)) => scheduler.remove_torrent(&hash),
-                None => return,
+                Some(Command::Stop) | None => return,
             },
             received = socket.recv_from(&mut buf) => match received {
                 Ok((len, from)) => {

@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
+use tokio_util::task::TaskTracker;
 
 /// Where found addresses go.
 pub(crate) type PeerSink = mpsc::UnboundedSender<Vec<SocketAddr>>;
@@ -27,6 +28,8 @@ pub(crate) struct Discovery {
     /// Subscribers by info-hash; several may share one (e.g. a magnet fetch and then
     /// its torrent).
     sinks: Arc<Mutex<Sinks>>,
+    /// The session's tasks (LSD, DHT searches).
+    tasks: TaskTracker,
 }
 
 #[derive(Default)]
@@ -111,17 +114,23 @@ impl Discovery {
         listen: SocketAddr,
         lsd: bool,
         dht: Option<&DhtSettings>,
+        tasks: TaskTracker,
     ) -> Result<Discovery, crate::SessionError> {
         let sinks = Arc::new(Mutex::new(Sinks::default()));
         let lsd = match lsd {
-            true => lsd::LsdService::start(listen, sinks.clone()),
+            true => lsd::LsdService::start(listen, sinks.clone(), &tasks),
             false => None,
         };
         let dht = match dht {
             Some(settings) => Some(dht::start(listen, settings).await?),
             None => None,
         };
-        Ok(Discovery { lsd, dht, sinks })
+        Ok(Discovery {
+            lsd,
+            dht,
+            sinks,
+            tasks,
+        })
     }
 
     pub fn dht(&self) -> Option<&shoal_dht_net::DhtNode> {
@@ -151,7 +160,8 @@ impl Discovery {
         }
         let dht_task = self.dht.as_ref().map(|node| {
             let sinks = self.sinks.clone();
-            tokio::spawn(dht::search_loop(node.clone(), interest, sink, sinks))
+            self.tasks
+                .spawn(dht::search_loop(node.clone(), interest, sink, sinks))
         });
         Subscription {
             info_hash: interest.info_hash,
@@ -164,6 +174,9 @@ impl Discovery {
 
     /// Saves DHT state and stops the services.
     pub async fn shutdown(&self) {
+        if let Some(lsd) = &self.lsd {
+            lsd.stop();
+        }
         if let Some(node) = &self.dht {
             node.clone().shutdown().await;
         }

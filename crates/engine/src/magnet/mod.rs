@@ -16,8 +16,8 @@
 
 mod dials;
 
+use crate::context::TorrentContext;
 use crate::handshake;
-use crate::session::SessionShared;
 use crate::transport::{self, Connected};
 use bytes::BytesMut;
 use dials::{DialPlan, Ended};
@@ -60,7 +60,7 @@ pub enum MetadataError {
 /// Connects to `peers` (and to the magnet's trackers when the session uses trackers)
 /// and returns the verified torrent once one set of peers delivered its info dictionary.
 pub(crate) async fn fetch(
-    session: Arc<SessionShared>,
+    ctx: Arc<TorrentContext>,
     magnet: &Magnet,
     peers: Vec<SocketAddr>,
     timeout: Duration,
@@ -70,14 +70,14 @@ pub(crate) async fn fetch(
     let (done_tx, mut done_rx) = watch::channel(None::<Vec<u8>>);
     let (peer_tx, mut peer_rx) = mpsc::channel::<Vec<SocketAddr>>(16);
     let _ = peer_tx.try_send(peers);
-    let announcer = start_announcer(&session, magnet, peer_tx.clone());
+    let announcer = start_announcer(&ctx, magnet, peer_tx.clone());
     let (found_tx, mut found_rx) = mpsc::unbounded_channel();
     let interest = crate::discovery::Interest {
         info_hash,
         announce: false,
-        port: session.listen_port,
+        port: ctx.listen_port(),
     };
-    let _discovery = session.discovery.subscribe(interest, found_tx);
+    let _discovery = ctx.discovery().subscribe(interest, found_tx);
     let deadline = tokio::time::Instant::now() + timeout;
     let mut plan = DialPlan::default();
     let mut tasks = tokio::task::JoinSet::new();
@@ -90,7 +90,7 @@ pub(crate) async fn fetch(
             let key = next_key;
             next_key += 1;
             let job = FetchConnection {
-                session: session.clone(),
+                ctx: ctx.clone(),
                 info_hash,
                 shared: shared.clone(),
                 done: done_tx.clone(),
@@ -125,7 +125,7 @@ pub(crate) async fn fetch(
                 else => None,
             } } => {
                 for addr in addrs {
-                    if addr != session.advertised_addr() {
+                    if addr != ctx.advertised_addr() {
                         plan.add(addr);
                     }
                 }
@@ -185,19 +185,19 @@ impl From<std::io::Error> for ConnectionEnd {
 }
 
 fn start_announcer(
-    session: &SessionShared,
+    ctx: &TorrentContext,
     magnet: &Magnet,
     peers: mpsc::Sender<Vec<SocketAddr>>,
 ) -> Option<Announcer> {
-    if !session.config.use_trackers || magnet.trackers.is_empty() {
+    if !ctx.config().use_trackers || magnet.trackers.is_empty() {
         return None;
     }
     let tiers = magnet.trackers.iter().map(|t| vec![t.clone()]).collect();
     let mut cfg = AnnouncerConfig::new(
         tiers,
         magnet.info_hash.0,
-        session.config.peer_id,
-        session.listen_port,
+        ctx.config().peer_id,
+        ctx.listen_port(),
     );
     cfg.user_agent = crate::CLIENT_NAME.to_string();
     // `left` is unknown before we have the metadata; any non-zero value says "leecher".
@@ -211,7 +211,7 @@ fn start_announcer(
 
 /// One metadata-only connection.
 struct FetchConnection {
-    session: Arc<SessionShared>,
+    ctx: Arc<TorrentContext>,
     info_hash: [u8; 20],
     shared: Arc<Mutex<MetadataFetch>>,
     done: watch::Sender<Option<Vec<u8>>>,
@@ -225,7 +225,7 @@ impl FetchConnection {
             theirs,
             cipher,
             leftover,
-        } = transport::dial(&self.session, addr, self.info_hash)
+        } = transport::dial(&self.ctx, addr, self.info_hash)
             .await
             .map_err(ConnectionEnd::lost)?;
         if !theirs.supports_extensions() {
@@ -233,7 +233,7 @@ impl FetchConnection {
                 "peer does not support the extension protocol",
             ));
         }
-        let ours = handshake::ours(&self.session, self.info_hash);
+        let ours = handshake::ours(&self.ctx, self.info_hash);
         let cfg = ConnectionConfig {
             fast: theirs.supports_fast() && ours.supports_fast(),
             extensions: true,
@@ -246,7 +246,7 @@ impl FetchConnection {
         conn.send_extension_handshake(&ExtensionHandshake {
             m,
             v: Some(crate::CLIENT_NAME.to_string()),
-            p: Some(self.session.listen_port),
+            p: Some(self.ctx.listen_port()),
             ..ExtensionHandshake::default()
         });
         let (mut encrypt, mut decrypt) = match cipher {

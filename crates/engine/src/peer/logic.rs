@@ -3,7 +3,7 @@
 
 use super::outbox::Outbox;
 use crate::magnet::UT_METADATA_ID;
-use crate::torrent::{ControlEvent, PeerCommand, PeerLive, Torrent};
+use crate::torrent::{ControlEvent, DisconnectReason, PeerCommand, PeerLive, Torrent};
 use bytes::{Bytes, BytesMut};
 use shoal_ext::{MetadataMessage, PexState, ServeLimiter};
 use shoal_swarm::BlockOutcome;
@@ -26,23 +26,30 @@ pub(super) const MAX_WRITE_BUFFER: usize = 2 * 1024 * 1024;
 /// Requests we queue from one peer (advertised to it as `reqq`).
 const MAX_PEER_REQUESTS: usize = 500;
 
-/// Reason given when we close a connection because neither side needs the other.
-pub(crate) const BOTH_SEEDS: &str = "both sides are seeds";
-
 /// Why a connection ended.
 pub(crate) enum Exit {
     /// The peer broke the protocol.
     Misbehaved(PeerError),
+    /// The peer flooded us with peer-exchange messages.
+    PexFlood(shoal_ext::PexError),
     Io(std::io::Error),
     Closed,
-    /// Our own decision (shutdown, ban, both sides seeding, disk failure).
-    Local(&'static str),
+    /// Our own decision (shutdown, ban, both sides seeding, timeouts).
+    Local(DisconnectReason),
+}
+
+impl Exit {
+    /// Whether the peer is to blame (logged louder).
+    pub fn is_peer_misbehaviour(&self) -> bool {
+        matches!(self, Exit::Misbehaved(_) | Exit::PexFlood(_))
+    }
 }
 
 impl fmt::Display for Exit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Exit::Misbehaved(e) => write!(f, "protocol violation: {e}"),
+            Exit::PexFlood(e) => write!(f, "peer exchange flood: {e}"),
             Exit::Io(e) => write!(f, "socket error: {e}"),
             Exit::Closed => write!(f, "closed by peer"),
             Exit::Local(why) => write!(f, "{why}"),
@@ -53,8 +60,8 @@ impl fmt::Display for Exit {
 impl From<PeerError> for Exit {
     fn from(e: PeerError) -> Self {
         match e {
-            PeerError::IdleTimeout => Exit::Local("nothing received for too long"),
-            PeerError::Inactive => Exit::Local("neither side interested for too long"),
+            PeerError::IdleTimeout => Exit::Local(DisconnectReason::IdleTimeout),
+            PeerError::Inactive => Exit::Local(DisconnectReason::Inactive),
             e => Exit::Misbehaved(e),
         }
     }
@@ -107,7 +114,7 @@ impl PeerLogic {
         encrypt: Option<shoal_mse::Rc4Stream>,
     ) -> Self {
         let info = &t.meta.info;
-        let ours = Handshake::new(t.info_hash, t.session.config.peer_id);
+        let ours = Handshake::new(t.info_hash, t.ctx().config().peer_id);
         let extensions = ours.supports_extensions() && theirs.supports_extensions();
         let cfg = ConnectionConfig {
             num_pieces: info.num_pieces(),
@@ -116,14 +123,14 @@ impl PeerLogic {
             fast: ours.supports_fast() && theirs.supports_fast(),
             extensions,
             max_peer_requests: MAX_PEER_REQUESTS,
-            inactivity_timeout: t.session.config.peer_inactivity_timeout,
+            inactivity_timeout: t.ctx().config().peer_inactivity_timeout,
             ..ConnectionConfig::default()
         };
         let now = Instant::now();
         let our_have = t.state.lock().picker.have().clone();
         let private = info.private;
-        let pex_enabled = extensions && t.session.config.pex && !private;
-        let dht = theirs.supports_dht() && t.session.discovery.dht().is_some();
+        let pex_enabled = extensions && t.ctx().config().pex && !private;
+        let dht = theirs.supports_dht() && t.ctx().discovery().dht().is_some();
         PeerLogic {
             key,
             addr,
@@ -161,7 +168,7 @@ impl PeerLogic {
         let have = self.our_have.clone();
         self.conn.send_bitfield(&have);
         if self.dht {
-            if let Some(node) = self.t.session.discovery.dht() {
+            if let Some(node) = self.t.ctx().discovery().dht() {
                 self.conn.send_port(node.local_addr().port());
             }
         }
@@ -175,7 +182,7 @@ impl PeerLogic {
                 m,
                 metadata_size: Some(self.t.metadata.total_size()),
                 v: Some(crate::CLIENT_NAME.to_string()),
-                p: Some(self.t.session.listen_port),
+                p: Some(self.t.ctx().listen_port()),
                 reqq: Some(MAX_PEER_REQUESTS as u32),
                 yourip: Some(self.addr.ip()),
                 ..ExtensionHandshake::default()
@@ -220,7 +227,10 @@ impl PeerLogic {
         self.conn.handle_input(rbuf, Instant::now())?;
         let result = self.drain_events();
         // Everything accepted from this read goes to the disk workers in one batch.
-        self.t.session.disk.submit(&self.t, &mut self.to_disk);
+        if !self.to_disk.is_empty() {
+            let target = self.t.disk_target();
+            self.t.ctx().disk().submit(&target, &mut self.to_disk);
+        }
         result
     }
 
@@ -247,7 +257,7 @@ impl PeerLogic {
             self.count_as_complete();
         }
         if self.t.is_complete() && self.conn.peer_is_seed() {
-            return Err(Exit::Local(BOTH_SEEDS));
+            return Err(Exit::Local(DisconnectReason::BothSeeds));
         }
         Ok(())
     }
@@ -421,7 +431,7 @@ impl PeerLogic {
             } => self.on_pex_message(&payload)?,
             PeerEvent::Port(port) => {
                 // BEP 5: the peer's DHT node; ping it and keep it if it answers.
-                if let (Some(node), true) = (self.t.session.discovery.dht(), port != 0) {
+                if let (Some(node), true) = (self.t.ctx().discovery().dht(), port != 0) {
                     node.add_node(SocketAddr::new(self.addr.ip(), port));
                 }
             }
@@ -465,10 +475,7 @@ impl PeerLogic {
                     piece_complete,
                     cancel,
                 } => {
-                    *st.writes_in_flight.entry(block.piece).or_insert(0) += 1;
-                    if piece_complete {
-                        st.complete_pending.insert(block.piece);
-                    }
+                    st.pieces.on_accepted(block.piece, piece_complete);
                     for (key, other) in cancel {
                         if key != self.key {
                             if let Some(p) = st.peers.get(&key) {

@@ -7,7 +7,7 @@ mod outbox;
 mod pex;
 mod serve;
 
-use crate::torrent::{ControlEvent, PeerCommand, PeerEntry, PeerLive, Torrent};
+use crate::torrent::{ControlEvent, DisconnectReason, PeerCommand, PeerEntry, PeerLive, Torrent};
 use crate::transport::Connected;
 use bytes::{BufMut, BytesMut};
 use logic::{Exit, PeerLogic};
@@ -76,7 +76,9 @@ pub(crate) async fn run(
     let input = Input { buf, decrypt };
     let exit = drive(&mut peer, stream, input, rx).await;
     match &exit {
-        Exit::Misbehaved(e) => tracing::info!(%addr, reason = %e, "disconnecting misbehaving peer"),
+        e if e.is_peer_misbehaviour() => {
+            tracing::info!(%addr, reason = %e, "disconnecting misbehaving peer")
+        }
         other => tracing::debug!(%addr, reason = %other, "peer connection ended"),
     }
     if matches!(&exit, Exit::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof) {
@@ -91,7 +93,7 @@ pub(crate) async fn run(
         peer.count_if_completed_by_us();
     }
     let useful = peer.exchanged_payload();
-    let both_seeds = matches!(exit, Exit::Local(why) if why == logic::BOTH_SEEDS);
+    let both_seeds = matches!(exit, Exit::Local(DisconnectReason::BothSeeds));
     peer.unregister();
     let _ = t.control_tx.send(ControlEvent::PeerGone);
     PeerOutcome { useful, both_seeds }
@@ -105,7 +107,7 @@ fn register(
     outgoing: bool,
     encrypted: bool,
 ) -> Option<(u64, mpsc::UnboundedReceiver<PeerCommand>, Arc<PeerLive>)> {
-    if theirs.peer_id == t.session.config.peer_id {
+    if theirs.peer_id == t.ctx().config().peer_id {
         tracing::debug!(%addr, "connected to ourselves; dropping");
         return None;
     }
@@ -119,7 +121,7 @@ fn register(
     }
     // Incoming peers passed the cap before their handshake answer: check it again
     // now, counting our dials in flight, so simultaneous arrivals cannot exceed it.
-    let grace = t.session.config.peer_eviction_grace;
+    let grace = t.ctx().config().peer_eviction_grace;
     if !outgoing && !st.make_room_for_newcomer(t.max_peers(), grace, Instant::now()) {
         tracing::debug!(%addr, "peer limit reached: incoming peer refused");
         return None;
@@ -192,7 +194,7 @@ async fn drive(
         }
         let deadline = peer.poll_timeout();
         let serve_at = peer.serve_wait();
-        let congested = peer.torrent().session.disk.is_congested();
+        let congested = peer.torrent().ctx().disk().is_congested();
         // Over a download limit (session or torrent), stop reading until out of debt.
         let throttle = download_delay(peer.torrent());
         let hold = congested || throttle.is_some();
@@ -216,14 +218,14 @@ async fn drive(
             },
             cmd = rx.recv() => match cmd {
                 Some(cmd) => peer.on_command(cmd),
-                None => Err(Exit::Local("torrent removed")),
+                None => Err(Exit::Local(DisconnectReason::TorrentRemoved)),
             },
             _ = tokio::time::sleep_until(deadline.into()) => peer.handle_timeout(),
             _ = tokio::time::sleep_until(serve_at.unwrap_or(deadline).into()), if serve_at.is_some() => {
                 peer.clear_serve_wait();
                 Ok(())
             }
-            _ = shutdown.changed() => Err(Exit::Local("shutting down")),
+            _ = shutdown.changed() => Err(Exit::Local(DisconnectReason::ShuttingDown)),
         };
         if let Err(exit) = step {
             send_pending_haves(peer, &mut rx);
@@ -236,7 +238,7 @@ async fn drive(
 /// How long to wait before reading again under the download limits, if at all.
 fn download_delay(t: &Torrent) -> Option<Duration> {
     let now = Instant::now();
-    let session = t.session.download_limiter.delay(now);
+    let session = t.ctx().download_limiter().delay(now);
     let torrent = t.limiter.download.delay(now);
     session.max(torrent)
 }
@@ -246,7 +248,7 @@ fn download_delay(t: &Torrent) -> Option<Duration> {
 /// reads once, so a full-size read each would put the bucket n × 256 KiB into debt and
 /// leave every peer unread for that long (request and idle timeouts at low rates).
 fn read_cap(t: &Torrent) -> usize {
-    let rate = [t.session.download_limiter.rate(), t.limiter.download.rate()]
+    let rate = [t.ctx().download_limiter().rate(), t.limiter.download.rate()]
         .into_iter()
         .flatten()
         .min();
@@ -261,7 +263,7 @@ fn read_cap(t: &Torrent) -> usize {
 /// Counts `n` bytes read against the download limits.
 fn charge_download(t: &Torrent, n: usize) {
     let now = Instant::now();
-    t.session.download_limiter.charge(n as u64, now);
+    t.ctx().download_limiter().charge(n as u64, now);
     t.limiter.download.charge(n as u64, now);
 }
 

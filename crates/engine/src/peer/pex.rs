@@ -93,7 +93,7 @@ impl PeerLogic {
             Ok(None) => {}
             Err(e) if e.is_flood() => {
                 tracing::info!(addr = %self.addr, error = %e, "disconnecting PEX flooder");
-                return Err(Exit::Local("ut_pex flood"));
+                return Err(Exit::PexFlood(e));
             }
             Err(e) => tracing::debug!(addr = %self.addr, error = %e, "ignoring bad ut_pex"),
         }

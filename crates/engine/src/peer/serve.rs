@@ -20,12 +20,12 @@ impl PeerLogic {
                 break;
             }
             let len = u64::from(block.length);
-            if let Err(wait) = self.t.session.upload_limiter.try_take(len, now) {
+            if let Err(wait) = self.t.ctx().upload_limiter().try_take(len, now) {
                 self.serve_wait = Some(now + wait);
                 break;
             }
             if let Err(wait) = self.t.limiter.upload.try_take(len, now) {
-                self.t.session.upload_limiter.give_back(len);
+                self.t.ctx().upload_limiter().give_back(len);
                 self.serve_wait = Some(now + wait);
                 break;
             }

@@ -5,12 +5,13 @@
 //! evicted, and each newcomer evicts at most one peer, so a flood of newcomers cannot
 //! churn the swarm faster than one eviction per useless peer per grace period.
 
-use super::state::{PeerCommand, TorrentState};
+use super::state::{PeerCommand, SwarmState, Torrent};
+use super::DisconnectReason;
 use shoal_swarm::PeerKey;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-impl TorrentState {
+impl SwarmState {
     /// Peers that count against the cap: connections not being evicted, and dials.
     pub fn occupied_slots(&self) -> usize {
         let staying = self
@@ -62,8 +63,19 @@ impl TorrentState {
             p.live.evicted.store(true, Ordering::Relaxed);
             tracing::debug!(addr = %p.addr, "peer limit reached: idle peer makes room for a newcomer");
             let _ =
-                p.tx.send(PeerCommand::Disconnect("making room for a new peer"));
+                p.tx.send(PeerCommand::Disconnect(DisconnectReason::MakingRoom));
         }
         true
+    }
+}
+
+impl Torrent {
+    /// Whether an incoming peer from `addr` may be taken now: not banned, and a slot is
+    /// free or can be made (the slot is taken when the peer registers).
+    pub fn may_admit(&self, addr: std::net::SocketAddr) -> bool {
+        let st = self.state.lock();
+        let grace = self.ctx().config().peer_eviction_grace;
+        !st.smartban.is_banned(addr.ip())
+            && st.has_room_for_newcomer(self.max_peers(), grace, Instant::now())
     }
 }

@@ -110,10 +110,18 @@ pub struct PeerSnapshot {
 /// A torrent running in a [`crate::Session`]. Cheap to clone.
 #[derive(Clone)]
 pub struct TorrentHandle {
-    pub(crate) torrent: Arc<Torrent>,
+    pub(super) torrent: Arc<Torrent>,
 }
 
 impl TorrentHandle {
+    pub(crate) fn new(torrent: Arc<Torrent>) -> Self {
+        TorrentHandle { torrent }
+    }
+
+    pub(crate) fn torrent(&self) -> &Arc<Torrent> {
+        &self.torrent
+    }
+
     pub fn info_hash(&self) -> [u8; 20] {
         self.torrent.info_hash
     }
@@ -160,7 +168,7 @@ impl TorrentHandle {
             complete: status.complete,
             error: status.error.as_ref().map(|e| e.to_string()),
             fault: status.fault.as_ref().map(|e| {
-                let retry = t.session.config.disk_retry_interval.as_secs_f64();
+                let retry = t.ctx().config().disk_retry_interval.as_secs_f64();
                 format!("{e}; paused, retrying every {retry:.0} s")
             }),
             paused: t.is_paused(),

@@ -41,7 +41,7 @@ impl Torrent {
         self.limiter
             .get()
             .max_peers
-            .unwrap_or(self.session.config.max_peers_per_torrent)
+            .unwrap_or(self.ctx().config().max_peers_per_torrent)
     }
 }
 

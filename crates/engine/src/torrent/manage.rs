@@ -95,10 +95,10 @@ impl TorrentHandle {
         self.while_paused(async {
             let t = &self.torrent;
             let store = t.store();
-            let threads = t.session.config.hash_threads.max(1);
+            let threads = t.ctx().config().hash_threads.max(1);
             let have = tokio::task::spawn_blocking(move || store.check_existing(threads, &|_| {}))
                 .await
-                .map_err(|e| TorrentError::Disk(e.to_string()))?
+                .map_err(|e| TorrentError::Job(Arc::new(e)))?
                 .map_err(|e| e.into_torrent_error())?;
             reset_have(t, &have);
             Ok(())
@@ -118,9 +118,7 @@ impl TorrentHandle {
             }
             let store = t.store();
             let Some(files) = store.as_files() else {
-                return Err(TorrentError::Move(
-                    "the data of a private link cannot be moved".into(),
-                ));
+                return Err(TorrentError::PrivateNotMovable);
             };
             let rel: Vec<PathBuf> = (0..files.layout().files.len())
                 .filter(|i| !files.layout().files[*i].pad)
@@ -130,14 +128,14 @@ impl TorrentHandle {
             let (from, to) = (old_dir.clone(), new_dir.clone());
             tokio::task::spawn_blocking(move || super::relocate::move_files(&from, &to, &rel))
                 .await
-                .map_err(|e| TorrentError::Move(e.to_string()))?
-                .map_err(|e| TorrentError::Move(e.to_string()))?;
+                .map_err(|e| TorrentError::Job(Arc::new(e)))?
+                .map_err(|e| TorrentError::Move(Arc::new(e)))?;
             let opts = crate::config::AddTorrentOptions {
                 download_dir: new_dir.clone(),
                 ..Default::default()
             };
-            let moved = crate::session::make_store(&t.meta, &opts, &t.session.file_pool)
-                .map_err(|e| TorrentError::Move(e.to_string()))?;
+            let moved = crate::store::Store::open(&t.meta, &opts, t.ctx().file_pool())
+                .map_err(|e| TorrentError::Reopen(Arc::new(e)))?;
             *t.storage.write() = Arc::new(moved);
             *t.download_dir.write() = new_dir;
             Ok(())
@@ -305,8 +303,7 @@ fn reset_have(t: &Arc<Torrent>, have: &Bitfield) {
             verified += u64::from(info.piece_size(piece as u32));
         }
         st.picker = picker;
-        st.writes_in_flight.clear();
-        st.complete_pending.clear();
+        st.pieces.reset();
         apply_wanted(&t.meta, &mut st.picker, &mut st.wishes);
         refresh_priority(
             &t.meta,

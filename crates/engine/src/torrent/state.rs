@@ -4,14 +4,18 @@
 //! - `state` is a short-held `parking_lot::Mutex`: never held across `.await`, disk I/O or
 //!   hashing.
 //! - A piece is hashed only once every accepted block of it has been written to disk:
-//!   `writes_in_flight` counts writes between `Picker::on_block` and the end of the
-//!   write, and the last writer of a complete piece starts verification.
+//!   `pieces` ([`PieceTracker`]) counts writes between `Picker::on_block` and the disk
+//!   pool's report, and the report of the last write of a complete piece asks the pool
+//!   for its hash check.
 //! - `peers` holds exactly the live connections that completed the handshake; each
 //!   entry's key is released from the picker when its task ends.
 
 use super::book::PeerBook;
-use crate::session::SessionShared;
+use super::pieces::PieceTracker;
+use crate::context::TorrentContext;
+use crate::disk::{DiskEvent, TorrentDisk};
 use crate::store::Store;
+use crate::verifier::PieceVerifier;
 use parking_lot::{Mutex, RwLock};
 use shoal_metainfo::Metainfo;
 use shoal_swarm::{PeerKey, Picker, SmartBan};
@@ -35,7 +39,7 @@ pub(crate) enum PeerCommand {
     Cancel(BlockRef),
     /// Blocks became available again (a piece failed): try to request more.
     Wake,
-    Disconnect(&'static str),
+    Disconnect(super::DisconnectReason),
 }
 
 /// Counters a peer task publishes for the choker and for statistics, lock-free.
@@ -97,20 +101,16 @@ pub(crate) struct PeerEntry {
 }
 
 /// Mutable torrent state behind the mutex.
-pub(crate) struct TorrentState {
+pub(crate) struct SwarmState {
     pub picker: Picker,
     pub peers: HashMap<PeerKey, PeerEntry>,
     pub next_key: PeerKey,
     pub book: PeerBook,
     /// Outgoing connection attempts under way.
     pub connecting: usize,
-    /// Per piece: accepted blocks not yet written to disk.
-    pub writes_in_flight: HashMap<u32, u32>,
-    /// Pieces whose blocks are all received, waiting for their last write to finish.
-    pub complete_pending: HashSet<u32>,
+    /// Progress of pieces between block acceptance and their hash check.
+    pub pieces: PieceTracker,
     pub smartban: SmartBan,
-    /// Pieces that failed verification at least once (their next pass feeds smart ban).
-    pub failed_pieces: HashSet<u32>,
     /// IP of every peer key that may still be named by the picker as a block sender.
     pub key_ips: HashMap<PeerKey, IpAddr>,
     /// Peer ids seen holding every piece (at most [`MAX_SEEDS_SEEN`]).
@@ -167,8 +167,13 @@ pub(crate) struct Torrent {
     pub added_unix: u64,
     /// Answers peers' ut_metadata requests with our info dictionary (BEP 9).
     pub metadata: shoal_ext::MetadataServer,
-    pub session: Arc<SessionShared>,
-    pub state: Mutex<TorrentState>,
+    /// What the torrent uses of its session (never the session itself).
+    pub(crate) ctx: Arc<TorrentContext>,
+    pub state: Mutex<SwarmState>,
+    /// How pieces are verified (handed to the disk pool with each job).
+    pub(crate) verifier: Arc<PieceVerifier>,
+    /// Where the disk pool reports this torrent's writes and checks.
+    pub(crate) disk_events: mpsc::UnboundedSender<DiskEvent>,
     pub control_tx: mpsc::UnboundedSender<ControlEvent>,
     pub status: watch::Sender<Status>,
     pub shutdown: watch::Sender<bool>,
@@ -196,6 +201,20 @@ pub(crate) enum ControlEvent {
 }
 
 impl Torrent {
+    pub fn ctx(&self) -> &Arc<TorrentContext> {
+        &self.ctx
+    }
+
+    /// This torrent as the disk pool sees it now (its current store).
+    pub fn disk_target(&self) -> TorrentDisk {
+        TorrentDisk {
+            info_hash: self.info_hash,
+            store: self.store(),
+            verifier: self.verifier.clone(),
+            events: self.disk_events.clone(),
+        }
+    }
+
     pub fn num_pieces(&self) -> u32 {
         self.meta.info.num_pieces()
     }
@@ -219,7 +238,7 @@ impl Torrent {
     }
 
     /// Sends `cmd` to every connected peer.
-    pub fn broadcast(&self, state: &TorrentState, cmd: PeerCommand) {
+    pub fn broadcast(&self, state: &SwarmState, cmd: PeerCommand) {
         for peer in state.peers.values() {
             let _ = peer.tx.send(cmd.clone());
         }
@@ -236,7 +255,7 @@ impl Torrent {
         }
         if let Some(piece) = piece {
             let mut st = self.state.lock();
-            st.complete_pending.remove(&piece);
+            st.pieces.on_local_failure(piece);
             let _ = st.picker.on_piece_failed(piece);
         }
         let _ = self.control_tx.send(ControlEvent::DiskFault(error));

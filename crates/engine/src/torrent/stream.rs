@@ -150,6 +150,6 @@ impl TorrentHandle {
             Ok(Bytes::from(buf))
         })
         .await
-        .map_err(|e| TorrentError::Disk(e.to_string()))?
+        .map_err(|e| TorrentError::Job(Arc::new(e)))?
     }
 }

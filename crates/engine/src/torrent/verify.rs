@@ -1,50 +1,65 @@
-//! Piece verification off the async threads, and what follows it: announcing the piece,
-//! completing the torrent, or re-downloading and tracking the culprits (smart ban).
+//! The piece owner: applies the disk pool's reports for a torrent (writes done, hash
+//! checks, faults) and what follows a check: announcing the piece, completing the
+//! torrent, or re-downloading it and tracking the culprits (smart ban).
 
+use super::pieces::Verdict;
 use super::state::{ControlEvent, PeerCommand, Torrent};
+use super::DisconnectReason;
+use crate::disk::DiskEvent;
 use crate::TorrentError;
 use sha1::{Digest, Sha1};
 use shoal_wire::BLOCK_SIZE;
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use tokio::sync::mpsc;
 
-/// A disk worker finished writing a block of `piece` that the picker accepted. Returns
-/// true when this was the last outstanding write of a complete piece: the caller then
-/// verifies it and reports with [`piece_checked`].
-pub(crate) fn block_written(t: &Arc<Torrent>, piece: u32) -> bool {
-    let mut st = t.state.lock();
-    let left = match st.writes_in_flight.get_mut(&piece) {
-        Some(n) => {
-            *n = n.saturating_sub(1);
-            *n
+/// The piece owner's loop: applies what the disk pool reports for this torrent, in
+/// order, until the torrent shuts down. A complete piece whose last write is reported
+/// is sent for its hash check; a check's outcome announces the piece or has it
+/// downloaded again; a fault forgets the piece's blocks and pauses the torrent.
+pub(crate) async fn apply_disk_events(
+    t: Arc<Torrent>,
+    mut events: mpsc::UnboundedReceiver<DiskEvent>,
+) {
+    let mut shutdown = t.shutdown.subscribe();
+    loop {
+        if *shutdown.borrow_and_update() {
+            return;
         }
-        None => 0,
-    };
-    if left > 0 {
-        return false;
+        let event = tokio::select! {
+            event = events.recv() => event,
+            _ = shutdown.changed() => continue,
+        };
+        let Some(event) = event else { return };
+        match event {
+            DiskEvent::Written { piece, blocks } => {
+                if t.state.lock().pieces.on_written(piece, blocks) {
+                    t.ctx().disk().verify(&t.disk_target(), piece);
+                }
+            }
+            DiskEvent::Verified { piece, ok } => {
+                let verdict = t.state.lock().pieces.on_hashed(piece, ok);
+                match verdict {
+                    Verdict::Passed { after_failure } => on_pass(&t, piece, after_failure).await,
+                    Verdict::Failed => on_fail(&t, piece).await,
+                    Verdict::Stale => {}
+                }
+            }
+            DiskEvent::Fault { piece, error } => {
+                t.disk_fault(Some(piece), error.into_torrent_error());
+            }
+        }
     }
-    st.writes_in_flight.remove(&piece);
-    st.complete_pending.remove(&piece)
 }
 
-/// Applies the outcome of a piece's hash check.
-pub(crate) async fn piece_checked(t: Arc<Torrent>, piece: u32, ok: bool) {
-    if ok {
-        on_pass(&t, piece).await;
-    } else {
-        on_fail(&t, piece).await;
-    }
-}
-
-async fn on_pass(t: &Arc<Torrent>, piece: u32) {
-    let previously_failed = t.state.lock().failed_pieces.remove(&piece);
-    if previously_failed {
+async fn on_pass(t: &Arc<Torrent>, piece: u32, after_failure: bool) {
+    if after_failure {
         if let Some(blocks) = block_digests(t, piece).await {
             let good: Vec<(u32, [u8; 20])> = blocks.into_iter().collect();
             let culprits = t.state.lock().smartban.on_piece_passed(piece, &good);
             for ip in culprits {
-                ban(t, ip, "sent corrupt data (smart ban)");
+                ban(t, ip, DisconnectReason::BannedCorrupt);
             }
         }
     }
@@ -77,7 +92,7 @@ async fn on_pass(t: &Arc<Torrent>, piece: u32) {
                 let _ = t.control_tx.send(ControlEvent::Completed);
             }
             Ok(Err(e)) => t.fail(e.into_torrent_error()),
-            Err(e) => t.fail(TorrentError::Disk(e.to_string())),
+            Err(e) => t.fail(TorrentError::Job(Arc::new(e))),
         }
     }
 }
@@ -90,7 +105,6 @@ async fn on_fail(t: &Arc<Torrent>, piece: u32) {
     let senders: Vec<(u32, IpAddr)> = {
         let mut st = t.state.lock();
         let senders = st.picker.on_piece_failed(piece);
-        st.failed_pieces.insert(piece);
         senders
             .into_iter()
             .filter_map(|(begin, key)| st.key_ips.get(&key).map(|ip| (begin, *ip)))
@@ -119,13 +133,13 @@ async fn on_fail(t: &Arc<Torrent>, piece: u32) {
         t.broadcast(&st, PeerCommand::Wake);
     }
     for ip in to_ban {
-        ban(t, ip, "sent pieces that repeatedly failed their hash check");
+        ban(t, ip, DisconnectReason::BannedRepeatedFailures);
     }
 }
 
 /// Bans `ip` and disconnects every connection from it.
-fn ban(t: &Arc<Torrent>, ip: IpAddr, reason: &'static str) {
-    tracing::warn!(torrent = %t.meta.info.name, %ip, reason, "banning peer");
+fn ban(t: &Arc<Torrent>, ip: IpAddr, reason: DisconnectReason) {
+    tracing::warn!(torrent = %t.meta.info.name, %ip, %reason, "banning peer");
     let st = &mut *t.state.lock();
     st.smartban.ban(ip);
     for peer in st.peers.values().filter(|p| p.addr.ip() == ip) {

@@ -5,7 +5,7 @@
 use super::mse;
 use super::stream::read_handshake;
 use super::{Cipher, Connected, HandshakeError};
-use crate::session::SessionShared;
+use crate::context::TorrentContext;
 use shoal_mse::{is_plaintext_handshake, Responder};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
@@ -14,19 +14,22 @@ use tokio::net::TcpStream;
 /// session's `handshake_timeout`. Our own handshake is left to the caller, which first
 /// decides whether it wants the connection ([`Connected::send`]).
 pub(crate) async fn accept(
-    session: &SessionShared,
+    ctx: &TorrentContext,
+    known_info_hashes: impl FnOnce() -> Vec<[u8; 20]>,
     stream: TcpStream,
 ) -> Result<Connected, HandshakeError> {
-    tokio::time::timeout(session.config.handshake_timeout, exchange(session, stream))
+    let exchange = exchange(ctx, known_info_hashes, stream);
+    tokio::time::timeout(ctx.config().handshake_timeout, exchange)
         .await
         .map_err(|_| HandshakeError::TimedOut)?
 }
 
 async fn exchange(
-    session: &SessionShared,
+    ctx: &TorrentContext,
+    known_info_hashes: impl FnOnce() -> Vec<[u8; 20]>,
     mut stream: TcpStream,
 ) -> Result<Connected, HandshakeError> {
-    let policy = session.config.encryption;
+    let policy = ctx.config().encryption;
     let mut first = Vec::new();
     let mut buf = [0u8; 2048];
     let plain = loop {
@@ -51,7 +54,7 @@ async fn exchange(
             leftover,
         });
     }
-    let mut responder = Responder::new(session.info_hashes(), policy, &mut rand::thread_rng())?;
+    let mut responder = Responder::new(known_info_hashes(), policy, &mut rand::thread_rng())?;
     let est = mse::run(&mut stream, &mut responder, &first).await?;
     let mut cipher = est.cipher.map(Cipher::from_streams);
     let decrypt = cipher.as_mut().map(|c| &mut c.decrypt);

@@ -8,8 +8,8 @@
 use super::mse;
 use super::stream::read_handshake;
 use super::{Cipher, Connected, HandshakeError};
+use crate::context::TorrentContext;
 use crate::handshake;
-use crate::session::SessionShared;
 use shoal_mse::{EncryptionPolicy, Initiator};
 use std::net::SocketAddr;
 use tokio::io::AsyncWriteExt;
@@ -18,20 +18,20 @@ use tokio::net::TcpStream;
 /// Connects to `addr` for `info_hash` as the session's encryption policy says and
 /// exchanges handshakes. The peer's handshake is checked to name `info_hash`.
 pub(crate) async fn dial(
-    session: &SessionShared,
+    ctx: &TorrentContext,
     addr: SocketAddr,
     info_hash: [u8; 20],
 ) -> Result<Connected, HandshakeError> {
-    let policy = session.config.encryption;
+    let policy = ctx.config().encryption;
     let prefer = policy == EncryptionPolicy::Prefer;
-    if !policy.initiates_mse() || (prefer && session.needs_plaintext(addr)) {
-        return attempt(session, addr, info_hash, None).await;
+    if !policy.initiates_mse() || (prefer && ctx.needs_plaintext(addr)) {
+        return attempt(ctx, addr, info_hash, None).await;
     }
-    match attempt(session, addr, info_hash, Some(policy)).await {
+    match attempt(ctx, addr, info_hash, Some(policy)).await {
         Err(e) if prefer && e.plaintext_may_help() => {
             tracing::debug!(%addr, reason = %e, "encrypted handshake failed; retrying in plaintext");
-            let connected = attempt(session, addr, info_hash, None).await?;
-            session.remember_plaintext(addr);
+            let connected = attempt(ctx, addr, info_hash, None).await?;
+            ctx.remember_plaintext(addr);
             Ok(connected)
         }
         other => other,
@@ -40,19 +40,19 @@ pub(crate) async fn dial(
 
 /// One connection attempt: MSE offering what `mse` allows, or plain when `None`.
 async fn attempt(
-    session: &SessionShared,
+    ctx: &TorrentContext,
     addr: SocketAddr,
     info_hash: [u8; 20],
     mse: Option<EncryptionPolicy>,
 ) -> Result<Connected, HandshakeError> {
-    let timeout = session.config.connect_timeout;
+    let timeout = ctx.config().connect_timeout;
     let mut stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
         Err(_) => return Err(HandshakeError::ConnectTimeout),
         Ok(Err(e)) => return Err(HandshakeError::Connect(e)),
         Ok(Ok(stream)) => stream,
     };
     let _ = stream.set_nodelay(true);
-    let ours = handshake::ours(session, info_hash).encode();
+    let ours = handshake::ours(ctx, info_hash).encode();
     let exchange = async {
         match mse {
             None => {
@@ -72,10 +72,9 @@ async fn attempt(
             }
         }
     };
-    let (theirs, cipher, leftover) =
-        tokio::time::timeout(session.config.handshake_timeout, exchange)
-            .await
-            .map_err(|_| HandshakeError::TimedOut)??;
+    let (theirs, cipher, leftover) = tokio::time::timeout(ctx.config().handshake_timeout, exchange)
+        .await
+        .map_err(|_| HandshakeError::TimedOut)??;
     if theirs.info_hash != info_hash {
         return Err(HandshakeError::WrongInfoHash);
     }

@@ -1,21 +1,23 @@
 //! The control task of a torrent: dials peers from the address book, runs the choker,
-//! drives the tracker announcer and shuts everything down cleanly.
+//! drives the tracker announcer and shuts everything down cleanly. It sits above the
+//! torrent's shared state (`torrent`) and the peer connections (`peer`), starting the
+//! latter; neither calls back into it except through its event channel.
 
-use super::book::PeerBook;
-use super::handle::TorrentHandle;
-use super::priority::Wishes;
-use super::state::{ControlEvent, Counters, PeerCommand, PeerLive, Status, Torrent, TorrentState};
+mod dial;
+
 use crate::config::AddTorrentOptions;
+use crate::context::TorrentContext;
 use crate::discovery::Interest;
-use crate::session::SessionShared;
-use crate::session_limits::ConnectionSlot;
 use crate::store::Store;
-use parking_lot::{Mutex, RwLock};
+use crate::torrent::{
+    apply_disk_events, ControlEvent, DisconnectReason, PeerCommand, PeerLive, Torrent,
+    TorrentHandle,
+};
+use dial::connect_more;
 use shoal_announce::{Announcer, AnnouncerConfig, TransferStats};
 use shoal_metainfo::Metainfo;
-use shoal_swarm::{ChokeCandidate, Choker, ChokerConfig, Picker, SmartBan};
+use shoal_swarm::{ChokeCandidate, Choker, ChokerConfig};
 use shoal_wire::Bitfield;
-use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -25,93 +27,20 @@ use tokio::sync::{mpsc, watch};
 /// Unchoke slots besides the optimistic one.
 const REGULAR_UNCHOKE_SLOTS: usize = 4;
 
-/// Creates the torrent's shared state from already-verified pieces and starts its
+/// Creates a torrent whose pieces in `have` are verified already and starts its
 /// control task.
 pub(crate) fn spawn_torrent(
-    session: Arc<SessionShared>,
+    ctx: Arc<TorrentContext>,
     meta: Arc<Metainfo>,
     storage: Arc<Store>,
     have: &Bitfield,
     opts: &AddTorrentOptions,
 ) -> TorrentHandle {
-    let info = &meta.info;
-    let mut picker = Picker::new(
-        info.num_pieces(),
-        info.piece_length,
-        info.total_length,
-        rand::random(),
-    );
-    let counters = Counters::default();
-    if let Some(resume) = &opts.resume {
-        counters.uploaded.store(resume.uploaded, Ordering::Relaxed);
-        counters
-            .downloaded
-            .store(resume.downloaded, Ordering::Relaxed);
-    }
-    for piece in have.iter_ones() {
-        picker.set_have(piece as u32);
-        counters
-            .verified_bytes
-            .fetch_add(u64::from(info.piece_size(piece as u32)), Ordering::Relaxed);
-    }
-    let now = Instant::now();
-    let mut book = PeerBook::default();
-    for addr in &opts.peers {
-        book.add(*addr, true, now);
-    }
-    let mut wishes = Wishes {
-        files: opts.file_priorities.clone(),
-        sequential: opts.sequential,
-        ..Wishes::default()
-    };
-    if wishes.files.len() != info.files.len() {
-        wishes.files.clear();
-    }
-    super::priority::apply_wanted(&meta, &mut picker, &mut wishes);
-    // A private receiver needs the stream's header before anything else.
-    super::priority::refresh_priority(&meta, &mut picker, &mut wishes, storage.priority_pieces());
-    let complete = picker.is_complete();
-    let (control_tx, control_rx) = mpsc::unbounded_channel();
-    let torrent = Arc::new(Torrent {
-        info_hash: meta.info_hash.0,
-        metadata: shoal_ext::MetadataServer::new(meta.info_bytes.clone()),
-        meta: meta.clone(),
-        storage: RwLock::new(storage),
-        download_dir: RwLock::new(opts.download_dir.clone()),
-        pause: watch::channel(opts.paused).0,
-        verified_tick: watch::channel(0).0,
-        trackers: Mutex::new(Vec::new()),
-        limiter: super::limits::TorrentLimiter::new(opts.limits),
-        added_unix: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
-        session,
-        state: Mutex::new(TorrentState {
-            picker,
-            peers: HashMap::new(),
-            next_key: 1,
-            book,
-            connecting: 0,
-            writes_in_flight: HashMap::new(),
-            complete_pending: HashSet::new(),
-            smartban: SmartBan::new(),
-            failed_pieces: HashSet::new(),
-            key_ips: HashMap::new(),
-            seeds_seen: HashSet::new(),
-            wishes,
-        }),
-        control_tx,
-        status: watch::channel(Status {
-            complete,
-            ..Status::default()
-        })
-        .0,
-        shutdown: watch::channel(false).0,
-        counters,
-    });
-    tokio::spawn(control_loop(torrent.clone(), control_rx));
-    TorrentHandle { torrent }
+    let (torrent, inbox) = Torrent::new(ctx, meta, storage, have, opts);
+    let ctx = torrent.ctx();
+    ctx.spawn(apply_disk_events(torrent.clone(), inbox.disk));
+    ctx.spawn(control_loop(torrent.clone(), inbox.control));
+    TorrentHandle::new(torrent)
 }
 
 fn transfer_stats(t: &Torrent) -> TransferStats {
@@ -127,14 +56,14 @@ fn start_announcer(
     t: &Arc<Torrent>,
     peers_tx: mpsc::Sender<Vec<SocketAddr>>,
 ) -> Option<(Announcer, watch::Sender<TransferStats>)> {
-    let cfg = &t.session.config;
+    let cfg = &t.ctx().config();
     let tiers = t.meta.announce_list.clone();
     if !cfg.use_trackers || tiers.iter().all(|tier| tier.is_empty()) {
         return None;
     }
     let (stats_tx, stats_rx) = watch::channel(transfer_stats(t));
     let mut announce_cfg =
-        AnnouncerConfig::new(tiers, t.info_hash, cfg.peer_id, t.session.listen_port);
+        AnnouncerConfig::new(tiers, t.info_hash, cfg.peer_id, t.ctx().listen_port());
     announce_cfg.user_agent = crate::CLIENT_NAME.to_string();
     announce_cfg.min_interval_floor = cfg.min_announce_interval;
     announce_cfg.retry_base = cfg.min_announce_interval.min(Duration::from_secs(30));
@@ -221,7 +150,7 @@ async fn wait_out_fault(
     shutdown: &mut watch::Receiver<bool>,
     pause: &mut watch::Receiver<bool>,
 ) {
-    let retry = t.session.config.disk_retry_interval;
+    let retry = t.ctx().config().disk_retry_interval;
     tracing::error!(torrent = %t.meta.info.name, %error, retry_secs = retry.as_secs_f64(), "paused by a disk fault; verified data is kept");
     t.status.send_modify(|s| {
         s.paused = true;
@@ -263,8 +192,8 @@ fn recheck_missing(t: &Arc<Torrent>, last_recheck: &mut Option<Instant>) {
     }
     *last_recheck = Some(now);
     tracing::warn!(torrent = %t.meta.info.name, "data we had is missing from disk; re-checking");
-    let handle = TorrentHandle { torrent: t.clone() };
-    tokio::spawn(async move {
+    let handle = TorrentHandle::new(t.clone());
+    t.ctx().spawn(async move {
         if let Err(e) = handle.recheck().await {
             tracing::warn!(error = %e, "re-check after missing data failed");
         }
@@ -286,9 +215,9 @@ async fn run_active(
         let interest = Interest {
             info_hash: t.info_hash,
             announce: true,
-            port: t.session.listen_port,
+            port: t.ctx().listen_port(),
         };
-        t.session.discovery.subscribe(interest, found_tx)
+        t.ctx().discovery().subscribe(interest, found_tx)
     });
     let mut choker = Choker::new(
         ChokerConfig {
@@ -374,7 +303,7 @@ async fn disconnect_all(
 ) {
     {
         let st = t.state.lock();
-        t.broadcast(&st, PeerCommand::Disconnect("shutting down"));
+        t.broadcast(&st, PeerCommand::Disconnect(DisconnectReason::ShuttingDown));
     }
     if let Some((announcer, stats_tx)) = announcer {
         stats_tx.send_replace(transfer_stats(t));
@@ -389,7 +318,7 @@ async fn disconnect_all(
                 break;
             }
             // A dial that completes now joins after the first broadcast: repeat it.
-            t.broadcast(&st, PeerCommand::Disconnect("shutting down"));
+            t.broadcast(&st, PeerCommand::Disconnect(DisconnectReason::ShuttingDown));
         }
         if Instant::now() >= deadline {
             break;
@@ -402,7 +331,7 @@ fn add_peers(t: &Arc<Torrent>, addrs: &[SocketAddr], persistent: bool) {
     let now = Instant::now();
     let mut st = t.state.lock();
     for addr in addrs {
-        if *addr != t.session.advertised_addr() {
+        if *addr != t.ctx().advertised_addr() {
             st.book.add(*addr, persistent, now);
         }
     }
@@ -440,54 +369,4 @@ fn rechoke(t: &Arc<Torrent>, choker: &mut Choker) {
             let _ = p.tx.send(PeerCommand::Unchoke);
         }
     }
-}
-
-/// Starts connection attempts while there are free slots and due addresses.
-fn connect_more(t: &Arc<Torrent>) {
-    if t.is_shutting_down() || t.is_paused() {
-        return;
-    }
-    let now = Instant::now();
-    let mut st = t.state.lock();
-    let max = t.max_peers();
-    while st.peers.len() + st.connecting < max {
-        let Some(slot) = t.session.connections.try_reserve() else {
-            break;
-        };
-        let Some(addr) = st.book.next_candidate(now) else {
-            break;
-        };
-        if st.smartban.is_banned(addr.ip()) {
-            continue;
-        }
-        st.connecting += 1;
-        tokio::spawn(connect(t.clone(), addr, slot));
-    }
-}
-
-/// Dials `addr` and runs the connection; `_slot` holds its place under the session's
-/// connection cap until the end.
-async fn connect(t: Arc<Torrent>, addr: SocketAddr, _slot: ConnectionSlot) {
-    let result = crate::transport::dial(&t.session, addr, t.info_hash).await;
-    t.state.lock().connecting -= 1;
-    let now = Instant::now();
-    match result {
-        Ok(conn) => {
-            let outcome = crate::peer::run(t.clone(), conn, addr, true).await;
-            let mut st = t.state.lock();
-            // Still complete: the seed is left alone for a while. A re-check or a new
-            // file selection may have made us need data since the connection ended (a
-            // graceful close takes a moment), and then it is dialled again soon.
-            if outcome.both_seeds && t.is_complete() {
-                st.book.release_finished(addr, now);
-            } else {
-                st.book.release(addr, !outcome.useful, now);
-            }
-        }
-        Err(e) => {
-            e.log(addr, "connection attempt failed");
-            t.state.lock().book.release(addr, true, now);
-        }
-    }
-    let _ = t.control_tx.send(ControlEvent::PeerGone);
 }
