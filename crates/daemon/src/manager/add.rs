@@ -2,8 +2,9 @@
 //! from .torrent bytes, or from a local path to share (a private link by default, like
 //! `shoal send`; a plain torrent of the files with `private: false`).
 
+use super::info::Added;
 use super::{Entry, Manager, Phase};
-use crate::api::types::{AddRequest, AddResponse};
+use crate::api::types::AddRequest;
 use crate::error::ManagerError;
 use crate::share::build_share;
 use crate::state::hex;
@@ -39,7 +40,7 @@ fn now_unix() -> u64 {
 
 impl Manager {
     /// Adds a torrent as `req` says.
-    pub async fn add(self: &Arc<Self>, req: AddRequest) -> Result<AddResponse, ManagerError> {
+    pub async fn add(self: &Arc<Self>, req: AddRequest) -> Result<Added, ManagerError> {
         let given = [
             req.magnet.is_some(),
             req.torrent.is_some(),
@@ -154,7 +155,7 @@ impl Manager {
         self: &Arc<Self>,
         p: Prepared,
         req: &AddRequest,
-    ) -> Result<AddResponse, ManagerError> {
+    ) -> Result<Added, ManagerError> {
         let ih = p.info_hash;
         let id = hex(&ih);
         let settings = {
@@ -232,7 +233,7 @@ impl Manager {
         } else {
             self.fetch_metadata_later(ih);
         }
-        Ok(AddResponse {
+        Ok(Added {
             id,
             name: p.name,
             link,

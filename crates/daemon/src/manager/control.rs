@@ -1,8 +1,9 @@
 //! Changing torrents and the session: pause, resume, remove, recheck, move, settings,
 //! file priorities, session limits. Each change is saved before it is reported done.
 
+use super::info::SessionInfo;
 use super::{Manager, Phase};
-use crate::api::types::{FilePriorityChange, SessionInfo, SessionPatch, TorrentPatch};
+use crate::api::types::{FilePriorityChange, SessionPatch, TorrentPatch};
 use crate::error::ManagerError;
 use crate::state::hex;
 use crate::state::records::{ContentKind, TorrentSettings};

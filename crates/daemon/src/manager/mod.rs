@@ -1,6 +1,7 @@
 //! The torrent manager: owns the engine [`Session`], the registry of torrents (running,
 //! being checked, waiting for metadata, failed) and their persisted state; applies the
-//! queue and the seeding goals; saves resume data. The API calls its methods.
+//! queue and the seeding goals; saves resume data. The API calls its methods and sends
+//! its reports ([`info`]).
 //!
 //! Locking: the registry is behind one `parking_lot::Mutex` that is never held across
 //! an `.await` or disk I/O (state files are written after the lock is released, from
@@ -11,6 +12,7 @@ mod control;
 #[cfg(test)]
 mod engine_add_gate;
 mod entry;
+pub mod info;
 mod load;
 mod persist;
 pub mod queue;

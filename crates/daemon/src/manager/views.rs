@@ -1,11 +1,11 @@
-//! What the API shows: summaries, details, files, peers, pieces, trackers, the
-//! session, built from the registry and the engine's snapshots.
+//! The manager's reports ([`super::info`]): summaries, details, files, peers, pieces,
+//! trackers, the session, built from the registry and the engine's snapshots.
 
-use super::{Entry, Manager, Phase};
-use crate::api::types::{
-    ApiState, FileInfo, PeerInfo, PiecesInfo, SessionInfo, TorrentDetail, TorrentSummary,
+use super::info::{
+    FileInfo, PeerInfo, PiecesInfo, SessionInfo, TorrentDetail, TorrentStatus, TorrentSummary,
     TrackerInfo,
 };
+use super::{Entry, Manager, Phase};
 use crate::error::ManagerError;
 use crate::link::{magnet_with_peers, reachable_addrs};
 use crate::state::hex;
@@ -39,7 +39,7 @@ impl Manager {
         let mut s = TorrentSummary {
             id,
             name: e.settings.name.clone(),
-            state: ApiState::Checking,
+            state: TorrentStatus::Checking,
             progress: 0.0,
             total_length: total,
             verified_bytes: 0,
@@ -57,30 +57,30 @@ impl Manager {
         match &e.phase {
             Phase::Metadata(_) | Phase::Checking => {
                 if e.settings.paused {
-                    s.state = ApiState::Paused;
+                    s.state = TorrentStatus::Paused;
                 }
             }
             Phase::Failed(err) => {
-                s.state = ApiState::Error;
+                s.state = TorrentStatus::Error;
                 s.error = Some(err.clone());
             }
             Phase::Running(h) => {
                 let st = h.stats();
                 s.state = if st.error.is_some() {
-                    ApiState::Error
+                    TorrentStatus::Error
                 } else if e.settings.paused {
-                    ApiState::Paused
+                    TorrentStatus::Paused
                 } else if e.queued {
-                    ApiState::Queued
+                    TorrentStatus::Queued
                 } else {
                     match st.state {
-                        TorrentState::Checking => ApiState::Checking,
-                        TorrentState::Seeding => ApiState::Seeding,
-                        TorrentState::Error => ApiState::Error,
-                        TorrentState::Faulted => ApiState::Faulted,
-                        TorrentState::Paused => ApiState::Queued,
-                        _ if st.complete => ApiState::Seeding,
-                        _ => ApiState::Downloading,
+                        TorrentState::Checking => TorrentStatus::Checking,
+                        TorrentState::Seeding => TorrentStatus::Seeding,
+                        TorrentState::Error => TorrentStatus::Error,
+                        TorrentState::Faulted => TorrentStatus::Faulted,
+                        TorrentState::Paused => TorrentStatus::Queued,
+                        _ if st.complete => TorrentStatus::Seeding,
+                        _ => TorrentStatus::Downloading,
                     }
                 };
                 s.progress = if st.total_length == 0 {
