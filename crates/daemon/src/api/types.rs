@@ -1,8 +1,13 @@
 //! The JSON shapes of the HTTP API (see crates/daemon/openapi.json): the request
-//! bodies, and the manager's reports, which are sent as they are.
+//! bodies, turned into the manager's own types here, and the manager's reports,
+//! which are sent as they are.
 
+use super::ApiError;
+use crate::manager::spec::{AddSource, AddSpec, FileChange, SessionChanges, TorrentChanges};
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use shoal_engine::FilePriority;
+use std::path::PathBuf;
 
 /// The reply to `POST /api/v1/torrents`.
 pub use crate::manager::info::Added as AddResponse;
@@ -86,6 +91,72 @@ pub struct MoveRequest {
     pub download_dir: String,
 }
 
+impl AddRequest {
+    /// The add the manager is asked for: exactly one source, the torrent decoded.
+    pub fn into_spec(self) -> Result<AddSpec, ApiError> {
+        let source = match (self.magnet, self.torrent, self.path) {
+            (Some(link), None, None) => AddSource::Link(link),
+            (None, Some(b64), None) => AddSource::TorrentFile(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64.trim())
+                    .map_err(|e| ApiError::bad_request(format!("torrent is not base64: {e}")))?,
+            ),
+            (None, None, Some(path)) => AddSource::Path {
+                path: path.into(),
+                private: self.private.unwrap_or(true),
+            },
+            _ => {
+                return Err(ApiError::bad_request(
+                    "give exactly one of magnet, torrent, path",
+                ))
+            }
+        };
+        Ok(AddSpec {
+            source,
+            download_dir: self.download_dir.map(PathBuf::from),
+            paused: self.paused,
+            sequential: self.sequential,
+            files: self.files,
+            peers: self.peers,
+        })
+    }
+}
+
+impl From<TorrentPatch> for TorrentChanges {
+    fn from(p: TorrentPatch) -> TorrentChanges {
+        TorrentChanges {
+            sequential: p.sequential,
+            upload_limit: p.upload_limit,
+            download_limit: p.download_limit,
+            max_peers: p.max_peers,
+            seed_ratio: p.seed_ratio,
+            seed_time_secs: p.seed_time_secs,
+        }
+    }
+}
+
+impl From<SessionPatch> for SessionChanges {
+    fn from(p: SessionPatch) -> SessionChanges {
+        SessionChanges {
+            upload_limit: p.upload_limit,
+            download_limit: p.download_limit,
+            max_connections: p.max_connections,
+            max_peers_per_torrent: p.max_peers_per_torrent,
+            max_active_downloads: p.max_active_downloads,
+            max_active_seeds: p.max_active_seeds,
+        }
+    }
+}
+
+impl From<&FilePriorityChange> for FileChange {
+    fn from(c: &FilePriorityChange) -> FileChange {
+        FileChange {
+            index: c.index,
+            priority: c.priority,
+        }
+    }
+}
+
 /// The error body of every failed request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -113,5 +184,33 @@ mod tests {
         let p: TorrentPatch = serde_json::from_str(r#"{"download_limit": 5}"#).unwrap();
         assert_eq!(p.download_limit, Some(Some(5)));
         assert!(serde_json::from_str::<TorrentPatch>(r#"{"bogus": 1}"#).is_err());
+    }
+
+    #[test]
+    fn add_request_needs_exactly_one_source() {
+        let none = AddRequest::default().into_spec().unwrap_err();
+        assert_eq!(none.status, axum::http::StatusCode::BAD_REQUEST);
+        let two = AddRequest {
+            magnet: Some("magnet:?".into()),
+            path: Some("/tmp".into()),
+            ..AddRequest::default()
+        };
+        assert!(two.into_spec().is_err());
+        let bad = AddRequest {
+            torrent: Some("not base64!".into()),
+            ..AddRequest::default()
+        };
+        assert!(bad.into_spec().unwrap_err().message.contains("base64"));
+        let path = AddRequest {
+            path: Some("/srv/x".into()),
+            ..AddRequest::default()
+        };
+        match path.into_spec().unwrap().source {
+            AddSource::Path { path, private } => {
+                assert_eq!(path, PathBuf::from("/srv/x"));
+                assert!(private, "a shared path is private by default");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -3,13 +3,12 @@
 //! `shoal send`; a plain torrent of the files with `private: false`).
 
 use super::info::Added;
+use super::spec::{AddSource, AddSpec};
 use super::{Entry, Manager, Phase};
-use crate::api::types::AddRequest;
 use crate::error::ManagerError;
 use crate::share::build_share;
 use crate::state::hex;
 use crate::state::records::{ContentKind, SecretRecord, TorrentSettings};
-use base64::Engine as _;
 use shoal_metainfo::{create_torrent, CreateOptions, Magnet, Metainfo};
 use shoal_private::ContentKey;
 use std::path::{Path, PathBuf};
@@ -40,52 +39,37 @@ fn now_unix() -> u64 {
 
 impl Manager {
     /// Adds a torrent as `req` says.
-    pub async fn add(self: &Arc<Self>, req: AddRequest) -> Result<Added, ManagerError> {
-        let given = [
-            req.magnet.is_some(),
-            req.torrent.is_some(),
-            req.path.is_some(),
-        ];
-        if given.iter().filter(|g| **g).count() != 1 {
-            return Err(ManagerError::BadRequest(
-                "give exactly one of magnet, torrent, path".into(),
-            ));
-        }
+    pub async fn add(self: &Arc<Self>, req: AddSpec) -> Result<Added, ManagerError> {
         let download_dir = match &req.download_dir {
-            Some(d) if !Path::new(d).is_absolute() => {
+            Some(d) if !d.is_absolute() => {
                 return Err(ManagerError::BadRequest(format!(
-                    "download_dir must be an absolute path: {d}"
+                    "download_dir must be an absolute path: {}",
+                    d.display()
                 )))
             }
-            Some(d) => PathBuf::from(d),
+            Some(d) => d.clone(),
             None => self.config.download_dir.clone(),
         };
-        let prepared = if let Some(link) = &req.magnet {
-            prepare_magnet(link, download_dir)?
-        } else if let Some(b64) = &req.torrent {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(b64.trim())
-                .map_err(|e| ManagerError::BadRequest(format!("torrent is not base64: {e}")))?;
-            let meta = Metainfo::from_bytes(&bytes)
-                .map_err(|e| ManagerError::BadRequest(format!("not a valid torrent: {e}")))?;
-            Prepared {
-                info_hash: meta.info_hash.0,
-                name: meta.info.name.clone(),
-                meta: Some(meta),
-                magnet: None,
-                kind: ContentKind::Files,
-                key: None,
-                download_dir,
-                source: None,
-                peers: Vec::new(),
-                just_hashed: false,
+        let mut prepared = match &req.source {
+            AddSource::Link(link) => prepare_magnet(link, download_dir)?,
+            AddSource::TorrentFile(bytes) => {
+                let meta = Metainfo::from_bytes(bytes)
+                    .map_err(|e| ManagerError::BadRequest(format!("not a valid torrent: {e}")))?;
+                Prepared {
+                    info_hash: meta.info_hash.0,
+                    name: meta.info.name.clone(),
+                    meta: Some(meta),
+                    magnet: None,
+                    kind: ContentKind::Files,
+                    key: None,
+                    download_dir,
+                    source: None,
+                    peers: Vec::new(),
+                    just_hashed: false,
+                }
             }
-        } else {
-            let path = req.path.clone().unwrap_or_default();
-            self.prepare_path(&path, req.private.unwrap_or(true))
-                .await?
+            AddSource::Path { path, private } => self.prepare_path(path, *private).await?,
         };
-        let mut prepared = prepared;
         prepared.peers.extend(req.peers.iter().cloned());
         if let Some(meta) = &prepared.meta {
             if !req.files.is_empty() && req.files.len() != meta.info.files.len() {
@@ -99,9 +83,10 @@ impl Manager {
         self.register(prepared, &req).await
     }
 
-    async fn prepare_path(&self, path: &str, private: bool) -> Result<Prepared, ManagerError> {
-        let path = std::fs::canonicalize(path)
-            .map_err(|e| ManagerError::BadRequest(format!("cannot share {path}: {e}")))?;
+    async fn prepare_path(&self, path: &Path, private: bool) -> Result<Prepared, ManagerError> {
+        let path = std::fs::canonicalize(path).map_err(|e| {
+            ManagerError::BadRequest(format!("cannot share {}: {e}", path.display()))
+        })?;
         let parent = path
             .parent()
             .map(Path::to_path_buf)
@@ -151,11 +136,7 @@ impl Manager {
     }
 
     /// Records the torrent (state files first, then the registry) and starts it.
-    async fn register(
-        self: &Arc<Self>,
-        p: Prepared,
-        req: &AddRequest,
-    ) -> Result<Added, ManagerError> {
+    async fn register(self: &Arc<Self>, p: Prepared, req: &AddSpec) -> Result<Added, ManagerError> {
         let ih = p.info_hash;
         let id = hex(&ih);
         let settings = {

@@ -2,13 +2,13 @@
 //! file priorities, session limits. Each change is saved before it is reported done.
 
 use super::info::SessionInfo;
+use super::spec::{FileChange, SessionChanges, TorrentChanges};
 use super::{Manager, Phase};
-use crate::api::types::{FilePriorityChange, SessionPatch, TorrentPatch};
 use crate::error::ManagerError;
 use crate::state::hex;
 use crate::state::records::{ContentKind, TorrentSettings};
 use shoal_engine::FilePriority;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 impl Manager {
@@ -106,11 +106,12 @@ impl Manager {
         Ok(())
     }
 
-    /// Moves the torrent's files to `dir` and continues there.
-    pub async fn move_to(&self, ih: &[u8; 20], dir: &str) -> Result<(), ManagerError> {
-        if !Path::new(dir).is_absolute() {
+    /// Moves the torrent's files to `dir` (absolute) and continues there.
+    pub async fn move_to(&self, ih: &[u8; 20], dir: PathBuf) -> Result<(), ManagerError> {
+        if !dir.is_absolute() {
             return Err(ManagerError::BadRequest(format!(
-                "download_dir must be an absolute path: {dir}"
+                "download_dir must be an absolute path: {}",
+                dir.display()
             )));
         }
         let (h, kind) = {
@@ -129,7 +130,6 @@ impl Manager {
                 "a shared path cannot be moved (its files are the originals)".into(),
             ));
         }
-        let dir = PathBuf::from(dir);
         h.move_storage(dir.clone())
             .await
             .map_err(ManagerError::internal)?;
@@ -140,7 +140,7 @@ impl Manager {
         })
     }
 
-    pub fn patch(&self, ih: &[u8; 20], p: TorrentPatch) -> Result<(), ManagerError> {
+    pub fn patch(&self, ih: &[u8; 20], p: TorrentChanges) -> Result<(), ManagerError> {
         if let Some(Some(r)) = p.seed_ratio {
             if !r.is_finite() || r < 0.0 {
                 return Err(ManagerError::BadRequest(format!(
@@ -184,7 +184,7 @@ impl Manager {
     pub fn set_file_priorities(
         &self,
         ih: &[u8; 20],
-        changes: &[FilePriorityChange],
+        changes: &[FileChange],
     ) -> Result<(), ManagerError> {
         self.update_settings(ih, |e| {
             let h = e.running().cloned().ok_or_else(|| e.not_running())?;
@@ -209,7 +209,7 @@ impl Manager {
     /// Adds the fields `p` set (with their new values in `now`) to the saved limits.
     fn save_patched_limits(
         &self,
-        p: &SessionPatch,
+        p: &SessionChanges,
         now: &super::RuntimeLimits,
     ) -> Result<(), crate::state::StateError> {
         let mut saved = crate::state::read_saved_limits(self.state.root()).unwrap_or_default();
@@ -228,7 +228,7 @@ impl Manager {
         self.state.save_limits(&saved)
     }
 
-    pub fn patch_session(&self, p: SessionPatch) -> Result<SessionInfo, ManagerError> {
+    pub fn patch_session(&self, p: SessionChanges) -> SessionInfo {
         let limits = {
             let mut l = self.limits.lock();
             if let Some(v) = p.upload_limit {
@@ -268,25 +268,24 @@ impl Manager {
             }
         }
         self.schedule();
-        Ok(self.session_info())
+        self.session_info()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::spec::{AddSource, AddSpec};
     use super::Manager;
-    use crate::api::types::AddRequest;
     use crate::config::ConfigLayer;
     use crate::error::ManagerError;
     use crate::state::StateDir;
-    use base64::Engine as _;
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
     /// Adds until the daemon accepts (a re-add is refused while a stale one ends; the
     /// engine may take its full 15 s stop timeout to drop a torrent stopped right
     /// after it was added).
-    async fn add_until_accepted(m: &Arc<Manager>, req: &AddRequest) {
+    async fn add_until_accepted(m: &Arc<Manager>, req: &AddSpec) {
         let deadline = Instant::now() + Duration::from_secs(25);
         loop {
             match m.add(req.clone()).await {
@@ -334,10 +333,7 @@ mod tests {
         let m = Manager::start(config, StateDir::open(&state_root).unwrap(), None)
             .await
             .unwrap();
-        let req = AddRequest {
-            torrent: Some(base64::engine::general_purpose::STANDARD.encode(meta.to_bytes())),
-            ..AddRequest::default()
-        };
+        let req = AddSpec::new(AddSource::TorrentFile(meta.to_bytes()));
         let ih = meta.info_hash.0;
         // Hold the start task just before its engine add, then remove the torrent.
         m.engine_add_gate.arm();

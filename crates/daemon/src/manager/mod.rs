@@ -1,7 +1,8 @@
 //! The torrent manager: owns the engine [`Session`], the registry of torrents (running,
 //! being checked, waiting for metadata, failed) and their persisted state; applies the
-//! queue and the seeding goals; saves resume data. The API calls its methods and sends
-//! its reports ([`info`]).
+//! queue and the seeding goals; saves resume data. The API calls its methods with the
+//! manager's own parameter types ([`spec`]) and sends its reports ([`info`]); the
+//! manager knows nothing of HTTP.
 //!
 //! Locking: the registry is behind one `parking_lot::Mutex` that is never held across
 //! an `.await` or disk I/O (state files are written after the lock is released, from
@@ -16,6 +17,7 @@ pub mod info;
 mod load;
 mod persist;
 pub mod queue;
+pub mod spec;
 mod views;
 
 use crate::config::DaemonConfig;
