@@ -20,17 +20,14 @@ impl Manager {
     ) -> Result<T, ManagerError> {
         let (out, settings): (T, TorrentSettings) = {
             let mut reg = self.registry.lock();
-            let e = reg
-                .entries
-                .get_mut(ih)
-                .ok_or_else(|| ManagerError::NotFound(hex(ih)))?;
+            let e = reg.get_mut(ih)?;
             let out = f(e)?;
             (out, e.settings.clone())
         };
         self.state
             .torrent_dir(ih)
             .save_settings(&settings)
-            .map_err(ManagerError::internal)?;
+            .map_err(ManagerError::State)?;
         Ok(out)
     }
 
@@ -61,10 +58,7 @@ impl Manager {
     pub async fn remove(&self, ih: &[u8; 20], delete_data: bool) -> Result<(), ManagerError> {
         let entry = {
             let mut reg = self.registry.lock();
-            let entry = reg
-                .entries
-                .remove(ih)
-                .ok_or_else(|| ManagerError::NotFound(hex(ih)))?;
+            let entry = reg.entries.remove(ih).ok_or_else(|| super::unknown(ih))?;
             match entry.phase {
                 Phase::Checking => {
                     reg.removed_while_checking.insert(*ih, delete_data);
@@ -82,14 +76,14 @@ impl Manager {
             Phase::Running(_) => {
                 let removed = self.session.remove_torrent(ih, delete_data).await;
                 self.registry.lock().removing.remove(ih);
-                removed.map_err(ManagerError::internal)?;
+                removed.map_err(ManagerError::Remove)?;
             }
             Phase::Checking | Phase::Failed(_) => {}
         }
         self.state
             .torrent_dir(ih)
             .remove()
-            .map_err(ManagerError::internal)?;
+            .map_err(ManagerError::State)?;
         self.schedule();
         Ok(())
     }
@@ -109,30 +103,19 @@ impl Manager {
     /// Moves the torrent's files to `dir` (absolute) and continues there.
     pub async fn move_to(&self, ih: &[u8; 20], dir: PathBuf) -> Result<(), ManagerError> {
         if !dir.is_absolute() {
-            return Err(ManagerError::BadRequest(format!(
-                "download_dir must be an absolute path: {}",
-                dir.display()
-            )));
+            return Err(ManagerError::RelativeDir { path: dir });
         }
         let (h, kind) = {
             let reg = self.registry.lock();
-            let e = reg
-                .entries
-                .get(ih)
-                .ok_or_else(|| ManagerError::NotFound(hex(ih)))?;
-            (
-                e.running().cloned().ok_or_else(|| e.not_running())?,
-                e.settings.kind,
-            )
+            let e = reg.get(ih)?;
+            (e.running_or_err()?.clone(), e.settings.kind)
         };
         if kind == ContentKind::PrivateSend {
-            return Err(ManagerError::Conflict(
-                "a shared path cannot be moved (its files are the originals)".into(),
-            ));
+            return Err(ManagerError::MoveShared);
         }
         h.move_storage(dir.clone())
             .await
-            .map_err(ManagerError::internal)?;
+            .map_err(ManagerError::Engine)?;
         self.update_settings(ih, |e| {
             e.settings.download_dir = dir;
             e.last_saved = None;
@@ -141,11 +124,9 @@ impl Manager {
     }
 
     pub fn patch(&self, ih: &[u8; 20], p: TorrentChanges) -> Result<(), ManagerError> {
-        if let Some(Some(r)) = p.seed_ratio {
-            if !r.is_finite() || r < 0.0 {
-                return Err(ManagerError::BadRequest(format!(
-                    "seed_ratio {r} is not a ratio >= 0"
-                )));
+        if let Some(Some(ratio)) = p.seed_ratio {
+            if !ratio.is_finite() || ratio < 0.0 {
+                return Err(ManagerError::BadSeedRatio { ratio });
             }
         }
         let global_peers = self.limits().max_peers_per_torrent;
@@ -187,20 +168,21 @@ impl Manager {
         changes: &[FileChange],
     ) -> Result<(), ManagerError> {
         self.update_settings(ih, |e| {
-            let h = e.running().cloned().ok_or_else(|| e.not_running())?;
+            let h = e.running_or_err()?.clone();
             let n = e.meta.as_ref().map_or(0, |m| m.info.files.len());
             let mut prios = e.settings.file_priorities.clone();
             if prios.len() != n {
                 prios = vec![FilePriority::Normal; n];
             }
             for c in changes {
-                let slot = prios.get_mut(c.index).ok_or_else(|| {
-                    ManagerError::BadRequest(format!("no file {} (the torrent has {n})", c.index))
+                let slot = prios.get_mut(c.index).ok_or(ManagerError::FileIndex {
+                    index: c.index,
+                    files: n,
                 })?;
                 *slot = c.priority;
             }
             h.set_file_priorities(&prios)
-                .map_err(ManagerError::internal)?;
+                .map_err(ManagerError::Engine)?;
             e.settings.file_priorities = prios;
             Ok(())
         })
@@ -277,7 +259,7 @@ mod tests {
     use super::super::spec::{AddSource, AddSpec};
     use super::Manager;
     use crate::config::ConfigLayer;
-    use crate::error::ManagerError;
+    use crate::error::AddError;
     use crate::state::StateDir;
     use std::sync::Arc;
     use std::time::{Duration, Instant};
@@ -290,7 +272,7 @@ mod tests {
         loop {
             match m.add(req.clone()).await {
                 Ok(_) => return,
-                Err(ManagerError::Conflict(_)) if Instant::now() < deadline => {
+                Err(AddError::BeingRemoved { .. }) if Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(2)).await;
                 }
                 Err(e) => panic!("add: {e}"),
@@ -301,7 +283,7 @@ mod tests {
     /// Removing a torrent while its data is checked and adding it again at once must
     /// not let the stale add's engine torrent stand in for the new one (found by the
     /// daemon_api fuzz target: the new entry ran on an engine torrent the stale add
-    /// then removed, and the next remove failed with a 500).
+    /// then removed, and the next remove failed in the engine).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn remove_while_checking_then_add_again() {
         let dir = tempfile::tempdir().unwrap();
@@ -343,7 +325,7 @@ mod tests {
         assert!(m.registry.lock().removed_while_checking.contains_key(&ih));
         // While the stale start is still in flight, a re-add is refused.
         match m.add(req.clone()).await {
-            Err(ManagerError::Conflict(_)) => {}
+            Err(AddError::BeingRemoved { .. }) => {}
             other => panic!("re-add during a stale start: {other:?}"),
         }
         m.engine_add_gate.release();

@@ -76,6 +76,22 @@ pub(crate) struct Registry {
     pub removing: HashSet<[u8; 20]>,
 }
 
+impl Registry {
+    /// The entry of a torrent, or the error that there is none.
+    pub fn get(&self, ih: &[u8; 20]) -> Result<&Entry, ManagerError> {
+        self.entries.get(ih).ok_or_else(|| unknown(ih))
+    }
+
+    pub fn get_mut(&mut self, ih: &[u8; 20]) -> Result<&mut Entry, ManagerError> {
+        self.entries.get_mut(ih).ok_or_else(|| unknown(ih))
+    }
+}
+
+/// The error for a torrent that is not (or no longer) in the registry.
+fn unknown(ih: &[u8; 20]) -> ManagerError {
+    ManagerError::UnknownTorrent { id: hex(ih) }
+}
+
 /// The daemon's torrents. Shared as `Arc<Manager>`.
 pub struct Manager {
     session: Arc<Session>,
@@ -188,7 +204,7 @@ impl Manager {
     pub fn resolve(&self, id: &str) -> Result<[u8; 20], ManagerError> {
         let id = id.to_ascii_lowercase();
         if id.len() < 6 || id.len() > 40 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(ManagerError::NotFound(id));
+            return Err(ManagerError::UnknownTorrent { id });
         }
         let reg = self.registry.lock();
         let mut found = reg
@@ -197,21 +213,15 @@ impl Manager {
             .filter(|ih| hex(&ih[..]).starts_with(&id));
         match (found.next(), found.next()) {
             (Some(ih), None) => Ok(*ih),
-            (Some(_), Some(_)) => Err(ManagerError::BadRequest(format!(
-                "id prefix {id} matches several torrents"
-            ))),
-            (None, _) => Err(ManagerError::NotFound(id)),
+            (Some(_), Some(_)) => Err(ManagerError::AmbiguousId { prefix: id }),
+            (None, _) => Err(ManagerError::UnknownTorrent { id }),
         }
     }
 
-    /// The running engine torrent, or a conflict error saying why there is none.
+    /// The running engine torrent, or an error saying why there is none.
     pub fn handle(&self, ih: &[u8; 20]) -> Result<TorrentHandle, ManagerError> {
         let reg = self.registry.lock();
-        let entry = reg
-            .entries
-            .get(ih)
-            .ok_or_else(|| ManagerError::NotFound(hex(ih)))?;
-        entry.running().cloned().ok_or_else(|| entry.not_running())
+        reg.get(ih)?.running_or_err().cloned()
     }
 
     fn spawn_task(&self, fut: impl std::future::Future<Output = ()> + Send + 'static) {

@@ -115,10 +115,7 @@ impl Manager {
     pub fn detail(&self, ih: &[u8; 20]) -> Result<TorrentDetail, ManagerError> {
         let link = self.link_of(ih)?;
         let reg = self.registry.lock();
-        let e = reg
-            .entries
-            .get(ih)
-            .ok_or_else(|| ManagerError::NotFound(hex(ih)))?;
+        let e = reg.get(ih)?;
         let summary = self.summary_of(e);
         let (num_pieces, piece_length, private) = e.meta.as_ref().map_or((0, 0, false), |m| {
             (m.info.num_pieces(), m.info.piece_length, m.info.private)
@@ -159,10 +156,7 @@ impl Manager {
     /// for a private link.
     pub fn link_of(&self, ih: &[u8; 20]) -> Result<String, ManagerError> {
         let reg = self.registry.lock();
-        let e = reg
-            .entries
-            .get(ih)
-            .ok_or_else(|| ManagerError::NotFound(hex(ih)))?;
+        let e = reg.get(ih)?;
         let magnet = match (&e.meta, &e.settings.magnet) {
             (Some(meta), _) => {
                 magnet_with_peers(meta, &reachable_addrs(self.listen_addr())).to_string()
@@ -181,20 +175,21 @@ impl Manager {
     /// Where file `index` lies in the torrent's byte stream, for streaming.
     pub fn file_span(&self, ih: &[u8; 20], index: usize) -> Result<FileSpan, ManagerError> {
         let reg = self.registry.lock();
-        let e = reg
-            .entries
-            .get(ih)
-            .ok_or_else(|| ManagerError::NotFound(hex(ih)))?;
-        let handle = e.running().cloned().ok_or_else(|| e.not_running())?;
+        let e = reg.get(ih)?;
+        let handle = e.running_or_err()?.clone();
         if e.settings.kind != ContentKind::Files {
-            return Err(ManagerError::BadRequest(
-                "files of a private link cannot be streamed".into(),
-            ));
+            return Err(ManagerError::PrivateStream);
         }
-        let meta = e.meta.as_ref().ok_or_else(|| e.not_running())?;
-        let file = meta.info.files.get(index).ok_or_else(|| {
-            ManagerError::NotFound(format!("file {index} of torrent {}", hex(ih)))
-        })?;
+        // A running torrent has its metadata.
+        let meta = e
+            .meta
+            .as_ref()
+            .ok_or_else(|| ManagerError::MetadataPending { id: hex(ih) })?;
+        let file = meta
+            .info
+            .files
+            .get(index)
+            .ok_or_else(|| ManagerError::UnknownFile { id: hex(ih), index })?;
         Ok(FileSpan {
             handle,
             offset: file.offset,
