@@ -1,28 +1,100 @@
-//! Errors of the daemon's operations, each mapped to one HTTP status by the API.
+//! Errors of the daemon's operations. Each says what went wrong (a torrent that is
+//! not there, a link that does not parse, a state file that cannot be written) and
+//! keeps its cause as a source; which HTTP status that is, is the API's choice
+//! (`api/error.rs`).
 
-/// A request to the manager failed.
+use crate::share::ShareError;
+use crate::state::StateError;
+use std::path::PathBuf;
+
+/// A request about a torrent (or the session) failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ManagerError {
-    /// No torrent has this id (or prefix).
-    #[error("no torrent {0}")]
-    NotFound(String),
-    /// The request itself is wrong (bad link, bad torrent, bad path, bad value).
+    /// No torrent has this id (or prefix), or it was removed meanwhile.
+    #[error("no torrent {id}")]
+    UnknownTorrent { id: String },
+    /// The id prefix fits more than one torrent.
+    #[error("id prefix {prefix} matches several torrents")]
+    AmbiguousId { prefix: String },
+    /// The torrent has no file of this index (a file asked for by index).
+    #[error("no file {index} in torrent {id}")]
+    UnknownFile { id: String, index: usize },
+    /// A list of changes names a file the torrent does not have.
+    #[error("no file {index} (the torrent has {files})")]
+    FileIndex { index: usize, files: usize },
+    /// Added by link and still fetching the torrent's metadata.
+    #[error("torrent {id} has no metadata yet")]
+    MetadataPending { id: String },
+    /// Its existing data is being checked before it runs.
+    #[error("torrent {id} is being checked")]
+    Checking { id: String },
+    /// It could not be started (its state on disk, its shared files, …).
+    #[error("torrent {id} failed: {reason}")]
+    Failed { id: String, reason: String },
+    /// The files of a private link are encrypted on disk.
+    #[error("files of a private link cannot be streamed")]
+    PrivateStream,
+    /// A path we share is the user's original files.
+    #[error("a shared path cannot be moved (its files are the originals)")]
+    MoveShared,
+    /// A download directory must not depend on the daemon's working directory.
+    #[error("download_dir must be an absolute path: {}", .path.display())]
+    RelativeDir { path: PathBuf },
+    /// A seeding goal that is not a ratio.
+    #[error("seed_ratio {ratio} is not a ratio >= 0")]
+    BadSeedRatio { ratio: f64 },
+    /// The engine refused or failed the change.
     #[error("{0}")]
-    BadRequest(String),
-    /// The request conflicts with the torrent's state (duplicate, metadata not yet
-    /// known, still being checked).
+    Engine(#[source] shoal_engine::TorrentError),
+    /// The engine could not remove the torrent (or its data).
     #[error("{0}")]
-    Conflict(String),
-    /// Something failed on our side (disk, engine).
+    Remove(#[source] shoal_engine::RemoveError),
+    /// The state directory could not be written.
     #[error("{0}")]
-    Internal(String),
+    State(#[source] StateError),
 }
 
-impl ManagerError {
-    pub(crate) fn internal(e: impl std::fmt::Display) -> ManagerError {
-        ManagerError::Internal(e.to_string())
-    }
+/// Adding a torrent failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AddError {
+    /// See [`ManagerError::RelativeDir`].
+    #[error("download_dir must be an absolute path: {}", .path.display())]
+    RelativeDir { path: PathBuf },
+    #[error("invalid magnet link: {0}")]
+    BadMagnet(#[source] shoal_metainfo::MagnetError),
+    /// A link with a `#…` fragment whose key does not parse.
+    #[error("invalid private link: {0}")]
+    BadPrivateLink(#[source] shoal_private::LinkError),
+    #[error("not a valid torrent: {0}")]
+    BadTorrentFile(#[source] shoal_metainfo::MetainfoError),
+    /// The path to share cannot be resolved (missing, no permission).
+    #[error("cannot share {}: {source}", .path.display())]
+    SharePath {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The private share of the path could not be built.
+    #[error("cannot share: {0}")]
+    Share(#[source] ShareError),
+    /// A torrent of the path could not be created.
+    #[error("cannot share: {0}")]
+    CreateTorrent(#[source] shoal_metainfo::CreateError),
+    /// The task building the share or torrent ended without a result (a panic).
+    #[error("building the share failed: {0}")]
+    ShareTask(#[source] tokio::task::JoinError),
+    /// Not one priority per file of the torrent.
+    #[error("files lists {given} priorities; the torrent has {files} files")]
+    PriorityCount { given: usize, files: usize },
+    #[error("torrent {id} is already added")]
+    Duplicate { id: String },
+    /// Its earlier copy is still leaving the engine.
+    #[error("torrent {id} is still being removed; try again shortly")]
+    BeingRemoved { id: String },
+    /// Its state files could not be written.
+    #[error("{0}")]
+    State(#[source] StateError),
 }
 
 /// Starting the daemon failed.

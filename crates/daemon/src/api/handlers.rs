@@ -1,10 +1,11 @@
-//! Handlers of the JSON routes: each resolves the torrent id, calls the manager and
-//! shapes the reply.
+//! Handlers of the JSON routes: each resolves the torrent id, turns the body into the
+//! manager's parameters, calls the manager and shapes the reply.
 
 use super::json::JsonBody;
 use super::types::{AddRequest, FilesPatch, MoveRequest, SessionPatch, TorrentPatch};
 use super::{ApiError, AppState, OPENAPI_JSON};
 use crate::link::qr_svg;
+use crate::manager::spec::FileChange;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -23,8 +24,8 @@ pub async fn get_session(State(s): State<AppState>) -> impl IntoResponse {
 pub async fn patch_session(
     State(s): State<AppState>,
     JsonBody(p): JsonBody<SessionPatch>,
-) -> ApiResult<impl IntoResponse> {
-    Ok(Json(s.manager.patch_session(p)?))
+) -> impl IntoResponse {
+    Json(s.manager.patch_session(p.into()))
 }
 
 pub async fn list_torrents(State(s): State<AppState>) -> impl IntoResponse {
@@ -35,7 +36,7 @@ pub async fn add_torrent(
     State(s): State<AppState>,
     JsonBody(req): JsonBody<AddRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    let added = s.manager.add(req).await?;
+    let added = s.manager.add(req.into_spec()?).await?;
     Ok((StatusCode::CREATED, Json(added)))
 }
 
@@ -53,7 +54,7 @@ pub async fn patch_torrent(
     JsonBody(p): JsonBody<TorrentPatch>,
 ) -> ApiResult<impl IntoResponse> {
     let ih = id(&s, &i)?;
-    s.manager.patch(&ih, p)?;
+    s.manager.patch(&ih, p.into())?;
     Ok(Json(s.manager.detail(&ih)?))
 }
 
@@ -104,7 +105,7 @@ pub async fn move_torrent(
     JsonBody(req): JsonBody<MoveRequest>,
 ) -> ApiResult<StatusCode> {
     let ih = id(&s, &i)?;
-    s.manager.move_to(&ih, &req.download_dir).await?;
+    s.manager.move_to(&ih, req.download_dir.into()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -122,7 +123,8 @@ pub async fn patch_files(
     JsonBody(p): JsonBody<FilesPatch>,
 ) -> ApiResult<impl IntoResponse> {
     let ih = id(&s, &i)?;
-    s.manager.set_file_priorities(&ih, &p.priorities)?;
+    let changes: Vec<FileChange> = p.priorities.iter().map(FileChange::from).collect();
+    s.manager.set_file_priorities(&ih, &changes)?;
     Ok(Json(s.manager.files(&ih)?))
 }
 

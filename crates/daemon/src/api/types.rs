@@ -1,43 +1,20 @@
-//! The JSON shapes of the HTTP API (see crates/daemon/openapi.json).
+//! The JSON shapes of the HTTP API (see crates/daemon/openapi.json): the request
+//! bodies, turned into the manager's own types here, and the manager's reports,
+//! which are sent as they are.
 
+use super::ApiError;
+use crate::manager::spec::{AddSource, AddSpec, FileChange, SessionChanges, TorrentChanges};
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use shoal_engine::FilePriority;
+use std::path::PathBuf;
 
-/// A torrent's state as the API reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ApiState {
-    Checking,
-    Downloading,
-    Seeding,
-    Paused,
-    Queued,
-    /// Stopped for good (bad data on disk, wrong key, …); `error` says why.
-    Error,
-    /// Paused by a disk fault (disk full, read-only directory) and retrying by itself;
-    /// `error` says what happened and how often it retries.
-    Faulted,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SessionInfo {
-    pub version: String,
-    pub listen_addr: String,
-    pub api_addr: String,
-    pub download_dir: String,
-    pub upload_limit: Option<u64>,
-    pub download_limit: Option<u64>,
-    pub max_connections: usize,
-    pub max_peers_per_torrent: usize,
-    pub max_active_downloads: usize,
-    pub max_active_seeds: usize,
-    pub upload_rate: u64,
-    pub download_rate: u64,
-    pub uploaded: u64,
-    pub downloaded: u64,
-    pub torrents: usize,
-    pub peers: usize,
-}
+/// The reply to `POST /api/v1/torrents`.
+pub use crate::manager::info::Added as AddResponse;
+pub use crate::manager::info::{
+    FileInfo, PeerInfo, PiecesInfo, SessionInfo, TorrentDetail, TorrentStatus, TorrentSummary,
+    TrackerInfo,
+};
 
 /// `PATCH /api/v1/session`: `Some(None)` clears a limit.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -51,45 +28,6 @@ pub struct SessionPatch {
     pub max_peers_per_torrent: Option<usize>,
     pub max_active_downloads: Option<usize>,
     pub max_active_seeds: Option<usize>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TorrentSummary {
-    pub id: String,
-    pub name: String,
-    pub state: ApiState,
-    pub progress: f64,
-    pub total_length: u64,
-    pub verified_bytes: u64,
-    pub download_rate: u64,
-    pub upload_rate: u64,
-    pub uploaded: u64,
-    pub downloaded: u64,
-    pub peers: usize,
-    pub eta_secs: Option<u64>,
-    pub ratio: f64,
-    pub error: Option<String>,
-    pub added_unix: u64,
-    pub sequential: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TorrentDetail {
-    #[serde(flatten)]
-    pub summary: TorrentSummary,
-    pub info_hash: String,
-    pub link: String,
-    pub download_dir: String,
-    pub num_pieces: u32,
-    pub piece_length: u32,
-    pub have_pieces: u32,
-    pub private: bool,
-    pub upload_limit: Option<u64>,
-    pub download_limit: Option<u64>,
-    pub max_peers: Option<usize>,
-    pub seed_ratio: Option<f64>,
-    pub seed_time_secs: Option<u64>,
-    pub queue_position: Option<usize>,
 }
 
 /// `POST /api/v1/torrents`.
@@ -115,13 +53,6 @@ pub struct AddRequest {
     pub peers: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AddResponse {
-    pub id: String,
-    pub name: String,
-    pub link: String,
-}
-
 /// `PATCH /api/v1/torrents/{id}`: `Some(None)` clears a setting.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -139,15 +70,6 @@ pub struct TorrentPatch {
     pub seed_time_secs: Option<Option<u64>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FileInfo {
-    pub index: usize,
-    pub path: String,
-    pub length: u64,
-    pub priority: FilePriority,
-    pub progress: f64,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FilePriorityChange {
@@ -162,45 +84,77 @@ pub struct FilesPatch {
     pub priorities: Vec<FilePriorityChange>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PeerInfo {
-    pub addr: String,
-    pub client: Option<String>,
-    pub download_rate: u64,
-    pub upload_rate: u64,
-    pub downloaded: u64,
-    pub uploaded: u64,
-    pub outgoing: bool,
-    pub encrypted: bool,
-    pub choked: bool,
-    pub choking: bool,
-    pub interested: bool,
-    pub peer_interested: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PiecesInfo {
-    pub num_pieces: u32,
-    pub have: u32,
-    /// Base64 of the BEP 3 bitfield.
-    pub bitfield: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrackerInfo {
-    pub url: String,
-    pub tier: u32,
-    pub status: String,
-    pub peers: u32,
-    pub last_error: Option<String>,
-    pub next_announce_secs: Option<u64>,
-}
-
 /// `POST /api/v1/torrents/{id}/move`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MoveRequest {
     pub download_dir: String,
+}
+
+impl AddRequest {
+    /// The add the manager is asked for: exactly one source, the torrent decoded.
+    pub fn into_spec(self) -> Result<AddSpec, ApiError> {
+        let source = match (self.magnet, self.torrent, self.path) {
+            (Some(link), None, None) => AddSource::Link(link),
+            (None, Some(b64), None) => AddSource::TorrentFile(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64.trim())
+                    .map_err(|e| ApiError::bad_request(format!("torrent is not base64: {e}")))?,
+            ),
+            (None, None, Some(path)) => AddSource::Path {
+                path: path.into(),
+                private: self.private.unwrap_or(true),
+            },
+            _ => {
+                return Err(ApiError::bad_request(
+                    "give exactly one of magnet, torrent, path",
+                ))
+            }
+        };
+        Ok(AddSpec {
+            source,
+            download_dir: self.download_dir.map(PathBuf::from),
+            paused: self.paused,
+            sequential: self.sequential,
+            files: self.files,
+            peers: self.peers,
+        })
+    }
+}
+
+impl From<TorrentPatch> for TorrentChanges {
+    fn from(p: TorrentPatch) -> TorrentChanges {
+        TorrentChanges {
+            sequential: p.sequential,
+            upload_limit: p.upload_limit,
+            download_limit: p.download_limit,
+            max_peers: p.max_peers,
+            seed_ratio: p.seed_ratio,
+            seed_time_secs: p.seed_time_secs,
+        }
+    }
+}
+
+impl From<SessionPatch> for SessionChanges {
+    fn from(p: SessionPatch) -> SessionChanges {
+        SessionChanges {
+            upload_limit: p.upload_limit,
+            download_limit: p.download_limit,
+            max_connections: p.max_connections,
+            max_peers_per_torrent: p.max_peers_per_torrent,
+            max_active_downloads: p.max_active_downloads,
+            max_active_seeds: p.max_active_seeds,
+        }
+    }
+}
+
+impl From<&FilePriorityChange> for FileChange {
+    fn from(c: &FilePriorityChange) -> FileChange {
+        FileChange {
+            index: c.index,
+            priority: c.priority,
+        }
+    }
 }
 
 /// The error body of every failed request.
@@ -230,5 +184,33 @@ mod tests {
         let p: TorrentPatch = serde_json::from_str(r#"{"download_limit": 5}"#).unwrap();
         assert_eq!(p.download_limit, Some(Some(5)));
         assert!(serde_json::from_str::<TorrentPatch>(r#"{"bogus": 1}"#).is_err());
+    }
+
+    #[test]
+    fn add_request_needs_exactly_one_source() {
+        let none = AddRequest::default().into_spec().unwrap_err();
+        assert_eq!(none.status, axum::http::StatusCode::BAD_REQUEST);
+        let two = AddRequest {
+            magnet: Some("magnet:?".into()),
+            path: Some("/tmp".into()),
+            ..AddRequest::default()
+        };
+        assert!(two.into_spec().is_err());
+        let bad = AddRequest {
+            torrent: Some("not base64!".into()),
+            ..AddRequest::default()
+        };
+        assert!(bad.into_spec().unwrap_err().message.contains("base64"));
+        let path = AddRequest {
+            path: Some("/srv/x".into()),
+            ..AddRequest::default()
+        };
+        match path.into_spec().unwrap().source {
+            AddSource::Path { path, private } => {
+                assert_eq!(path, PathBuf::from("/srv/x"));
+                assert!(private, "a shared path is private by default");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

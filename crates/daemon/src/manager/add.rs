@@ -2,13 +2,13 @@
 //! from .torrent bytes, or from a local path to share (a private link by default, like
 //! `shoal send`; a plain torrent of the files with `private: false`).
 
+use super::info::Added;
+use super::spec::{AddSource, AddSpec};
 use super::{Entry, Manager, Phase};
-use crate::api::types::{AddRequest, AddResponse};
-use crate::error::ManagerError;
+use crate::error::AddError;
 use crate::share::build_share;
 use crate::state::hex;
 use crate::state::records::{ContentKind, SecretRecord, TorrentSettings};
-use base64::Engine as _;
 use shoal_metainfo::{create_torrent, CreateOptions, Magnet, Metainfo};
 use shoal_private::ContentKey;
 use std::path::{Path, PathBuf};
@@ -39,68 +39,48 @@ fn now_unix() -> u64 {
 
 impl Manager {
     /// Adds a torrent as `req` says.
-    pub async fn add(self: &Arc<Self>, req: AddRequest) -> Result<AddResponse, ManagerError> {
-        let given = [
-            req.magnet.is_some(),
-            req.torrent.is_some(),
-            req.path.is_some(),
-        ];
-        if given.iter().filter(|g| **g).count() != 1 {
-            return Err(ManagerError::BadRequest(
-                "give exactly one of magnet, torrent, path".into(),
-            ));
-        }
+    pub async fn add(self: &Arc<Self>, req: AddSpec) -> Result<Added, AddError> {
         let download_dir = match &req.download_dir {
-            Some(d) if !Path::new(d).is_absolute() => {
-                return Err(ManagerError::BadRequest(format!(
-                    "download_dir must be an absolute path: {d}"
-                )))
-            }
-            Some(d) => PathBuf::from(d),
+            Some(d) if !d.is_absolute() => return Err(AddError::RelativeDir { path: d.clone() }),
+            Some(d) => d.clone(),
             None => self.config.download_dir.clone(),
         };
-        let prepared = if let Some(link) = &req.magnet {
-            prepare_magnet(link, download_dir)?
-        } else if let Some(b64) = &req.torrent {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(b64.trim())
-                .map_err(|e| ManagerError::BadRequest(format!("torrent is not base64: {e}")))?;
-            let meta = Metainfo::from_bytes(&bytes)
-                .map_err(|e| ManagerError::BadRequest(format!("not a valid torrent: {e}")))?;
-            Prepared {
-                info_hash: meta.info_hash.0,
-                name: meta.info.name.clone(),
-                meta: Some(meta),
-                magnet: None,
-                kind: ContentKind::Files,
-                key: None,
-                download_dir,
-                source: None,
-                peers: Vec::new(),
-                just_hashed: false,
+        let mut prepared = match &req.source {
+            AddSource::Link(link) => prepare_magnet(link, download_dir)?,
+            AddSource::TorrentFile(bytes) => {
+                let meta = Metainfo::from_bytes(bytes).map_err(AddError::BadTorrentFile)?;
+                Prepared {
+                    info_hash: meta.info_hash.0,
+                    name: meta.info.name.clone(),
+                    meta: Some(meta),
+                    magnet: None,
+                    kind: ContentKind::Files,
+                    key: None,
+                    download_dir,
+                    source: None,
+                    peers: Vec::new(),
+                    just_hashed: false,
+                }
             }
-        } else {
-            let path = req.path.clone().unwrap_or_default();
-            self.prepare_path(&path, req.private.unwrap_or(true))
-                .await?
+            AddSource::Path { path, private } => self.prepare_path(path, *private).await?,
         };
-        let mut prepared = prepared;
         prepared.peers.extend(req.peers.iter().cloned());
         if let Some(meta) = &prepared.meta {
             if !req.files.is_empty() && req.files.len() != meta.info.files.len() {
-                return Err(ManagerError::BadRequest(format!(
-                    "files lists {} priorities; the torrent has {} files",
-                    req.files.len(),
-                    meta.info.files.len()
-                )));
+                return Err(AddError::PriorityCount {
+                    given: req.files.len(),
+                    files: meta.info.files.len(),
+                });
             }
         }
         self.register(prepared, &req).await
     }
 
-    async fn prepare_path(&self, path: &str, private: bool) -> Result<Prepared, ManagerError> {
-        let path = std::fs::canonicalize(path)
-            .map_err(|e| ManagerError::BadRequest(format!("cannot share {path}: {e}")))?;
+    async fn prepare_path(&self, path: &Path, private: bool) -> Result<Prepared, AddError> {
+        let path = std::fs::canonicalize(path).map_err(|source| AddError::SharePath {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let parent = path
             .parent()
             .map(Path::to_path_buf)
@@ -109,8 +89,8 @@ impl Manager {
         if private {
             let share = tokio::task::spawn_blocking(move || build_share(&share_path, None))
                 .await
-                .map_err(ManagerError::internal)?
-                .map_err(|e| ManagerError::BadRequest(format!("cannot share: {e}")))?;
+                .map_err(AddError::ShareTask)?
+                .map_err(AddError::Share)?;
             for skipped in &share.skipped {
                 tracing::warn!(path = %skipped.path.display(), "not shared: {:?}", skipped.reason);
             }
@@ -132,8 +112,8 @@ impl Manager {
                 create_torrent(&share_path, &CreateOptions::default())
             })
             .await
-            .map_err(ManagerError::internal)?
-            .map_err(|e| ManagerError::BadRequest(format!("cannot share: {e}")))?;
+            .map_err(AddError::ShareTask)?
+            .map_err(AddError::CreateTorrent)?;
             Ok(Prepared {
                 info_hash: meta.info_hash.0,
                 name: meta.info.name.clone(),
@@ -150,24 +130,16 @@ impl Manager {
     }
 
     /// Records the torrent (state files first, then the registry) and starts it.
-    async fn register(
-        self: &Arc<Self>,
-        p: Prepared,
-        req: &AddRequest,
-    ) -> Result<AddResponse, ManagerError> {
+    async fn register(self: &Arc<Self>, p: Prepared, req: &AddSpec) -> Result<Added, AddError> {
         let ih = p.info_hash;
         let id = hex(&ih);
         let settings = {
             let mut reg = self.registry.lock();
             if reg.entries.contains_key(&ih) {
-                return Err(ManagerError::Conflict(format!(
-                    "torrent {id} is already added"
-                )));
+                return Err(AddError::Duplicate { id });
             }
             if reg.removed_while_checking.contains_key(&ih) || reg.removing.contains(&ih) {
-                return Err(ManagerError::Conflict(format!(
-                    "torrent {id} is still being removed; try again shortly"
-                )));
+                return Err(AddError::BeingRemoved { id });
             }
             let order = reg.next_order;
             reg.next_order += 1;
@@ -222,7 +194,7 @@ impl Manager {
         if let Err(e) = written {
             self.registry.lock().entries.remove(&ih);
             let _ = dir.remove();
-            return Err(ManagerError::internal(e));
+            return Err(AddError::State(e));
         }
         let link = self.link_of(&ih).unwrap_or_default();
         if p.meta.is_some() {
@@ -232,7 +204,7 @@ impl Manager {
         } else {
             self.fetch_metadata_later(ih);
         }
-        Ok(AddResponse {
+        Ok(Added {
             id,
             name: p.name,
             link,
@@ -241,17 +213,16 @@ impl Manager {
 }
 
 /// A magnet link, or a private link (`magnet:?…#k=KEY`) whose key is kept apart.
-fn prepare_magnet(link: &str, download_dir: PathBuf) -> Result<Prepared, ManagerError> {
+fn prepare_magnet(link: &str, download_dir: PathBuf) -> Result<Prepared, AddError> {
     let (public, key) = match shoal_private::split_link(link) {
         (public, None) => (public, None),
         (_, Some(_)) => {
-            let (public, key) = shoal_private::parse_link(link)
-                .map_err(|_| ManagerError::BadRequest("invalid private link".into()))?;
+            let (public, key) =
+                shoal_private::parse_link(link).map_err(AddError::BadPrivateLink)?;
             (public, Some(key))
         }
     };
-    let magnet = Magnet::parse(public)
-        .map_err(|e| ManagerError::BadRequest(format!("invalid magnet link: {e}")))?;
+    let magnet = Magnet::parse(public).map_err(AddError::BadMagnet)?;
     let name = magnet
         .display_name
         .clone()

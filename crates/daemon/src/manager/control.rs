@@ -1,13 +1,14 @@
 //! Changing torrents and the session: pause, resume, remove, recheck, move, settings,
 //! file priorities, session limits. Each change is saved before it is reported done.
 
+use super::info::SessionInfo;
+use super::spec::{FileChange, SessionChanges, TorrentChanges};
 use super::{Manager, Phase};
-use crate::api::types::{FilePriorityChange, SessionInfo, SessionPatch, TorrentPatch};
 use crate::error::ManagerError;
 use crate::state::hex;
 use crate::state::records::{ContentKind, TorrentSettings};
 use shoal_engine::FilePriority;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 impl Manager {
@@ -19,17 +20,14 @@ impl Manager {
     ) -> Result<T, ManagerError> {
         let (out, settings): (T, TorrentSettings) = {
             let mut reg = self.registry.lock();
-            let e = reg
-                .entries
-                .get_mut(ih)
-                .ok_or_else(|| ManagerError::NotFound(hex(ih)))?;
+            let e = reg.get_mut(ih)?;
             let out = f(e)?;
             (out, e.settings.clone())
         };
         self.state
             .torrent_dir(ih)
             .save_settings(&settings)
-            .map_err(ManagerError::internal)?;
+            .map_err(ManagerError::State)?;
         Ok(out)
     }
 
@@ -60,10 +58,7 @@ impl Manager {
     pub async fn remove(&self, ih: &[u8; 20], delete_data: bool) -> Result<(), ManagerError> {
         let entry = {
             let mut reg = self.registry.lock();
-            let entry = reg
-                .entries
-                .remove(ih)
-                .ok_or_else(|| ManagerError::NotFound(hex(ih)))?;
+            let entry = reg.entries.remove(ih).ok_or_else(|| super::unknown(ih))?;
             match entry.phase {
                 Phase::Checking => {
                     reg.removed_while_checking.insert(*ih, delete_data);
@@ -81,14 +76,14 @@ impl Manager {
             Phase::Running(_) => {
                 let removed = self.session.remove_torrent(ih, delete_data).await;
                 self.registry.lock().removing.remove(ih);
-                removed.map_err(ManagerError::internal)?;
+                removed.map_err(ManagerError::Remove)?;
             }
             Phase::Checking | Phase::Failed(_) => {}
         }
         self.state
             .torrent_dir(ih)
             .remove()
-            .map_err(ManagerError::internal)?;
+            .map_err(ManagerError::State)?;
         self.schedule();
         Ok(())
     }
@@ -105,33 +100,22 @@ impl Manager {
         Ok(())
     }
 
-    /// Moves the torrent's files to `dir` and continues there.
-    pub async fn move_to(&self, ih: &[u8; 20], dir: &str) -> Result<(), ManagerError> {
-        if !Path::new(dir).is_absolute() {
-            return Err(ManagerError::BadRequest(format!(
-                "download_dir must be an absolute path: {dir}"
-            )));
+    /// Moves the torrent's files to `dir` (absolute) and continues there.
+    pub async fn move_to(&self, ih: &[u8; 20], dir: PathBuf) -> Result<(), ManagerError> {
+        if !dir.is_absolute() {
+            return Err(ManagerError::RelativeDir { path: dir });
         }
         let (h, kind) = {
             let reg = self.registry.lock();
-            let e = reg
-                .entries
-                .get(ih)
-                .ok_or_else(|| ManagerError::NotFound(hex(ih)))?;
-            (
-                e.running().cloned().ok_or_else(|| e.not_running())?,
-                e.settings.kind,
-            )
+            let e = reg.get(ih)?;
+            (e.running_or_err()?.clone(), e.settings.kind)
         };
         if kind == ContentKind::PrivateSend {
-            return Err(ManagerError::Conflict(
-                "a shared path cannot be moved (its files are the originals)".into(),
-            ));
+            return Err(ManagerError::MoveShared);
         }
-        let dir = PathBuf::from(dir);
         h.move_storage(dir.clone())
             .await
-            .map_err(ManagerError::internal)?;
+            .map_err(ManagerError::Engine)?;
         self.update_settings(ih, |e| {
             e.settings.download_dir = dir;
             e.last_saved = None;
@@ -139,12 +123,10 @@ impl Manager {
         })
     }
 
-    pub fn patch(&self, ih: &[u8; 20], p: TorrentPatch) -> Result<(), ManagerError> {
-        if let Some(Some(r)) = p.seed_ratio {
-            if !r.is_finite() || r < 0.0 {
-                return Err(ManagerError::BadRequest(format!(
-                    "seed_ratio {r} is not a ratio >= 0"
-                )));
+    pub fn patch(&self, ih: &[u8; 20], p: TorrentChanges) -> Result<(), ManagerError> {
+        if let Some(Some(ratio)) = p.seed_ratio {
+            if !ratio.is_finite() || ratio < 0.0 {
+                return Err(ManagerError::BadSeedRatio { ratio });
             }
         }
         let global_peers = self.limits().max_peers_per_torrent;
@@ -183,23 +165,24 @@ impl Manager {
     pub fn set_file_priorities(
         &self,
         ih: &[u8; 20],
-        changes: &[FilePriorityChange],
+        changes: &[FileChange],
     ) -> Result<(), ManagerError> {
         self.update_settings(ih, |e| {
-            let h = e.running().cloned().ok_or_else(|| e.not_running())?;
+            let h = e.running_or_err()?.clone();
             let n = e.meta.as_ref().map_or(0, |m| m.info.files.len());
             let mut prios = e.settings.file_priorities.clone();
             if prios.len() != n {
                 prios = vec![FilePriority::Normal; n];
             }
             for c in changes {
-                let slot = prios.get_mut(c.index).ok_or_else(|| {
-                    ManagerError::BadRequest(format!("no file {} (the torrent has {n})", c.index))
+                let slot = prios.get_mut(c.index).ok_or(ManagerError::FileIndex {
+                    index: c.index,
+                    files: n,
                 })?;
                 *slot = c.priority;
             }
             h.set_file_priorities(&prios)
-                .map_err(ManagerError::internal)?;
+                .map_err(ManagerError::Engine)?;
             e.settings.file_priorities = prios;
             Ok(())
         })
@@ -208,7 +191,7 @@ impl Manager {
     /// Adds the fields `p` set (with their new values in `now`) to the saved limits.
     fn save_patched_limits(
         &self,
-        p: &SessionPatch,
+        p: &SessionChanges,
         now: &super::RuntimeLimits,
     ) -> Result<(), crate::state::StateError> {
         let mut saved = crate::state::read_saved_limits(self.state.root()).unwrap_or_default();
@@ -227,7 +210,7 @@ impl Manager {
         self.state.save_limits(&saved)
     }
 
-    pub fn patch_session(&self, p: SessionPatch) -> Result<SessionInfo, ManagerError> {
+    pub fn patch_session(&self, p: SessionChanges) -> SessionInfo {
         let limits = {
             let mut l = self.limits.lock();
             if let Some(v) = p.upload_limit {
@@ -267,30 +250,29 @@ impl Manager {
             }
         }
         self.schedule();
-        Ok(self.session_info())
+        self.session_info()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::spec::{AddSource, AddSpec};
     use super::Manager;
-    use crate::api::types::AddRequest;
     use crate::config::ConfigLayer;
-    use crate::error::ManagerError;
+    use crate::error::AddError;
     use crate::state::StateDir;
-    use base64::Engine as _;
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
     /// Adds until the daemon accepts (a re-add is refused while a stale one ends; the
     /// engine may take its full 15 s stop timeout to drop a torrent stopped right
     /// after it was added).
-    async fn add_until_accepted(m: &Arc<Manager>, req: &AddRequest) {
+    async fn add_until_accepted(m: &Arc<Manager>, req: &AddSpec) {
         let deadline = Instant::now() + Duration::from_secs(25);
         loop {
             match m.add(req.clone()).await {
                 Ok(_) => return,
-                Err(ManagerError::Conflict(_)) if Instant::now() < deadline => {
+                Err(AddError::BeingRemoved { .. }) if Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(2)).await;
                 }
                 Err(e) => panic!("add: {e}"),
@@ -301,7 +283,7 @@ mod tests {
     /// Removing a torrent while its data is checked and adding it again at once must
     /// not let the stale add's engine torrent stand in for the new one (found by the
     /// daemon_api fuzz target: the new entry ran on an engine torrent the stale add
-    /// then removed, and the next remove failed with a 500).
+    /// then removed, and the next remove failed in the engine).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn remove_while_checking_then_add_again() {
         let dir = tempfile::tempdir().unwrap();
@@ -333,10 +315,7 @@ mod tests {
         let m = Manager::start(config, StateDir::open(&state_root).unwrap(), None)
             .await
             .unwrap();
-        let req = AddRequest {
-            torrent: Some(base64::engine::general_purpose::STANDARD.encode(meta.to_bytes())),
-            ..AddRequest::default()
-        };
+        let req = AddSpec::new(AddSource::TorrentFile(meta.to_bytes()));
         let ih = meta.info_hash.0;
         // Hold the start task just before its engine add, then remove the torrent.
         m.engine_add_gate.arm();
@@ -346,7 +325,7 @@ mod tests {
         assert!(m.registry.lock().removed_while_checking.contains_key(&ih));
         // While the stale start is still in flight, a re-add is refused.
         match m.add(req.clone()).await {
-            Err(ManagerError::Conflict(_)) => {}
+            Err(AddError::BeingRemoved { .. }) => {}
             other => panic!("re-add during a stale start: {other:?}"),
         }
         m.engine_add_gate.release();

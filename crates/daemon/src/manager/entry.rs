@@ -44,14 +44,17 @@ impl Entry {
         }
     }
 
-    /// The error for an operation that needs the torrent running.
-    pub fn not_running(&self) -> ManagerError {
-        let id = hex(&self.info_hash);
-        ManagerError::Conflict(match &self.phase {
-            Phase::Metadata(_) => format!("torrent {id} has no metadata yet"),
-            Phase::Checking => format!("torrent {id} is being checked"),
-            Phase::Failed(e) => format!("torrent {id} failed: {e}"),
-            Phase::Running(_) => format!("torrent {id} is running"),
-        })
+    /// The engine torrent, or why an operation that needs it cannot run yet.
+    pub fn running_or_err(&self) -> Result<&TorrentHandle, ManagerError> {
+        let id = || hex(&self.info_hash);
+        match &self.phase {
+            Phase::Running(h) => Ok(h),
+            Phase::Metadata(_) => Err(ManagerError::MetadataPending { id: id() }),
+            Phase::Checking => Err(ManagerError::Checking { id: id() }),
+            Phase::Failed(reason) => Err(ManagerError::Failed {
+                id: id(),
+                reason: reason.clone(),
+            }),
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! The torrent manager: owns the engine [`Session`], the registry of torrents (running,
 //! being checked, waiting for metadata, failed) and their persisted state; applies the
-//! queue and the seeding goals; saves resume data. The API calls its methods.
+//! queue and the seeding goals; saves resume data. The API calls its methods with the
+//! manager's own parameter types ([`spec`]) and sends its reports ([`info`]); the
+//! manager knows nothing of HTTP.
 //!
 //! Locking: the registry is behind one `parking_lot::Mutex` that is never held across
 //! an `.await` or disk I/O (state files are written after the lock is released, from
@@ -11,9 +13,11 @@ mod control;
 #[cfg(test)]
 mod engine_add_gate;
 mod entry;
+pub mod info;
 mod load;
 mod persist;
 pub mod queue;
+pub mod spec;
 mod views;
 
 use crate::config::DaemonConfig;
@@ -70,6 +74,22 @@ pub(crate) struct Registry {
     pub removed_while_checking: HashMap<[u8; 20], bool>,
     /// Torrents being removed from the engine right now (same refusal).
     pub removing: HashSet<[u8; 20]>,
+}
+
+impl Registry {
+    /// The entry of a torrent, or the error that there is none.
+    pub fn get(&self, ih: &[u8; 20]) -> Result<&Entry, ManagerError> {
+        self.entries.get(ih).ok_or_else(|| unknown(ih))
+    }
+
+    pub fn get_mut(&mut self, ih: &[u8; 20]) -> Result<&mut Entry, ManagerError> {
+        self.entries.get_mut(ih).ok_or_else(|| unknown(ih))
+    }
+}
+
+/// The error for a torrent that is not (or no longer) in the registry.
+fn unknown(ih: &[u8; 20]) -> ManagerError {
+    ManagerError::UnknownTorrent { id: hex(ih) }
 }
 
 /// The daemon's torrents. Shared as `Arc<Manager>`.
@@ -184,7 +204,7 @@ impl Manager {
     pub fn resolve(&self, id: &str) -> Result<[u8; 20], ManagerError> {
         let id = id.to_ascii_lowercase();
         if id.len() < 6 || id.len() > 40 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(ManagerError::NotFound(id));
+            return Err(ManagerError::UnknownTorrent { id });
         }
         let reg = self.registry.lock();
         let mut found = reg
@@ -193,21 +213,15 @@ impl Manager {
             .filter(|ih| hex(&ih[..]).starts_with(&id));
         match (found.next(), found.next()) {
             (Some(ih), None) => Ok(*ih),
-            (Some(_), Some(_)) => Err(ManagerError::BadRequest(format!(
-                "id prefix {id} matches several torrents"
-            ))),
-            (None, _) => Err(ManagerError::NotFound(id)),
+            (Some(_), Some(_)) => Err(ManagerError::AmbiguousId { prefix: id }),
+            (None, _) => Err(ManagerError::UnknownTorrent { id }),
         }
     }
 
-    /// The running engine torrent, or a conflict error saying why there is none.
+    /// The running engine torrent, or an error saying why there is none.
     pub fn handle(&self, ih: &[u8; 20]) -> Result<TorrentHandle, ManagerError> {
         let reg = self.registry.lock();
-        let entry = reg
-            .entries
-            .get(ih)
-            .ok_or_else(|| ManagerError::NotFound(hex(ih)))?;
-        entry.running().cloned().ok_or_else(|| entry.not_running())
+        reg.get(ih)?.running_or_err().cloned()
     }
 
     fn spawn_task(&self, fut: impl std::future::Future<Output = ()> + Send + 'static) {

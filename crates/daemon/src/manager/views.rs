@@ -1,11 +1,11 @@
-//! What the API shows: summaries, details, files, peers, pieces, trackers, the
-//! session, built from the registry and the engine's snapshots.
+//! The manager's reports ([`super::info`]): summaries, details, files, peers, pieces,
+//! trackers, the session, built from the registry and the engine's snapshots.
 
-use super::{Entry, Manager, Phase};
-use crate::api::types::{
-    ApiState, FileInfo, PeerInfo, PiecesInfo, SessionInfo, TorrentDetail, TorrentSummary,
+use super::info::{
+    FileInfo, PeerInfo, PiecesInfo, SessionInfo, TorrentDetail, TorrentStatus, TorrentSummary,
     TrackerInfo,
 };
+use super::{Entry, Manager, Phase};
 use crate::error::ManagerError;
 use crate::link::{magnet_with_peers, reachable_addrs};
 use crate::state::hex;
@@ -39,7 +39,7 @@ impl Manager {
         let mut s = TorrentSummary {
             id,
             name: e.settings.name.clone(),
-            state: ApiState::Checking,
+            state: TorrentStatus::Checking,
             progress: 0.0,
             total_length: total,
             verified_bytes: 0,
@@ -57,30 +57,30 @@ impl Manager {
         match &e.phase {
             Phase::Metadata(_) | Phase::Checking => {
                 if e.settings.paused {
-                    s.state = ApiState::Paused;
+                    s.state = TorrentStatus::Paused;
                 }
             }
             Phase::Failed(err) => {
-                s.state = ApiState::Error;
+                s.state = TorrentStatus::Error;
                 s.error = Some(err.clone());
             }
             Phase::Running(h) => {
                 let st = h.stats();
                 s.state = if st.error.is_some() {
-                    ApiState::Error
+                    TorrentStatus::Error
                 } else if e.settings.paused {
-                    ApiState::Paused
+                    TorrentStatus::Paused
                 } else if e.queued {
-                    ApiState::Queued
+                    TorrentStatus::Queued
                 } else {
                     match st.state {
-                        TorrentState::Checking => ApiState::Checking,
-                        TorrentState::Seeding => ApiState::Seeding,
-                        TorrentState::Error => ApiState::Error,
-                        TorrentState::Faulted => ApiState::Faulted,
-                        TorrentState::Paused => ApiState::Queued,
-                        _ if st.complete => ApiState::Seeding,
-                        _ => ApiState::Downloading,
+                        TorrentState::Checking => TorrentStatus::Checking,
+                        TorrentState::Seeding => TorrentStatus::Seeding,
+                        TorrentState::Error => TorrentStatus::Error,
+                        TorrentState::Faulted => TorrentStatus::Faulted,
+                        TorrentState::Paused => TorrentStatus::Queued,
+                        _ if st.complete => TorrentStatus::Seeding,
+                        _ => TorrentStatus::Downloading,
                     }
                 };
                 s.progress = if st.total_length == 0 {
@@ -115,10 +115,7 @@ impl Manager {
     pub fn detail(&self, ih: &[u8; 20]) -> Result<TorrentDetail, ManagerError> {
         let link = self.link_of(ih)?;
         let reg = self.registry.lock();
-        let e = reg
-            .entries
-            .get(ih)
-            .ok_or_else(|| ManagerError::NotFound(hex(ih)))?;
+        let e = reg.get(ih)?;
         let summary = self.summary_of(e);
         let (num_pieces, piece_length, private) = e.meta.as_ref().map_or((0, 0, false), |m| {
             (m.info.num_pieces(), m.info.piece_length, m.info.private)
@@ -159,10 +156,7 @@ impl Manager {
     /// for a private link.
     pub fn link_of(&self, ih: &[u8; 20]) -> Result<String, ManagerError> {
         let reg = self.registry.lock();
-        let e = reg
-            .entries
-            .get(ih)
-            .ok_or_else(|| ManagerError::NotFound(hex(ih)))?;
+        let e = reg.get(ih)?;
         let magnet = match (&e.meta, &e.settings.magnet) {
             (Some(meta), _) => {
                 magnet_with_peers(meta, &reachable_addrs(self.listen_addr())).to_string()
@@ -181,20 +175,21 @@ impl Manager {
     /// Where file `index` lies in the torrent's byte stream, for streaming.
     pub fn file_span(&self, ih: &[u8; 20], index: usize) -> Result<FileSpan, ManagerError> {
         let reg = self.registry.lock();
-        let e = reg
-            .entries
-            .get(ih)
-            .ok_or_else(|| ManagerError::NotFound(hex(ih)))?;
-        let handle = e.running().cloned().ok_or_else(|| e.not_running())?;
+        let e = reg.get(ih)?;
+        let handle = e.running_or_err()?.clone();
         if e.settings.kind != ContentKind::Files {
-            return Err(ManagerError::BadRequest(
-                "files of a private link cannot be streamed".into(),
-            ));
+            return Err(ManagerError::PrivateStream);
         }
-        let meta = e.meta.as_ref().ok_or_else(|| e.not_running())?;
-        let file = meta.info.files.get(index).ok_or_else(|| {
-            ManagerError::NotFound(format!("file {index} of torrent {}", hex(ih)))
-        })?;
+        // A running torrent has its metadata.
+        let meta = e
+            .meta
+            .as_ref()
+            .ok_or_else(|| ManagerError::MetadataPending { id: hex(ih) })?;
+        let file = meta
+            .info
+            .files
+            .get(index)
+            .ok_or_else(|| ManagerError::UnknownFile { id: hex(ih), index })?;
         Ok(FileSpan {
             handle,
             offset: file.offset,
