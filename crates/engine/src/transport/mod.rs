@@ -73,7 +73,7 @@ impl Connected {
 
 /// Why a connection did not get past the handshakes. Protocol violations are kept
 /// apart from network conditions and mismatches by
-/// [`HandshakeError::is_protocol_violation`].
+/// [`HandshakeError::is_peer_misbehaviour`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub(crate) enum HandshakeError {
@@ -101,7 +101,7 @@ impl HandshakeError {
     /// True when the peer sent something no correct client sends (a bad key, VC,
     /// selection, pad or handshake). Policy mismatches, unknown torrents, peers that
     /// are not speaking MSE at all and network failures are ordinary.
-    pub fn is_protocol_violation(&self) -> bool {
+    pub fn is_peer_misbehaviour(&self) -> bool {
         match self {
             HandshakeError::Mse(e) => matches!(
                 e,
@@ -130,7 +130,7 @@ impl HandshakeError {
     /// Logs the failure with the peer's address: protocol violations at info,
     /// ordinary failures at debug.
     pub fn log(&self, addr: SocketAddr, what: &str) {
-        if self.is_protocol_violation() {
+        if self.is_peer_misbehaviour() {
             tracing::info!(%addr, reason = %self, "{what}");
         } else {
             tracing::debug!(%addr, reason = %self, "{what}");
@@ -144,11 +144,11 @@ mod tests {
 
     #[test]
     fn classification() {
-        assert!(HandshakeError::Mse(MseError::BadVc).is_protocol_violation());
-        assert!(HandshakeError::WrongInfoHash.is_protocol_violation());
-        assert!(!HandshakeError::Mse(MseError::UnknownInfoHash).is_protocol_violation());
-        assert!(!HandshakeError::PlaintextRefused.is_protocol_violation());
-        assert!(!HandshakeError::Closed.is_protocol_violation());
+        assert!(HandshakeError::Mse(MseError::BadVc).is_peer_misbehaviour());
+        assert!(HandshakeError::WrongInfoHash.is_peer_misbehaviour());
+        assert!(!HandshakeError::Mse(MseError::UnknownInfoHash).is_peer_misbehaviour());
+        assert!(!HandshakeError::PlaintextRefused.is_peer_misbehaviour());
+        assert!(!HandshakeError::Closed.is_peer_misbehaviour());
         assert!(HandshakeError::Closed.plaintext_may_help());
         assert!(HandshakeError::TimedOut.plaintext_may_help());
         assert!(!HandshakeError::ConnectTimeout.plaintext_may_help());

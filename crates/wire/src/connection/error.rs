@@ -37,7 +37,7 @@ pub enum PeerError {
 impl PeerError {
     /// True for errors that blame the peer's behaviour (worth banning or penalising),
     /// false for a plain timeout.
-    pub fn is_misbehaviour(&self) -> bool {
+    pub fn is_peer_misbehaviour(&self) -> bool {
         !matches!(self, PeerError::IdleTimeout | PeerError::Inactive)
     }
 }

@@ -34,7 +34,7 @@ fn keepalive_and_idle_timeout() {
     assert_eq!(p.poll_timeout(), t0 + secs(280));
     let err = p.handle_timeout(t0 + secs(280)).unwrap_err();
     assert_eq!(err, PeerError::IdleTimeout);
-    assert!(!err.is_misbehaviour());
+    assert!(!err.is_peer_misbehaviour());
 }
 
 #[test]
@@ -204,7 +204,7 @@ fn inactivity_closes_only_while_neither_side_is_interested() {
     assert_eq!(p.poll_timeout(), t0 + secs(100));
     let err = p.handle_timeout(t0 + secs(100)).unwrap_err();
     assert_eq!(err, PeerError::Inactive);
-    assert!(!err.is_misbehaviour());
+    assert!(!err.is_peer_misbehaviour());
 
     // A peer interested in us (waiting to be unchoked) is never inactive.
     let mut p = PeerConnection::new(c_with(secs(100)), t0);
