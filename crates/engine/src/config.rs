@@ -61,6 +61,14 @@ pub struct SessionConfig {
     pub encryption: EncryptionPolicy,
     pub download_rate_limit: Option<u64>,
     pub max_connections: usize,
+    /// Threads writing received blocks and hashing pieces (`None`: `hash_threads`, at
+    /// most 8). `Some(0)` does that work on the task that received the blocks instead:
+    /// slower, but with no thread beside the runtime, so a test in tokio's paused time
+    /// stays deterministic.
+    pub disk_threads: Option<usize>,
+    /// Where peer connections go: TCP, or an in-memory network for tests and
+    /// simulation (see [`crate::MemoryNetwork`]).
+    pub network: crate::Network,
 }
 
 impl Default for SessionConfig {
@@ -87,6 +95,8 @@ impl Default for SessionConfig {
             encryption: EncryptionPolicy::Prefer,
             download_rate_limit: None,
             max_connections: 500,
+            disk_threads: None,
+            network: crate::Network::Tcp,
         }
     }
 }

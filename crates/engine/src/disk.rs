@@ -82,12 +82,12 @@ impl DiskPool {
     /// Bytes submitted but not yet written above which peers stop reading.
     pub const QUEUE_LIMIT: usize = 4 * 1024 * 1024;
 
-    /// Starts `threads` workers.
+    /// Starts `threads` workers; with 0, every job runs on the thread submitting it.
     pub fn new(threads: usize) -> std::io::Result<Self> {
         let queued = Arc::new(AtomicUsize::new(0));
         let mut shards = Vec::new();
         let mut handles = Vec::new();
-        for i in 0..threads.max(1) {
+        for i in 0..threads {
             let (tx, rx) = mpsc::channel::<DiskJob>();
             let queued = queued.clone();
             let handle = std::thread::Builder::new()

@@ -18,6 +18,10 @@ pub enum SessionError {
     Threads(#[source] io::Error),
     #[error("cannot start the DHT: {0}")]
     Dht(#[source] shoal_dht_net::DhtNetError),
+    /// The memory network carries peer connections only: DHT, LSD and trackers
+    /// would need the host's network.
+    #[error("the DHT, LSD and trackers cannot run on the in-memory network")]
+    UdpOnMemoryNetwork,
 }
 
 /// Adding a torrent failed.

@@ -7,6 +7,7 @@
 //! that is never held across an `.await` or a disk operation. See ARCHITECTURE.md.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod clock;
 mod config;
 mod connection_count;
 mod context;
@@ -36,6 +37,7 @@ pub use shoal_mse::EncryptionPolicy;
 pub use store::StoreError;
 pub use torrent::{FileSnapshot, TorrentState, TrackerSnapshot};
 pub use torrent::{PeerSnapshot, StreamPriority, TorrentHandle, TorrentStats};
+pub use transport::{MemoryListener, MemoryNetwork, MemoryStream, Network, PIPE_CAPACITY};
 
 /// Our client name as sent in the extension handshake and tracker user agent.
 pub const CLIENT_NAME: &str = concat!("shoal ", env!("CARGO_PKG_VERSION"));

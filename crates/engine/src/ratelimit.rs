@@ -39,7 +39,7 @@ impl RateLimiter {
             bucket: Mutex::new(Bucket {
                 rate,
                 tokens: rate as f64,
-                last: Instant::now(),
+                last: crate::clock::now(),
             }),
         }
     }
@@ -49,7 +49,7 @@ impl RateLimiter {
         let mut b = self.bucket.lock();
         b.rate = rate.unwrap_or(0);
         b.tokens = b.rate as f64;
-        b.last = Instant::now();
+        b.last = crate::clock::now();
     }
 
     /// The rate in bytes per second, `None` when unlimited.
@@ -110,7 +110,7 @@ mod tests {
 
     #[test]
     fn enforces_rate_over_time() {
-        let start = Instant::now();
+        let start = crate::clock::now();
         let rl = RateLimiter::new(Some(100_000));
         let mut sent = 0u64;
         let mut now = start;
@@ -127,7 +127,7 @@ mod tests {
 
     #[test]
     fn charging_reads_keeps_the_average_rate() {
-        let start = Instant::now();
+        let start = crate::clock::now();
         let rl = RateLimiter::new(Some(200_000));
         let mut got = 0u64;
         let mut now = start;
@@ -146,7 +146,7 @@ mod tests {
 
     #[test]
     fn unlimited_and_changed_rates() {
-        let now = Instant::now();
+        let now = crate::clock::now();
         let rl = RateLimiter::new(None);
         assert!(rl.try_take(u64::MAX / 2, now).is_ok());
         rl.charge(1 << 40, now);

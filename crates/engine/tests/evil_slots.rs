@@ -4,27 +4,29 @@
 //! them near the configured timeout, that memory stays bounded, and that an honest
 //! peer in the same swarm is served as usual. At the peer cap, idle peers give their
 //! slot to a newcomer once past the eviction grace; interested ones never do.
+//!
+//! Every test runs on the in-memory network in tokio's paused time, so the timeouts
+//! and graces are checked to the virtual millisecond, however busy the machine is.
+//! (Each test compares its own process's memory: nextest runs every test in a process
+//! of its own.)
 #![allow(clippy::unwrap_used)]
 
 #[path = "support/evil.rs"]
 mod evil;
 mod support;
 
-use evil::{dial_and_greet, evil_handshake, keepalive_until_closed, rss_kib, session_with, Evil};
-use shoal_engine::{Session, TorrentHandle};
+use evil::{evil_handshake, greet_in, keepalive_until_closed, memory_session_with, rss_kib, Evil};
+use shoal_engine::{MemoryNetwork, MemoryStream, Session, TorrentHandle};
 use shoal_metainfo::Metainfo;
 use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::time::Instant;
 
 /// 1 MiB in 16 KiB pieces.
 const LEN: usize = 1024 * 1024;
 const PIECE: u32 = 16 * 1024;
-
-/// The tests run one at a time: they compare the whole process's memory and time.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Memory growth that would mean the hostile peers made us buffer or allocate.
 const RSS_SLACK_KIB: u64 = 64 * 1024;
@@ -33,6 +35,7 @@ const RSS_SLACK_KIB: u64 = 64 * 1024;
 const SHORT: Duration = Duration::from_secs(2);
 
 struct Swarm {
+    net: MemoryNetwork,
     dir: tempfile::TempDir,
     meta: Metainfo,
     seeder: Session,
@@ -47,10 +50,12 @@ impl Swarm {
         let src = dir.path().join("seed/data.bin");
         random_file(&src, LEN, seed);
         let meta = make_torrent(&src, PIECE);
-        let seeder = session_with(ip, edit).await;
+        let net = MemoryNetwork::new();
+        let seeder = memory_session_with(&net, ip, edit).await;
         let seed = add(&seeder, &meta, &dir.path().join("seed"), vec![]).await;
         wait_complete(&seed, Duration::from_secs(10)).await;
         Swarm {
+            net,
             dir,
             meta,
             seeder,
@@ -71,7 +76,7 @@ impl Swarm {
         edit: impl FnOnce(&mut shoal_engine::SessionConfig),
     ) -> Duration {
         let started = Instant::now();
-        let leecher = session_with(ip, edit).await;
+        let leecher = memory_session_with(&self.net, ip, edit).await;
         let dest = self.dir.path().join(format!("leech-{ip}"));
         let handle = add(&leecher, &self.meta, &dest, peers).await;
         wait_complete(&handle, Duration::from_secs(20)).await;
@@ -115,12 +120,12 @@ fn assert_rss_bounded(before: u64) {
 /// Writes `bytes` one per second to `stream` while watching for the other side to
 /// close; returns how long after `since` it closed, or `None` after `limit`.
 async fn trickle(
-    mut stream: TcpStream,
+    stream: MemoryStream,
     bytes: Vec<u8>,
     since: Instant,
     limit: Duration,
 ) -> Option<Duration> {
-    let (mut rd, mut wr) = stream.split();
+    let (mut rd, mut wr) = tokio::io::split(stream);
     let closed = async {
         let mut buf = [0u8; 4096];
         loop {
@@ -148,9 +153,8 @@ async fn trickle(
     Some(since.elapsed())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn trickled_incoming_handshakes_are_cut_off_at_the_timeout() {
-    let _serial = SERIAL.lock().await;
     let swarm = Swarm::new("127.0.12.1", 121, |c| c.handshake_timeout = SHORT).await;
     let before = rss_kib();
     // A valid plaintext handshake, sent one byte per second from 20 connections at once.
@@ -158,9 +162,8 @@ async fn trickled_incoming_handshakes_are_cut_off_at_the_timeout() {
     let started = Instant::now();
     let mut trickles = tokio::task::JoinSet::new();
     for _ in 0..20 {
-        let sock = TcpSocket::new_v4().unwrap();
-        sock.bind("127.0.12.10:0".parse().unwrap()).unwrap();
-        let stream = sock.connect(swarm.addr()).await.unwrap();
+        let from = "127.0.12.10".parse().unwrap();
+        let stream = swarm.net.connect(from, swarm.addr()).unwrap();
         let hs = hs.clone();
         trickles.spawn(trickle(stream, hs, started, Duration::from_secs(10)));
     }
@@ -195,14 +198,13 @@ async fn trickled_incoming_handshakes_are_cut_off_at_the_timeout() {
     swarm.seeder.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_dialled_peer_trickling_its_answer_is_given_up_on() {
-    let _serial = SERIAL.lock().await;
     let swarm = Swarm::new("127.0.12.41", 122, |_| {}).await;
     let before = rss_kib();
     // A "peer" that reads our handshake and answers one byte per second.
-    let listener = TcpListener::bind("127.0.12.50:0").await.unwrap();
-    let evil_addr = listener.local_addr().unwrap();
+    let mut listener = swarm.net.listen("127.0.12.50:0".parse().unwrap()).unwrap();
+    let evil_addr = listener.local_addr();
     let hs = evil_handshake(swarm.meta.info_hash.0, 8).encode().to_vec();
     let evil = tokio::spawn(async move {
         let (mut stream, _) = listener.accept().await.unwrap();
@@ -229,9 +231,8 @@ async fn a_dialled_peer_trickling_its_answer_is_given_up_on() {
     swarm.seeder.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn keepalive_only_peers_lose_their_slots_to_an_honest_leecher() {
-    let _serial = SERIAL.lock().await;
     let swarm = Swarm::new("127.0.13.1", 131, |c| {
         c.max_peers_per_torrent = 2;
         c.peer_inactivity_timeout = SHORT;
@@ -242,7 +243,7 @@ async fn keepalive_only_peers_lose_their_slots_to_an_honest_leecher() {
     let hash = swarm.meta.info_hash.0;
     let mut hogs = Vec::new();
     for (tag, ip) in [(10, "127.0.13.10"), (11, "127.0.13.11")] {
-        hogs.push(Evil::connect_as(ip, swarm.addr(), hash, tag).await);
+        hogs.push(Evil::connect_in(&swarm.net, ip, swarm.addr(), hash, tag).await);
     }
     let started = Instant::now();
     swarm.lists("127.0.13.10", 1).await;
@@ -276,9 +277,8 @@ async fn keepalive_only_peers_lose_their_slots_to_an_honest_leecher() {
     swarm.seeder.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn an_interested_peer_sending_only_keepalives_keeps_its_slot() {
-    let _serial = SERIAL.lock().await;
     // A leecher that is interested but requests nothing (as if still choked, or slow
     // to start) is not useless, however long it sends only keep-alives.
     let swarm = Swarm::new("127.0.13.41", 132, |c| {
@@ -286,7 +286,7 @@ async fn an_interested_peer_sending_only_keepalives_keeps_its_slot() {
     })
     .await;
     let hash = swarm.meta.info_hash.0;
-    let mut waiting = Evil::connect("127.0.13.50", swarm.addr(), hash).await;
+    let mut waiting = Evil::connect_in(&swarm.net, "127.0.13.50", swarm.addr(), hash, 1).await;
     waiting.send(&shoal_wire::Message::HaveNone).await.unwrap();
     waiting
         .send(&shoal_wire::Message::Interested)
@@ -302,8 +302,8 @@ async fn an_interested_peer_sending_only_keepalives_keeps_its_slot() {
 
 /// Dials `to` from `ip` and sends a handshake: true when the engine closes the
 /// connection without answering (refused), false when it answers.
-async fn newcomer_refused(ip: &str, to: SocketAddr, hash: [u8; 20], tag: u8) -> bool {
-    let mut stream = dial_and_greet(ip, to, hash, tag).await;
+async fn newcomer_refused(swarm: &Swarm, ip: &str, hash: [u8; 20], tag: u8) -> bool {
+    let mut stream = greet_in(&swarm.net, ip, swarm.addr(), hash, tag).await;
     let mut b = [0u8; 1];
     match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut b)).await {
         Ok(Ok(0)) | Ok(Err(_)) => true,
@@ -312,10 +312,9 @@ async fn newcomer_refused(ip: &str, to: SocketAddr, hash: [u8; 20], tag: u8) -> 
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn idle_peers_at_the_cap_make_room_for_a_newcomer() {
-    let _serial = SERIAL.lock().await;
-    // Long enough that the refusal below surely comes within it on a busy machine.
+    // (Virtual time: the refusal below comes within it however busy the machine.)
     const GRACE: Duration = Duration::from_secs(4);
     let swarm = Swarm::new("127.0.13.61", 133, |c| {
         c.max_peers_per_torrent = 2;
@@ -327,20 +326,20 @@ async fn idle_peers_at_the_cap_make_room_for_a_newcomer() {
     let started = Instant::now();
     let mut idle = Vec::new();
     for (tag, ip) in [(20, "127.0.13.70"), (21, "127.0.13.71")] {
-        let mut hog = Evil::connect_as(ip, swarm.addr(), hash, tag).await;
+        let mut hog = Evil::connect_in(&swarm.net, ip, swarm.addr(), hash, tag).await;
         hog.send(&shoal_wire::Message::HaveNone).await.unwrap();
         idle.push(hog);
     }
     swarm.lists("127.0.13.70", 1).await;
     swarm.lists("127.0.13.71", 1).await;
     // Within the grace they keep their slots: a newcomer is turned away.
-    assert!(newcomer_refused("127.0.13.72", swarm.addr(), hash, 22).await);
+    assert!(newcomer_refused(&swarm, "127.0.13.72", hash, 22).await);
     assert!(
         started.elapsed() < GRACE,
         "too slow to test within the grace"
     );
     // (The idle peers arrived a little after `started`.)
-    tokio::time::sleep_until((started + GRACE + Duration::from_millis(500)).into()).await;
+    tokio::time::sleep_until(started + GRACE + Duration::from_millis(500)).await;
     // Past it, an honest leecher gets in at once and finishes.
     let took = swarm
         .honest_download("127.0.13.62", vec![swarm.addr()], |_| {})
@@ -358,22 +357,21 @@ async fn idle_peers_at_the_cap_make_room_for_a_newcomer() {
     swarm.seeder.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn interested_peers_at_the_cap_keep_their_slots() {
-    let _serial = SERIAL.lock().await;
     let swarm = Swarm::new("127.0.13.81", 134, |c| {
         c.max_peers_per_torrent = 1;
         c.peer_eviction_grace = Duration::from_millis(500);
     })
     .await;
     let hash = swarm.meta.info_hash.0;
-    let mut keen = Evil::connect_as("127.0.13.90", swarm.addr(), hash, 30).await;
+    let mut keen = Evil::connect_in(&swarm.net, "127.0.13.90", swarm.addr(), hash, 30).await;
     keen.send(&shoal_wire::Message::HaveNone).await.unwrap();
     keen.send(&shoal_wire::Message::Interested).await.unwrap();
     swarm.lists("127.0.13.90", 1).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     for tag in 31..34 {
-        assert!(newcomer_refused("127.0.13.91", swarm.addr(), hash, tag).await);
+        assert!(newcomer_refused(&swarm, "127.0.13.91", hash, tag).await);
     }
     assert!(!keen.closed_within(Duration::from_millis(300)).await);
     swarm.lists("127.0.13.90", 1).await;

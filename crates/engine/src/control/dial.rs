@@ -4,14 +4,13 @@ use crate::connection_count::ConnectionSlot;
 use crate::torrent::{ControlEvent, Torrent};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 /// Starts connection attempts while there are free slots and due addresses.
 pub(super) fn connect_more(t: &Arc<Torrent>) {
     if t.is_shutting_down() || t.is_paused() {
         return;
     }
-    let now = Instant::now();
+    let now = crate::clock::now();
     let mut st = t.state.lock();
     let max = t.max_peers();
     while st.peers.len() + st.connecting < max {
@@ -34,7 +33,7 @@ pub(super) fn connect_more(t: &Arc<Torrent>) {
 async fn connect(t: Arc<Torrent>, addr: SocketAddr, _slot: ConnectionSlot) {
     let result = crate::transport::dial(t.ctx(), addr, t.info_hash).await;
     t.state.lock().connecting -= 1;
-    let now = Instant::now();
+    let now = crate::clock::now();
     match result {
         Ok(conn) => {
             let outcome = crate::peer::run(t.clone(), conn, addr, true).await;

@@ -186,7 +186,7 @@ async fn wait_out_fault(
 /// less than [`MISSING_RECHECK_GAP`] ago). The re-check pauses the torrent, finds what
 /// is left, and the download then fetches the rest again.
 fn recheck_missing(t: &Arc<Torrent>, last_recheck: &mut Option<Instant>) {
-    let now = Instant::now();
+    let now = crate::clock::now();
     if last_recheck.is_some_and(|at| now.duration_since(at) < MISSING_RECHECK_GAP) {
         return;
     }
@@ -225,11 +225,11 @@ async fn run_active(
             rechoke_interval: Duration::from_secs(10),
             optimistic_interval: Duration::from_secs(30),
         },
-        Instant::now(),
+        crate::clock::now(),
         rand::random(),
     );
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let mut last_tick = Instant::now();
+    let mut last_tick = crate::clock::now();
     let mut next_file_check = last_tick + FILE_CHECK_INTERVAL;
     let phase = loop {
         if *shutdown.borrow() {
@@ -241,7 +241,7 @@ async fn run_active(
         connect_more(t);
         tokio::select! {
             _ = tick.tick() => {
-                let now = Instant::now();
+                let now = crate::clock::now();
                 if t.is_complete() {
                     let secs = now.duration_since(last_tick).as_secs_f64().round() as u64;
                     t.counters.seeding_secs.fetch_add(secs, Ordering::Relaxed);
@@ -310,7 +310,7 @@ async fn disconnect_all(
         announcer.stop(Duration::from_secs(3)).await;
         *t.trackers.lock() = Vec::new();
     }
-    let deadline = Instant::now() + Duration::from_secs(2);
+    let deadline = crate::clock::now() + Duration::from_secs(2);
     loop {
         {
             let st = t.state.lock();
@@ -320,7 +320,7 @@ async fn disconnect_all(
             // A dial that completes now joins after the first broadcast: repeat it.
             t.broadcast(&st, PeerCommand::Disconnect(DisconnectReason::ShuttingDown));
         }
-        if Instant::now() >= deadline {
+        if crate::clock::now() >= deadline {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -328,7 +328,7 @@ async fn disconnect_all(
 }
 
 fn add_peers(t: &Arc<Torrent>, addrs: &[SocketAddr], persistent: bool) {
-    let now = Instant::now();
+    let now = crate::clock::now();
     let mut st = t.state.lock();
     for addr in addrs {
         if *addr != t.ctx().advertised_addr() {
@@ -339,7 +339,7 @@ fn add_peers(t: &Arc<Torrent>, addrs: &[SocketAddr], persistent: bool) {
 
 /// Runs the choker and applies its decision.
 fn rechoke(t: &Arc<Torrent>, choker: &mut Choker) {
-    let now = Instant::now();
+    let now = crate::clock::now();
     let seeding = t.is_complete();
     let st = t.state.lock();
     let candidates: Vec<ChokeCandidate> = st

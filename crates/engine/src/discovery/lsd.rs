@@ -114,7 +114,7 @@ async fn run(
     let mut buf = vec![0u8; MAX_LSD_DATAGRAM + 1];
     let mut replied: HashMap<[u8; 20], Instant> = HashMap::new();
     loop {
-        let now = Instant::now();
+        let now = crate::clock::now();
         while let Some(datagram) = scheduler.poll_datagram(now) {
             if let Err(e) = socket.send_to(&datagram.payload, datagram.dest).await {
                 tracing::debug!(error = %e, "LSD announce not sent");
@@ -126,7 +126,7 @@ async fn run(
         tokio::select! {
             _ = tokio::time::sleep_until(wake.into()) => {}
             cmd = commands.recv() => match cmd {
-                Some(Command::Add(hash)) => scheduler.add_torrent(hash, Instant::now()),
+                Some(Command::Add(hash)) => scheduler.add_torrent(hash, crate::clock::now()),
                 Some(Command::Remove(hash)) => scheduler.remove_torrent(&hash),
                 Some(Command::Stop) | None => return,
             },
@@ -162,7 +162,7 @@ fn on_datagram(
         }
     };
     let peer = SocketAddr::new(from.ip(), announce.port);
-    let now = Instant::now();
+    let now = crate::clock::now();
     if replied.len() > MAX_REPLIES {
         replied.clear();
     }

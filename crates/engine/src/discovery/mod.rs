@@ -58,7 +58,7 @@ impl Sinks {
     }
 
     fn remember(&mut self, info_hash: &[u8; 20], addrs: &[SocketAddr]) {
-        let now = Instant::now();
+        let now = crate::clock::now();
         if !self.recent.contains_key(info_hash) && self.recent.len() >= RECENT_HASHES {
             self.recent.retain(|_, list| {
                 list.iter()
@@ -79,7 +79,7 @@ impl Sinks {
 
     /// Recently found addresses of `info_hash` that are still fresh.
     fn recent(&self, info_hash: &[u8; 20]) -> Vec<SocketAddr> {
-        let now = Instant::now();
+        let now = crate::clock::now();
         self.recent
             .get(info_hash)
             .map(|list| {

@@ -133,7 +133,7 @@ mod tests {
 
     #[test]
     fn every_address_once_then_nothing() {
-        let now = Instant::now();
+        let now = crate::clock::now();
         let mut p = DialPlan::default();
         p.add(addr(1));
         p.add(addr(2));
@@ -149,7 +149,7 @@ mod tests {
 
     #[test]
     fn lost_connections_are_retried_with_doubling_pauses_up_to_the_limit() {
-        let mut now = Instant::now();
+        let mut now = crate::clock::now();
         let mut p = DialPlan::default();
         p.add(addr(1));
         let mut pauses = Vec::new();
@@ -168,7 +168,7 @@ mod tests {
 
     #[test]
     fn refused_peers_are_never_dialled_again() {
-        let now = Instant::now();
+        let now = crate::clock::now();
         let mut p = DialPlan::default();
         p.add(addr(1));
         let a = p.next(now).unwrap();
@@ -180,7 +180,7 @@ mod tests {
 
     #[test]
     fn waiting_addresses_keep_their_order_and_the_memory_is_bounded() {
-        let now = Instant::now();
+        let now = crate::clock::now();
         let mut p = DialPlan::default();
         for n in 0..(MAX_KNOWN as u16 + 100) {
             p.add(addr(n));
@@ -196,7 +196,7 @@ mod tests {
     #[test]
     fn an_ended_unknown_address_is_ignored() {
         let mut p = DialPlan::default();
-        p.ended(addr(9), Ended::Lost, Instant::now());
+        p.ended(addr(9), Ended::Lost, crate::clock::now());
         assert_eq!(p.poll_timeout(), None);
     }
 }

@@ -29,7 +29,6 @@ use shoal_wire::{Bitfield, ConnectionConfig, ExtensionHandshake, PeerConnection,
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 
 /// The id under which we receive ut_metadata messages (our `m` dictionary).
@@ -84,7 +83,7 @@ pub(crate) async fn fetch(
     let mut next_key = 1u64;
     let result = loop {
         while tasks.len() < MAX_CONNECTIONS {
-            let Some(addr) = plan.next(Instant::now()) else {
+            let Some(addr) = plan.next(crate::clock::now()) else {
                 break;
             };
             let key = next_key;
@@ -132,7 +131,7 @@ pub(crate) async fn fetch(
             }
             Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
                 if let Ok((addr, how)) = joined {
-                    plan.ended(addr, how, Instant::now());
+                    plan.ended(addr, how, crate::clock::now());
                 }
             }
             // With every slot taken a due retry waits for a free one (no busy loop).
@@ -221,7 +220,7 @@ struct FetchConnection {
 impl FetchConnection {
     async fn run(&self, addr: SocketAddr) -> Result<(), ConnectionEnd> {
         let Connected {
-            mut stream,
+            stream,
             theirs,
             cipher,
             leftover,
@@ -239,7 +238,7 @@ impl FetchConnection {
             extensions: true,
             ..ConnectionConfig::default()
         };
-        let mut conn = PeerConnection::new(cfg, Instant::now());
+        let mut conn = PeerConnection::new(cfg, crate::clock::now());
         conn.send_bitfield(&Bitfield::new(0));
         let mut m = std::collections::BTreeMap::new();
         m.insert("ut_metadata".to_string(), UT_METADATA_ID);
@@ -256,7 +255,7 @@ impl FetchConnection {
         let mut rbuf = BytesMut::with_capacity(64 * 1024);
         rbuf.extend_from_slice(&leftover);
         if !rbuf.is_empty() {
-            conn.handle_input(&mut rbuf, Instant::now())
+            conn.handle_input(&mut rbuf, crate::clock::now())
                 .map_err(ConnectionEnd::refused)?;
         }
         let mut their_id = None;
@@ -331,7 +330,10 @@ impl FetchConnection {
             }
             if let Some(id) = their_id {
                 while in_flight < PIPELINE {
-                    let Some(piece) = self.shared.lock().next_request(self.key, Instant::now())
+                    let Some(piece) = self
+                        .shared
+                        .lock()
+                        .next_request(self.key, crate::clock::now())
                     else {
                         break;
                     };
@@ -344,11 +346,11 @@ impl FetchConnection {
                 if let Some(e) = encrypt.as_mut() {
                     e.apply(&mut out);
                 }
-                stream.write_all(&out).await?;
+                transport::write_all(&*stream, &out).await?;
             }
             let deadline = conn.poll_timeout();
             tokio::select! {
-                n = stream.read_buf(&mut rbuf) => {
+                n = transport::read(&*stream, &mut rbuf) => {
                     let n = n?;
                     if n == 0 {
                         return Err(ConnectionEnd::lost("closed by peer"));
@@ -359,10 +361,10 @@ impl FetchConnection {
                             d.apply(fresh);
                         }
                     }
-                    conn.handle_input(&mut rbuf, Instant::now()).map_err(ConnectionEnd::refused)?;
+                    conn.handle_input(&mut rbuf, crate::clock::now()).map_err(ConnectionEnd::refused)?;
                 }
                 _ = tokio::time::sleep_until(deadline.into()) => {
-                    conn.handle_timeout(Instant::now()).map_err(ConnectionEnd::lost)?;
+                    conn.handle_timeout(crate::clock::now()).map_err(ConnectionEnd::lost)?;
                 }
                 _ = tokio::time::sleep(SIZE_RETRY), if waiting.is_some() => {}
             }
@@ -374,7 +376,7 @@ impl FetchConnection {
     fn join(&self, size: u64) -> Result<bool, ConnectionEnd> {
         let mut fetch = self.shared.lock();
         // A size whose peers stay silent gives way once a request timed out.
-        fetch.handle_timeout(Instant::now());
+        fetch.handle_timeout(crate::clock::now());
         match fetch.add_peer(self.key, size) {
             Ok(()) => Ok(true),
             Err(AddPeerError::SizeMismatch { .. }) => Ok(false),

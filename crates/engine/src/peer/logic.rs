@@ -4,6 +4,7 @@
 use super::outbox::Outbox;
 use crate::magnet::UT_METADATA_ID;
 use crate::torrent::{ControlEvent, DisconnectReason, PeerCommand, PeerLive, Torrent};
+use crate::transport::PeerStream;
 use bytes::{Bytes, BytesMut};
 use shoal_ext::{MetadataMessage, PexState, ServeLimiter};
 use shoal_swarm::BlockOutcome;
@@ -18,7 +19,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::net::TcpStream;
 
 /// Stop queueing blocks for the peer once this much is waiting to be written.
 pub(super) const MAX_WRITE_BUFFER: usize = 2 * 1024 * 1024;
@@ -112,6 +112,7 @@ impl PeerLogic {
         live: Arc<PeerLive>,
         theirs: &Handshake,
         encrypt: Option<shoal_mse::Rc4Stream>,
+        sendfile: bool,
     ) -> Self {
         let info = &t.meta.info;
         let ours = Handshake::new(t.info_hash, t.ctx().config().peer_id);
@@ -126,7 +127,7 @@ impl PeerLogic {
             inactivity_timeout: t.ctx().config().peer_inactivity_timeout,
             ..ConnectionConfig::default()
         };
-        let now = Instant::now();
+        let now = crate::clock::now();
         let our_have = t.state.lock().picker.have().clone();
         let private = info.private;
         let pex_enabled = extensions && t.ctx().config().pex && !private;
@@ -141,7 +142,7 @@ impl PeerLogic {
             serve_queue: VecDeque::new(),
             serve_wait: None,
             picks: Vec::with_capacity(256),
-            outbox: Outbox::new(encrypt),
+            outbox: Outbox::new(encrypt, sendfile),
             to_disk: Vec::new(),
             slices: Vec::with_capacity(4),
             peer_id: theirs.peer_id,
@@ -197,7 +198,7 @@ impl PeerLogic {
 
     pub fn poll_timeout(&self) -> Instant {
         let conn = self.conn.poll_timeout();
-        match self.pex_due(Instant::now()) {
+        match self.pex_due(crate::clock::now()) {
             Some(pex) => conn.min(pex),
             None => conn,
         }
@@ -217,14 +218,14 @@ impl PeerLogic {
 
     /// Writes queued output (buffered messages and file-backed blocks) while the socket
     /// accepts it without blocking.
-    pub fn write_ready(&mut self, stream: &TcpStream) -> Result<(), Exit> {
+    pub fn write_ready(&mut self, stream: &dyn PeerStream) -> Result<(), Exit> {
         self.outbox
             .write_ready(stream, self.conn.output())
             .map_err(Exit::Io)
     }
 
     pub fn handle_input(&mut self, rbuf: &mut BytesMut) -> Result<(), Exit> {
-        self.conn.handle_input(rbuf, Instant::now())?;
+        self.conn.handle_input(rbuf, crate::clock::now())?;
         let result = self.drain_events();
         // Everything accepted from this read goes to the disk workers in one batch.
         if !self.to_disk.is_empty() {
@@ -235,7 +236,7 @@ impl PeerLogic {
     }
 
     pub fn handle_timeout(&mut self) -> Result<(), Exit> {
-        let now = Instant::now();
+        let now = crate::clock::now();
         self.conn.handle_timeout(now)?;
         self.send_pex_if_due(now);
         self.drain_events()
@@ -419,7 +420,7 @@ impl PeerLogic {
                 if let Some(port) = port {
                     self.learn_listen_port(port);
                 }
-                self.send_pex_if_due(Instant::now());
+                self.send_pex_if_due(crate::clock::now());
             }
             PeerEvent::Extended {
                 id: UT_METADATA_ID,
@@ -457,7 +458,7 @@ impl PeerLogic {
         let reply =
             self.t
                 .metadata
-                .handle_request(&mut self.metadata_limiter, piece, Instant::now());
+                .handle_request(&mut self.metadata_limiter, piece, crate::clock::now());
         self.conn.send_extended(their_id, &reply.encode());
     }
 
@@ -527,7 +528,7 @@ impl PeerLogic {
                 && !choked
                 && !st.picker.is_interesting(self.conn.peer_pieces())
         };
-        let now = Instant::now();
+        let now = crate::clock::now();
         let mut refused = false;
         for &block in &self.picks {
             refused |= !self.conn.request(block, now);

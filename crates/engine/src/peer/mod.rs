@@ -8,15 +8,14 @@ mod pex;
 mod serve;
 
 use crate::torrent::{ControlEvent, DisconnectReason, PeerCommand, PeerEntry, PeerLive, Torrent};
-use crate::transport::Connected;
+use crate::transport::{readable, writable, BoxStream, Connected, PeerStream};
 use bytes::{BufMut, BytesMut};
 use logic::{Exit, PeerLogic};
 use shoal_mse::Rc4Stream;
 use shoal_wire::Handshake;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Bytes read from the socket per call; large reads keep syscalls per block low.
@@ -70,7 +69,8 @@ pub(crate) async fn run(
         Some(c) => (Some(c.encrypt), Some(c.decrypt)),
         None => (None, None),
     };
-    let mut peer = PeerLogic::new(t.clone(), key, addr, live, &theirs, encrypt);
+    let sendfile = stream.supports_sendfile();
+    let mut peer = PeerLogic::new(t.clone(), key, addr, live, &theirs, encrypt, sendfile);
     let mut buf = BytesMut::with_capacity(READ_CHUNK.max(leftover.len()));
     buf.extend_from_slice(&leftover);
     let input = Input { buf, decrypt };
@@ -122,14 +122,14 @@ fn register(
     // Incoming peers passed the cap before their handshake answer: check it again
     // now, counting our dials in flight, so simultaneous arrivals cannot exceed it.
     let grace = t.ctx().config().peer_eviction_grace;
-    if !outgoing && !st.make_room_for_newcomer(t.max_peers(), grace, Instant::now()) {
+    if !outgoing && !st.make_room_for_newcomer(t.max_peers(), grace, crate::clock::now()) {
         tracing::debug!(%addr, "peer limit reached: incoming peer refused");
         return None;
     }
     let key = st.next_key;
     st.next_key += 1;
     let (tx, rx) = mpsc::unbounded_channel();
-    let live = Arc::new(PeerLive::new(Instant::now()));
+    let live = Arc::new(PeerLive::new(crate::clock::now()));
     st.peers.insert(
         key,
         PeerEntry {
@@ -171,7 +171,7 @@ impl Input {
 
 async fn drive(
     peer: &mut PeerLogic,
-    stream: TcpStream,
+    stream: BoxStream,
     mut input: Input,
     mut rx: mpsc::UnboundedReceiver<PeerCommand>,
 ) -> Exit {
@@ -180,13 +180,13 @@ async fn drive(
     // Messages that arrived together with the handshake come first.
     if !input.buf.is_empty() {
         if let Err(exit) = peer.handle_input(&mut input.buf) {
-            flush(peer, &stream).await;
+            flush(peer, &*stream).await;
             return exit;
         }
     }
     loop {
         if let Err(exit) = peer.after_io() {
-            flush(peer, &stream).await;
+            flush(peer, &*stream).await;
             return exit;
         }
         if input.buf.capacity() - input.buf.len() < READ_CHUNK / 4 {
@@ -202,7 +202,7 @@ async fn drive(
             // While the disk workers are behind, stop reading so TCP slows the sender.
             _ = tokio::time::sleep(DISK_BACKOFF), if congested => Ok(()),
             _ = tokio::time::sleep(throttle.unwrap_or_default()), if throttle.is_some() && !congested => Ok(()),
-            ready = stream.readable(), if !hold => match ready.and_then(|()| stream.try_read_buf(&mut (&mut input.buf).limit(read_cap(peer.torrent())))) {
+            ready = readable(&*stream), if !hold => match ready.and_then(|()| stream.try_read_buf(&mut (&mut input.buf).limit(read_cap(peer.torrent())))) {
                 Ok(0) => Err(Exit::Closed),
                 Ok(n) => {
                     input.received(n);
@@ -212,8 +212,8 @@ async fn drive(
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(()),
                 Err(e) => Err(Exit::Io(e)),
             },
-            ready = stream.writable(), if peer.has_output() => match ready {
-                Ok(()) => peer.write_ready(&stream),
+            ready = writable(&*stream), if peer.has_output() => match ready {
+                Ok(()) => peer.write_ready(&*stream),
                 Err(e) => Err(Exit::Io(e)),
             },
             cmd = rx.recv() => match cmd {
@@ -229,7 +229,7 @@ async fn drive(
         };
         if let Err(exit) = step {
             send_pending_haves(peer, &mut rx);
-            flush(peer, &stream).await;
+            flush(peer, &*stream).await;
             return exit;
         }
     }
@@ -237,7 +237,7 @@ async fn drive(
 
 /// How long to wait before reading again under the download limits, if at all.
 fn download_delay(t: &Torrent) -> Option<Duration> {
-    let now = Instant::now();
+    let now = crate::clock::now();
     let session = t.ctx().download_limiter().delay(now);
     let torrent = t.limiter.download.delay(now);
     session.max(torrent)
@@ -262,7 +262,7 @@ fn read_cap(t: &Torrent) -> usize {
 
 /// Counts `n` bytes read against the download limits.
 fn charge_download(t: &Torrent, n: usize) {
-    let now = Instant::now();
+    let now = crate::clock::now();
     t.ctx().download_limiter().charge(n as u64, now);
     t.limiter.download.charge(n as u64, now);
 }
@@ -283,28 +283,25 @@ fn send_pending_haves(peer: &mut PeerLogic, rx: &mut mpsc::UnboundedReceiver<Pee
 /// sends is read and dropped until it closes too. Closing with unread input would send
 /// a reset, and a reset makes the peer's kernel discard data it has not read yet, such
 /// as the last blocks we sent.
-async fn flush(peer: &mut PeerLogic, stream: &TcpStream) {
+async fn flush(peer: &mut PeerLogic, stream: &dyn PeerStream) {
     let attempt = async {
         while peer.has_output() {
-            if stream.writable().await.is_err() || peer.write_ready(stream).is_err() {
+            if writable(stream).await.is_err() || peer.write_ready(stream).is_err() {
                 return;
             }
         }
     };
     let _ = tokio::time::timeout(FLUSH_TIME, attempt).await;
-    if socket2::SockRef::from(stream)
-        .shutdown(std::net::Shutdown::Write)
-        .is_err()
-    {
+    if stream.shutdown_write().is_err() {
         return;
     }
     let drain = async {
         let mut scratch = vec![0u8; 64 * 1024];
         loop {
-            if stream.readable().await.is_err() {
+            if readable(stream).await.is_err() {
                 return;
             }
-            match stream.try_read(&mut scratch) {
+            match stream.try_read_buf(&mut &mut scratch[..]) {
                 Ok(0) => return,
                 Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}

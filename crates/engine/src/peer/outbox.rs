@@ -8,14 +8,13 @@
 //! buffer's already-encrypted prefix makes sure each byte is encrypted exactly once,
 //! in stream order, however the writes are split.
 
+use crate::transport::PeerStream;
 use bytes::{Buf, BytesMut};
 use shoal_mse::Rc4Stream;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io;
 use std::sync::Arc;
-use tokio::io::Interest;
-use tokio::net::TcpStream;
 
 enum Segment {
     /// The next `n` bytes of the connection's output buffer.
@@ -30,6 +29,8 @@ enum Segment {
 
 /// Segments waiting to be written, in stream order.
 pub(crate) struct Outbox {
+    /// The transport can send file ranges (`sendfile`); else blocks are buffered.
+    sendfile: bool,
     segments: VecDeque<Segment>,
     /// Bytes of the connection's output covered by `Buffered` segments.
     buffered: usize,
@@ -41,9 +42,11 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
-    /// An outbox for a plaintext connection (`None`) or an RC4-encrypted one.
-    pub fn new(cipher: Option<Rc4Stream>) -> Self {
+    /// An outbox for a plaintext connection (`None`) or an RC4-encrypted one, over a
+    /// transport that can send file ranges (`sendfile`) or not.
+    pub fn new(cipher: Option<Rc4Stream>, sendfile: bool) -> Self {
         Outbox {
+            sendfile,
             segments: VecDeque::new(),
             buffered: 0,
             file_bytes: 0,
@@ -52,9 +55,10 @@ impl Outbox {
         }
     }
 
-    /// Whether output is encrypted; then blocks must be served through the buffer.
-    pub fn is_encrypted(&self) -> bool {
-        self.cipher.is_some()
+    /// Whether blocks must be served through the buffer: the output is encrypted, or
+    /// the transport cannot send file ranges.
+    pub fn needs_buffered_blocks(&self) -> bool {
+        self.cipher.is_some() || !self.sendfile
     }
 
     /// Accounts output the connection appended since the last call.
@@ -88,7 +92,11 @@ impl Outbox {
 
     /// Writes as much as the socket takes without blocking. `output` is the
     /// connection's output buffer; written bytes are consumed from it.
-    pub fn write_ready(&mut self, stream: &TcpStream, output: &mut BytesMut) -> io::Result<()> {
+    pub fn write_ready(
+        &mut self,
+        stream: &dyn PeerStream,
+        output: &mut BytesMut,
+    ) -> io::Result<()> {
         self.sync(output.len());
         if let Some(cipher) = self.cipher.as_mut() {
             if let Some(fresh) = output.get_mut(self.encrypted..) {
@@ -112,10 +120,13 @@ impl Outbox {
                     "file range queued on an encrypted connection",
                 )),
                 Segment::File { file, offset, len } => stream
-                    .try_io(Interest::WRITABLE, || {
-                        let mut off = *offset;
-                        rustix::fs::sendfile(stream, &**file, Some(&mut off), *len)
-                            .map_err(io::Error::from)
+                    .try_sendfile(file, *offset, *len)
+                    .unwrap_or_else(|| {
+                        // Never reached: `serve` buffers blocks when the transport
+                        // cannot send files.
+                        Err(io::Error::other(
+                            "file range queued on a stream without sendfile",
+                        ))
                     })
                     .and_then(|k| {
                         if k == 0 {
@@ -148,6 +159,7 @@ mod tests {
     use super::*;
     use shoal_mse::{EncryptionPolicy, Initiator, Responder};
     use tokio::io::AsyncReadExt;
+    use tokio::net::TcpStream;
 
     /// The two ends' keystreams of an RC4 connection, from an in-memory handshake.
     fn keystreams() -> (Rc4Stream, Rc4Stream) {
@@ -196,8 +208,8 @@ mod tests {
             }
             got
         });
-        let mut outbox = Outbox::new(Some(encrypt));
-        assert!(outbox.is_encrypted());
+        let mut outbox = Outbox::new(Some(encrypt), true);
+        assert!(outbox.needs_buffered_blocks());
         let mut output = BytesMut::new();
         // Rounds that ended with encrypted bytes still queued, new ones appended next.
         let mut carried = 0;

@@ -82,7 +82,7 @@ impl PeerLogic {
         if !self.pex_enabled {
             return Ok(());
         }
-        match self.pex.handle_message(payload, Instant::now()) {
+        match self.pex.handle_message(payload, crate::clock::now()) {
             Ok(Some(msg)) => {
                 let addrs: Vec<SocketAddr> = msg.added.iter().map(|p| p.addr).collect();
                 if !addrs.is_empty() {

@@ -6,14 +6,13 @@ use super::logic::{Exit, PeerLogic, MAX_WRITE_BUFFER};
 use crate::torrent::ControlEvent;
 use shoal_wire::BlockRef;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 impl PeerLogic {
     /// Answers queued requests while the output queue and rate limit allow. Blocks go
     /// out with `sendfile` straight from the files; blocks touching pad files, and all
     /// blocks of an encrypted connection, are read into the output buffer instead.
     pub(super) fn serve(&mut self) -> Result<(), Exit> {
-        let now = Instant::now();
+        let now = crate::clock::now();
         while let Some(&block) = self.serve_queue.front() {
             self.outbox.sync(self.conn.output().len());
             if self.serve_wait.is_some() || self.outbox.pending() > MAX_WRITE_BUFFER {
@@ -53,8 +52,8 @@ impl PeerLogic {
 
     fn send_block(&mut self, block: BlockRef) -> std::io::Result<()> {
         let storage = &self.t.store();
-        if self.outbox.is_encrypted() {
-            // The bytes must pass through the cipher: no sendfile.
+        if self.outbox.needs_buffered_blocks() {
+            // The bytes must pass through the cipher, or the transport has no sendfile.
             return self.conn.send_block(block, |buf| {
                 storage
                     .read_block(block.piece, block.begin, buf)

@@ -1,15 +1,14 @@
-//! The listener: accepts TCP connections, runs their handshake (plain or MSE) within
+//! The listener: accepts connections (TCP, or the memory network), runs their handshake (plain or MSE) within
 //! the pending-handshake cap, and hands each to the torrent its info-hash names.
 
 use super::registry::Registry;
 use crate::context::TorrentContext;
 use crate::handshake;
 use crate::pending_handshakes::PendingHandshakes;
-use crate::transport;
+use crate::transport::{self, BoxStream};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 /// What the accept loop and its handshake tasks share.
@@ -22,7 +21,7 @@ pub(super) struct Listener {
     pub closed: CancellationToken,
 }
 
-pub(super) async fn accept_loop(listener: Arc<Listener>, socket: TcpListener) {
+pub(super) async fn accept_loop(listener: Arc<Listener>, mut socket: transport::Listener) {
     loop {
         let accepted = tokio::select! {
             accepted = socket.accept() => accepted,
@@ -45,12 +44,11 @@ pub(super) async fn accept_loop(listener: Arc<Listener>, socket: TcpListener) {
 
 async fn incoming(
     listener: Arc<Listener>,
-    stream: TcpStream,
+    stream: BoxStream,
     addr: SocketAddr,
     pending_id: u64,
     evicted: tokio::sync::oneshot::Receiver<()>,
 ) {
-    let _ = stream.set_nodelay(true);
     let ctx = &listener.ctx;
     let accepted = {
         let _slot = listener.pending.slot(pending_id);

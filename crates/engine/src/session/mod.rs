@@ -20,6 +20,7 @@ use crate::error::{AddTorrentError, RemoveError, SessionError};
 use crate::pending_handshakes::PendingHandshakes;
 use crate::store::{Store, StoreError};
 use crate::torrent::TorrentHandle;
+use crate::transport::{self, Network};
 use incoming::Listener;
 use registry::Registry;
 use shoal_metainfo::Metainfo;
@@ -27,7 +28,6 @@ use shoal_wire::Bitfield;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -54,12 +54,20 @@ impl Session {
             addr: config.listen_addr,
             source,
         };
-        let socket = TcpListener::bind(config.listen_addr)
+        if matches!(config.network, Network::Memory(_))
+            && (config.dht.is_some() || config.lsd || config.use_trackers)
+        {
+            return Err(SessionError::UdpOnMemoryNetwork);
+        }
+        let socket = transport::Listener::bind(&config.network, config.listen_addr)
             .await
             .map_err(listen_error)?;
         let local_addr = socket.local_addr().map_err(listen_error)?;
         let tasks = TaskTracker::new();
-        let disk = DiskPool::new(config.hash_threads.clamp(1, 8)).map_err(SessionError::Threads)?;
+        let disk_threads = config
+            .disk_threads
+            .unwrap_or(config.hash_threads.clamp(1, 8));
+        let disk = DiskPool::new(disk_threads).map_err(SessionError::Threads)?;
         let discovery =
             Discovery::start(local_addr, config.lsd, config.dht.as_ref(), tasks.clone()).await?;
         let ctx = Arc::new(TorrentContext::new(

@@ -161,7 +161,7 @@ mod tests {
 
     #[test]
     fn undialable_addresses_are_not_taken() {
-        let now = Instant::now();
+        let now = crate::clock::now();
         let mut book = PeerBook::default();
         for bad in [
             "1.2.3.4:0",
@@ -176,7 +176,7 @@ mod tests {
 
     #[test]
     fn candidates_back_off_and_expire() {
-        let now = Instant::now();
+        let now = crate::clock::now();
         let mut book = PeerBook::default();
         let a: SocketAddr = "127.0.0.1:1000".parse().unwrap();
         book.add(a, false, now);
@@ -197,7 +197,7 @@ mod tests {
 
     #[test]
     fn finished_seeds_are_left_alone() {
-        let now = Instant::now();
+        let now = crate::clock::now();
         let mut book = PeerBook::default();
         let a: SocketAddr = "127.0.0.1:1000".parse().unwrap();
         let b: SocketAddr = "127.0.0.1:1001".parse().unwrap();
@@ -218,7 +218,7 @@ mod tests {
 
     #[test]
     fn a_full_book_makes_room_for_later_peers() {
-        let now = Instant::now();
+        let now = crate::clock::now();
         let mut book = PeerBook::default();
         let bogus = |i: usize| SocketAddr::from(([127, 200, (i / 250) as u8, (i % 250) as u8], 9));
         for i in 0..MAX_KNOWN {
@@ -261,7 +261,7 @@ mod tests {
 
     #[test]
     fn persistent_peers_are_retried_quickly() {
-        let now = Instant::now();
+        let now = crate::clock::now();
         let mut book = PeerBook::default();
         let a: SocketAddr = "127.0.0.1:1000".parse().unwrap();
         book.add(a, true, now);

@@ -16,7 +16,6 @@ use shoal_wire::Bitfield;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
 use tokio::sync::{mpsc, watch};
 
 /// What the tasks running a torrent receive.
@@ -57,7 +56,7 @@ impl Torrent {
                 .verified_bytes
                 .fetch_add(u64::from(info.piece_size(piece as u32)), Ordering::Relaxed);
         }
-        let now = Instant::now();
+        let now = crate::clock::now();
         let mut book = PeerBook::default();
         for addr in &opts.peers {
             book.add(*addr, true, now);

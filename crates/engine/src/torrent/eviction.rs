@@ -34,13 +34,15 @@ impl SwarmState {
                     && !l.am_interested.load(Ordering::Relaxed)
                     && !l.peer_interested.load(Ordering::Relaxed)
             })
-            .min_by_key(|(_, p)| {
+            .min_by_key(|(key, p)| {
                 let l = &p.live;
                 let moved = l
                     .downloaded
                     .load(Ordering::Relaxed)
                     .saturating_add(l.uploaded.load(Ordering::Relaxed));
-                (moved, l.connected_at)
+                // Keys grow with registration: the tie-break among peers that
+                // arrived at the same instant is still "oldest first".
+                (moved, l.connected_at, **key)
             })
             .map(|(key, _)| *key)
     }
@@ -76,6 +78,6 @@ impl Torrent {
         let st = self.state.lock();
         let grace = self.ctx().config().peer_eviction_grace;
         !st.smartban.is_banned(addr.ip())
-            && st.has_room_for_newcomer(self.max_peers(), grace, Instant::now())
+            && st.has_room_for_newcomer(self.max_peers(), grace, crate::clock::now())
     }
 }

@@ -13,7 +13,6 @@ use shoal_wire::Bitfield;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
 
 impl TorrentHandle {
     pub fn metainfo(&self) -> Arc<Metainfo> {
@@ -240,7 +239,7 @@ impl TorrentHandle {
     /// The torrent's trackers as last seen by the announcer (empty while paused, or when
     /// the session does not use trackers).
     pub fn trackers(&self) -> Vec<TrackerSnapshot> {
-        let now = Instant::now();
+        let now = crate::clock::now();
         let statuses = self.torrent.trackers.lock().clone();
         if statuses.is_empty() {
             // Not announcing: list the trackers without a status.
@@ -326,6 +325,6 @@ fn update_complete(t: &Arc<Torrent>, complete: bool) {
         let _ = t.control_tx.send(ControlEvent::Completed);
     } else if !complete && was {
         t.status.send_modify(|s| s.complete = false);
-        t.state.lock().book.retry_all(Instant::now());
+        t.state.lock().book.retry_all(crate::clock::now());
     }
 }

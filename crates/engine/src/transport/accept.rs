@@ -2,13 +2,12 @@
 //! bytes; anything else is taken as an MSE handshake and answered for whichever of
 //! the session's torrents its obfuscated info-hash names.
 
+use super::handshake_read::read_handshake;
 use super::mse;
-use super::stream::read_handshake;
+use super::peer_stream::{self, BoxStream};
 use super::{Cipher, Connected, HandshakeError};
 use crate::context::TorrentContext;
 use shoal_mse::{is_plaintext_handshake, Responder};
-use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
 
 /// Reads the peer's handshake (through MSE when it starts with one) within the
 /// session's `handshake_timeout`. Our own handshake is left to the caller, which first
@@ -16,7 +15,7 @@ use tokio::net::TcpStream;
 pub(crate) async fn accept(
     ctx: &TorrentContext,
     known_info_hashes: impl FnOnce() -> Vec<[u8; 20]>,
-    stream: TcpStream,
+    stream: BoxStream,
 ) -> Result<Connected, HandshakeError> {
     let exchange = exchange(ctx, known_info_hashes, stream);
     tokio::time::timeout(ctx.config().handshake_timeout, exchange)
@@ -27,7 +26,7 @@ pub(crate) async fn accept(
 async fn exchange(
     ctx: &TorrentContext,
     known_info_hashes: impl FnOnce() -> Vec<[u8; 20]>,
-    mut stream: TcpStream,
+    stream: BoxStream,
 ) -> Result<Connected, HandshakeError> {
     let policy = ctx.config().encryption;
     let mut first = Vec::new();
@@ -36,7 +35,7 @@ async fn exchange(
         if let Some(plain) = is_plaintext_handshake(&first) {
             break plain;
         }
-        let n = stream.read(&mut buf).await?;
+        let n = peer_stream::read(&*stream, &mut &mut buf[..]).await?;
         let Some(fresh) = buf.get(..n).filter(|r| !r.is_empty()) else {
             return Err(HandshakeError::Closed);
         };
@@ -46,7 +45,7 @@ async fn exchange(
         if !policy.accepts_plaintext_handshake() {
             return Err(HandshakeError::PlaintextRefused);
         }
-        let (theirs, leftover) = read_handshake(&mut stream, None, first).await?;
+        let (theirs, leftover) = read_handshake(&*stream, None, first).await?;
         return Ok(Connected {
             stream,
             theirs,
@@ -55,10 +54,10 @@ async fn exchange(
         });
     }
     let mut responder = Responder::new(known_info_hashes(), policy, &mut rand::thread_rng())?;
-    let est = mse::run(&mut stream, &mut responder, &first).await?;
+    let est = mse::run(&*stream, &mut responder, &first).await?;
     let mut cipher = est.cipher.map(Cipher::from_streams);
     let decrypt = cipher.as_mut().map(|c| &mut c.decrypt);
-    let (theirs, leftover) = read_handshake(&mut stream, decrypt, est.initial_payload).await?;
+    let (theirs, leftover) = read_handshake(&*stream, decrypt, est.initial_payload).await?;
     if theirs.info_hash != est.info_hash {
         return Err(HandshakeError::WrongInfoHash);
     }

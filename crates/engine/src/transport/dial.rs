@@ -1,19 +1,18 @@
-//! Outgoing connections: TCP connect, then either an MSE handshake carrying our
+//! Outgoing connections: connect (TCP, or the memory network), then either an MSE handshake carrying our
 //! BitTorrent handshake as its initial payload, or the plain handshake.
 //!
 //! Under `Prefer`, a peer that fails the MSE attempt (closes, stalls, answers
 //! nonsense) is dialled once more in plaintext, as libtorrent does, and the session
 //! remembers that this address needs plaintext.
 
+use super::handshake_read::read_handshake;
 use super::mse;
-use super::stream::read_handshake;
+use super::peer_stream;
 use super::{Cipher, Connected, HandshakeError};
 use crate::context::TorrentContext;
 use crate::handshake;
 use shoal_mse::{EncryptionPolicy, Initiator};
 use std::net::SocketAddr;
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 
 /// Connects to `addr` for `info_hash` as the session's encryption policy says and
 /// exchanges handshakes. The peer's handshake is checked to name `info_hash`.
@@ -46,28 +45,29 @@ async fn attempt(
     mse: Option<EncryptionPolicy>,
 ) -> Result<Connected, HandshakeError> {
     let timeout = ctx.config().connect_timeout;
-    let mut stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+    let network = &ctx.config().network;
+    let connecting = super::connect(network, ctx.advertised_addr(), addr);
+    let stream = match tokio::time::timeout(timeout, connecting).await {
         Err(_) => return Err(HandshakeError::ConnectTimeout),
         Ok(Err(e)) => return Err(HandshakeError::Connect(e)),
         Ok(Ok(stream)) => stream,
     };
-    let _ = stream.set_nodelay(true);
     let ours = handshake::ours(ctx, info_hash).encode();
     let exchange = async {
         match mse {
             None => {
-                stream.write_all(&ours).await?;
-                let (theirs, leftover) = read_handshake(&mut stream, None, Vec::new()).await?;
+                peer_stream::write_all(&*stream, &ours).await?;
+                let (theirs, leftover) = read_handshake(&*stream, None, Vec::new()).await?;
                 Ok::<_, HandshakeError>((theirs, None, leftover))
             }
             Some(policy) => {
                 let mut initiator =
                     Initiator::new(info_hash, policy, ours.to_vec(), &mut rand::thread_rng())?;
-                let est = mse::run(&mut stream, &mut initiator, &[]).await?;
+                let est = mse::run(&*stream, &mut initiator, &[]).await?;
                 let mut cipher = est.cipher.map(Cipher::from_streams);
                 let decrypt = cipher.as_mut().map(|c| &mut c.decrypt);
                 let (theirs, leftover) =
-                    read_handshake(&mut stream, decrypt, est.initial_payload).await?;
+                    read_handshake(&*stream, decrypt, est.initial_payload).await?;
                 Ok((theirs, cipher, leftover))
             }
         }

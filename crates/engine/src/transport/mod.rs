@@ -2,9 +2,11 @@
 //! or first an MSE/PE handshake (`shoal-mse`) carrying it, as the session's
 //! [`shoal_mse::EncryptionPolicy`] says.
 //!
-//! Layering: `dial` (outgoing) and `accept` (incoming) drive the sans-IO MSE state
-//! machine over the socket (`mse`), then exchange the BitTorrent handshakes through the
-//! negotiated cipher (`stream`). The result, [`Connected`], carries the socket, the
+//! Layering: a connection is a [`PeerStream`] (`peer_stream`: TCP, or the in-memory
+//! pipes of `memory`; `network` opens them). `dial` (outgoing) and `accept` (incoming)
+//! drive the sans-IO MSE state machine over it (`mse`), then exchange the BitTorrent
+//! handshakes through the negotiated cipher (`handshake_read`). The result,
+//! [`Connected`], carries the stream, the
 //! peer's handshake, the two RC4 keystreams when RC4 was selected (positioned right
 //! after the handshake bytes) and any payload bytes that arrived with the handshake.
 //! From there the peer task encrypts what it writes (`peer/outbox.rs`) and decrypts
@@ -12,18 +14,23 @@
 
 mod accept;
 mod dial;
+mod handshake_read;
+mod memory;
 mod mse;
-mod stream;
+mod network;
+mod peer_stream;
 
 pub(crate) use accept::accept;
 pub(crate) use dial::dial;
+pub use memory::{MemoryListener, MemoryNetwork, MemoryStream, PIPE_CAPACITY};
+pub use network::Network;
+pub(crate) use network::{connect, Listener};
+pub(crate) use peer_stream::{read, readable, writable, write_all, BoxStream, PeerStream};
 
 use shoal_mse::{MseError, Rc4Stream, Rc4Streams};
 use shoal_wire::Handshake;
 use std::io;
 use std::net::SocketAddr;
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 
 /// The RC4 keystreams of an encrypted connection, one per direction.
 pub(crate) struct Cipher {
@@ -43,7 +50,7 @@ impl Cipher {
 /// A connection whose peer handshake has been read (and, for outgoing connections,
 /// ours sent).
 pub(crate) struct Connected {
-    pub stream: TcpStream,
+    pub stream: BoxStream,
     pub theirs: Handshake,
     /// `Some` when MSE selected RC4: everything after the handshake goes through it.
     pub cipher: Option<Cipher>,
@@ -64,9 +71,9 @@ impl Connected {
             Some(c) => {
                 let mut buf = bytes.to_vec();
                 c.encrypt.apply(&mut buf);
-                self.stream.write_all(&buf).await
+                peer_stream::write_all(&*self.stream, &buf).await
             }
-            None => self.stream.write_all(bytes).await,
+            None => peer_stream::write_all(&*self.stream, bytes).await,
         }
     }
 }

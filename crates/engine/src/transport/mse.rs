@@ -1,10 +1,9 @@
-//! Drives a sans-IO MSE handshake (`shoal_mse::Initiator` or `Responder`) over a TCP
+//! Drives a sans-IO MSE handshake (`shoal_mse::Initiator` or `Responder`) over a peer
 //! stream: write what it has to send, feed it what arrives, until it is established.
 
+use super::peer_stream::{self, PeerStream};
 use super::HandshakeError;
 use shoal_mse::{Established, Initiator, MseError, Responder};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// Bytes read per call during the handshake (it is at most a few hundred bytes long).
 const READ_CHUNK: usize = 2048;
@@ -45,7 +44,7 @@ impl Machine for Responder {
 /// is written before the outcome is returned, so the caller's encrypted bytes follow
 /// it in order. No deadline here: the caller wraps the whole handshake in one.
 pub(super) async fn run<M: Machine>(
-    stream: &mut TcpStream,
+    stream: &dyn PeerStream,
     machine: &mut M,
     first: &[u8],
 ) -> Result<Established, HandshakeError> {
@@ -55,12 +54,12 @@ pub(super) async fn run<M: Machine>(
     let mut buf = [0u8; READ_CHUNK];
     loop {
         while let Some(out) = machine.transmit() {
-            stream.write_all(&out).await?;
+            peer_stream::write_all(stream, &out).await?;
         }
         if let Some(established) = machine.outcome() {
             return Ok(established);
         }
-        let n = stream.read(&mut buf).await?;
+        let n = peer_stream::read(stream, &mut &mut buf[..]).await?;
         let Some(read) = buf.get(..n).filter(|r| !r.is_empty()) else {
             return Err(HandshakeError::Closed);
         };

@@ -5,12 +5,18 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use bytes::BytesMut;
-use shoal_engine::{EncryptionPolicy, Session, SessionConfig};
+use shoal_engine::{
+    EncryptionPolicy, MemoryNetwork, MemoryStream, Network, Session, SessionConfig,
+};
 use shoal_wire::{FrameReader, Handshake, Message};
 use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
+
+/// What an evil peer talks over: a TCP stream, or one of the memory network.
+pub trait Link: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Link for T {}
 
 /// A session on `ip` that speaks plaintext only, so the evil peer needs no MSE.
 pub async fn plain_session(ip: &str) -> Session {
@@ -34,8 +40,8 @@ pub fn rss_kib() -> u64 {
 }
 
 /// One hostile connection with the handshake done.
-pub struct Evil {
-    pub stream: TcpStream,
+pub struct Evil<S = TcpStream> {
+    pub stream: S,
     /// The engine's handshake.
     pub theirs: Handshake,
     rbuf: BytesMut,
@@ -48,7 +54,7 @@ pub fn evil_handshake(info_hash: [u8; 20], tag: u8) -> Handshake {
     Handshake::new(info_hash, id)
 }
 
-impl Evil {
+impl Evil<TcpStream> {
     /// Dials `to` from `from_ip` (a 127.x address) and exchanges handshakes.
     pub async fn connect(from_ip: &str, to: SocketAddr, info_hash: [u8; 20]) -> Evil {
         Self::connect_as(from_ip, to, info_hash, 1).await
@@ -68,6 +74,38 @@ impl Evil {
             .write_all(&evil_handshake(info_hash, 2).encode())
             .await
             .unwrap();
+        Evil {
+            stream,
+            theirs,
+            rbuf: BytesMut::new(),
+        }
+    }
+}
+
+impl Evil<MemoryStream> {
+    /// Dials `to` on `net` from `from_ip` with peer id tag `tag` and exchanges
+    /// handshakes.
+    pub async fn connect_in(
+        net: &MemoryNetwork,
+        from_ip: &str,
+        to: SocketAddr,
+        info_hash: [u8; 20],
+        tag: u8,
+    ) -> Self {
+        let stream = greet_in(net, from_ip, to, info_hash, tag).await;
+        Evil::answered(stream).await
+    }
+}
+
+impl<S: Link> Evil<S> {
+    /// Reads the engine's answer to the handshake we sent on `stream`.
+    pub async fn answered(mut stream: S) -> Self {
+        let mut hs = [0u8; 68];
+        tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut hs))
+            .await
+            .unwrap()
+            .unwrap();
+        let theirs = Handshake::decode(&hs).unwrap();
         Evil {
             stream,
             theirs,
@@ -138,24 +176,16 @@ pub async fn session_with(ip: &str, edit: impl FnOnce(&mut SessionConfig)) -> Se
     Session::new(config).await.unwrap()
 }
 
-impl Evil {
+impl Evil<TcpStream> {
     /// Like [`Evil::connect`] with peer id tag `tag`, so several evil peers of one
     /// torrent are not taken for the same peer.
     pub async fn connect_as(from_ip: &str, to: SocketAddr, info_hash: [u8; 20], tag: u8) -> Evil {
-        let mut stream = dial_and_greet(from_ip, to, info_hash, tag).await;
-        let mut hs = [0u8; 68];
-        tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut hs))
-            .await
-            .unwrap()
-            .unwrap();
-        let theirs = Handshake::decode(&hs).unwrap();
-        Evil {
-            stream,
-            theirs,
-            rbuf: BytesMut::new(),
-        }
+        let stream = dial_and_greet(from_ip, to, info_hash, tag).await;
+        Evil::answered(stream).await
     }
+}
 
+impl<S: Link> Evil<S> {
     /// Sends a BEP 10 extension handshake naming `m` (name → our id).
     pub async fn send_ext_handshake(
         &mut self,
@@ -206,9 +236,45 @@ pub async fn dial_and_greet(
     stream
 }
 
+/// Dials `to` on `net` from `from_ip` and sends our handshake (peer id tag `tag`); the
+/// engine's answer is left unread.
+pub async fn greet_in(
+    net: &MemoryNetwork,
+    from_ip: &str,
+    to: SocketAddr,
+    info_hash: [u8; 20],
+    tag: u8,
+) -> MemoryStream {
+    let mut stream = net.connect(from_ip.parse().unwrap(), to).unwrap();
+    stream
+        .write_all(&evil_handshake(info_hash, tag).encode())
+        .await
+        .unwrap();
+    stream
+}
+
+/// A plaintext-only session on `ip` of the memory network `net`, with the disk work
+/// done inline (no threads beside the runtime: deterministic in paused time), with
+/// the settings `edit` makes.
+pub async fn memory_session_with(
+    net: &MemoryNetwork,
+    ip: &str,
+    edit: impl FnOnce(&mut SessionConfig),
+) -> Session {
+    session_with(ip, |c| {
+        c.network = Network::Memory(net.clone());
+        c.disk_threads = Some(0);
+        edit(c);
+    })
+    .await
+}
+
 /// Sends a keep-alive every 300 ms until the engine closes the connection; returns how
 /// long that took, or `None` if it is still open after `limit`.
-pub async fn keepalive_until_closed(evil: &mut Evil, limit: Duration) -> Option<Duration> {
+pub async fn keepalive_until_closed<S: Link>(
+    evil: &mut Evil<S>,
+    limit: Duration,
+) -> Option<Duration> {
     let started = tokio::time::Instant::now();
     while started.elapsed() < limit {
         if evil.send_raw(&[0, 0, 0, 0]).await.is_err()

@@ -1,11 +1,10 @@
 //! Reading the peer's 68-byte BitTorrent handshake from bytes already received plus
-//! the socket, decrypting as it goes when the connection is encrypted.
+//! the stream, decrypting as it goes when the connection is encrypted.
 
+use super::peer_stream::{self, PeerStream};
 use super::HandshakeError;
 use shoal_mse::Rc4Stream;
 use shoal_wire::Handshake;
-use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
 
 /// Bytes asked for per read while the handshake is incomplete; what arrives beyond
 /// the handshake is handed on as leftover.
@@ -15,13 +14,13 @@ const READ_CHUNK: usize = 4096;
 /// decrypting fresh bytes with `decrypt`. Returns the handshake and the plaintext
 /// bytes after it.
 pub(super) async fn read_handshake(
-    stream: &mut TcpStream,
+    stream: &dyn PeerStream,
     mut decrypt: Option<&mut Rc4Stream>,
     mut pending: Vec<u8>,
 ) -> Result<(Handshake, Vec<u8>), HandshakeError> {
     let mut buf = [0u8; READ_CHUNK];
     while pending.len() < Handshake::LEN {
-        let n = stream.read(&mut buf).await?;
+        let n = peer_stream::read(stream, &mut &mut buf[..]).await?;
         let Some(fresh) = buf.get_mut(..n).filter(|r| !r.is_empty()) else {
             return Err(HandshakeError::Closed);
         };
