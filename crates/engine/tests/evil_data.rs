@@ -3,26 +3,27 @@
 //! ignores every request. The leecher must finish from the honest seeder with the right
 //! bytes, drop the offender, and keep its memory bounded. (Pieces with wrong data and
 //! smart ban are covered by `bad_peer.rs`.)
+//!
+//! The tests run on the in-memory network in tokio's paused time (no sockets, no
+//! disk threads), so they are deterministic; each compares its own process's memory
+//! (nextest runs every test in a process of its own).
 #![allow(clippy::unwrap_used)]
 
 #[path = "support/evil.rs"]
 mod evil;
 mod support;
 
-use evil::{plain_session, raw_frame, rss_kib, Evil};
+use evil::{memory_session_with, raw_frame, rss_kib, Evil};
+use shoal_engine::{MemoryListener, MemoryNetwork, Session};
 use shoal_metainfo::Metainfo;
 use shoal_wire::Message;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 use support::*;
-use tokio::net::TcpListener;
 
 const LEN: usize = 2 * 1024 * 1024 + 333;
 const PIECE: u32 = 32 * 1024;
-
-/// The tests run one at a time: they compare the whole process's memory.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// What the evil seeder does once the leecher is talking to it.
 #[derive(Clone, Copy)]
@@ -39,8 +40,13 @@ enum Script {
 
 /// Plays `script` against the first connection on `listener`; returns whether the
 /// leecher closed the connection (EOF or reset) within `limit`.
-async fn play(listener: TcpListener, hash: [u8; 20], script: Script, limit: Duration) -> bool {
-    let mut evil = Evil::accept(&listener, hash).await;
+async fn play(
+    mut listener: MemoryListener,
+    hash: [u8; 20],
+    script: Script,
+    limit: Duration,
+) -> bool {
+    let mut evil = Evil::accept_in(&mut listener, hash).await;
     evil.send(&Message::HaveAll).await.unwrap();
     evil.send(&Message::Unchoke).await.unwrap();
     let deadline = tokio::time::Instant::now() + limit;
@@ -112,12 +118,14 @@ fn setup(seed: u64) -> Setup {
 /// Runs `script` on an evil seeder at `evil_ip` next to an honest seeder; the leecher
 /// must finish correctly and drop the evil peer.
 async fn run(script: Script, net: u8, must_close: bool) {
-    let _serial = SERIAL.lock().await;
     let s = setup(u64::from(net));
     let before = rss_kib();
+    let network = MemoryNetwork::new();
     let evil_ip = format!("127.0.{net}.66");
-    let listener = TcpListener::bind(format!("{evil_ip}:0")).await.unwrap();
-    let evil_addr = listener.local_addr().unwrap();
+    let listener = network
+        .listen(format!("{evil_ip}:0").parse().unwrap())
+        .unwrap();
+    let evil_addr = listener.local_addr();
     let evil = tokio::spawn(play(
         listener,
         s.meta.info_hash.0,
@@ -125,9 +133,9 @@ async fn run(script: Script, net: u8, must_close: bool) {
         Duration::from_secs(15),
     ));
 
-    let honest = plain_session(&format!("127.0.{net}.1")).await;
+    let honest = memory_session_with(&network, &format!("127.0.{net}.1"), |_| {}).await;
     add(&honest, &s.meta, &s.dir.path().join("seed"), vec![]).await;
-    let leecher = plain_session(&format!("127.0.{net}.2")).await;
+    let leecher = memory_session_with(&network, &format!("127.0.{net}.2"), |_| {}).await;
     let dest = s.dir.path().join("leech");
     let handle = add(
         &leecher,
@@ -160,32 +168,32 @@ async fn run(script: Script, net: u8, must_close: bool) {
     honest.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn unrequested_blocks_disconnect() {
     run(Script::Unrequested, 40, true).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn out_of_range_piece_messages_disconnect() {
     run(Script::OutOfRange, 41, true).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn have_all_then_reject_everything_does_not_stall_the_download() {
     run(Script::RejectAll, 70, true).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn have_all_then_silence_does_not_stall_the_download() {
     run(Script::Silent, 71, true).await;
 }
 
 /// Malformed piece frames (too short for the header, bigger than any block) are
 /// protocol errors.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn malformed_piece_frames_disconnect() {
-    let _serial = SERIAL.lock().await;
     let s = setup(42);
+    let network = MemoryNetwork::new();
     for (i, frame) in [
         raw_frame(7, &[0, 0, 0, 0, 0]),
         raw_frame(7, &vec![0; 8 + 128 * 1024 + 100]),
@@ -193,14 +201,15 @@ async fn malformed_piece_frames_disconnect() {
     .into_iter()
     .enumerate()
     {
-        let leecher = plain_session(&format!("127.0.42.{}", 2 + i)).await;
-        let listener = TcpListener::bind(format!("127.0.42.{}:0", 10 + i))
-            .await
+        let leecher: Session =
+            memory_session_with(&network, &format!("127.0.42.{}", 2 + i), |_| {}).await;
+        let mut listener = network
+            .listen(format!("127.0.42.{}:0", 10 + i).parse().unwrap())
             .unwrap();
-        let addr = listener.local_addr().unwrap();
+        let addr = listener.local_addr();
         let dest = s.dir.path().join(format!("leech{i}"));
         let handle = add(&leecher, &s.meta, &dest, vec![addr]).await;
-        let mut evil = Evil::accept(&listener, s.meta.info_hash.0).await;
+        let mut evil = Evil::accept_in(&mut listener, s.meta.info_hash.0).await;
         evil.send(&Message::HaveAll).await.unwrap();
         let _ = evil.send_raw(&frame).await;
         assert!(evil.closed_within(Duration::from_secs(5)).await);

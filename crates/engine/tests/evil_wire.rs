@@ -4,14 +4,18 @@
 //! offender (its socket sees EOF or a reset and the seeder's peer list forgets it),
 //! that memory stays bounded, and that an honest leecher in the same swarm still gets
 //! the right bytes.
+//!
+//! The tests run on the in-memory network in tokio's paused time (no sockets, no
+//! disk threads), so they are deterministic; each compares its own process's memory
+//! (nextest runs every test in a process of its own).
 #![allow(clippy::unwrap_used)]
 
 #[path = "support/evil.rs"]
 mod evil;
 mod support;
 
-use evil::{plain_session, raw_frame, rss_kib, Evil};
-use shoal_engine::{Session, TorrentHandle};
+use evil::{memory_session_with, raw_frame, rss_kib, Evil};
+use shoal_engine::{MemoryNetwork, MemoryStream, Session, TorrentHandle};
 use shoal_metainfo::Metainfo;
 use shoal_wire::{BlockRef, Message};
 use std::net::{IpAddr, SocketAddr};
@@ -22,13 +26,11 @@ use support::*;
 const LEN: usize = 61 * 16 * 1024 + 1000;
 const PIECE: u32 = 16 * 1024;
 
-/// The tests run one at a time: they compare the whole process's memory.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 /// Memory growth that would mean a hostile peer made us buffer or allocate its input.
 const RSS_SLACK_KIB: u64 = 96 * 1024;
 
 struct Swarm {
+    net: MemoryNetwork,
     dir: tempfile::TempDir,
     meta: Metainfo,
     seeder: Session,
@@ -43,10 +45,12 @@ impl Swarm {
         let src = dir.path().join("seed/data.bin");
         random_file(&src, LEN, seed);
         let meta = make_torrent(&src, PIECE);
-        let seeder = plain_session(ip).await;
+        let net = MemoryNetwork::new();
+        let seeder = memory_session_with(&net, ip, |_| {}).await;
         let handle = add(&seeder, &meta, &dir.path().join("seed"), vec![]).await;
         wait_complete(&handle, Duration::from_secs(10)).await;
         Swarm {
+            net,
             dir,
             meta,
             seeder,
@@ -64,7 +68,7 @@ impl Swarm {
 
     /// An honest leecher on `ip` downloads everything from the seeder, correctly.
     async fn honest_download(&self, ip: &str) {
-        let leecher = plain_session(ip).await;
+        let leecher = memory_session_with(&self.net, ip, |_| {}).await;
         let dest = self.dir.path().join(format!("leech-{ip}"));
         let handle = add(&leecher, &self.meta, &dest, vec![self.addr()]).await;
         wait_complete(&handle, Duration::from_secs(15)).await;
@@ -113,7 +117,7 @@ fn assert_rss_bounded(before: u64) {
 }
 
 /// Asserts `evil` is disconnected within 5 s and the seeder forgets it.
-async fn assert_dropped(swarm: &Swarm, evil: &mut Evil, ip: &str) {
+async fn assert_dropped(swarm: &Swarm, evil: &mut Evil<MemoryStream>, ip: &str) {
     assert!(
         evil.closed_within(Duration::from_secs(5)).await,
         "the seeder kept the connection from {ip} open"
@@ -121,12 +125,11 @@ async fn assert_dropped(swarm: &Swarm, evil: &mut Evil, ip: &str) {
     swarm.forgets(ip).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn four_gib_length_prefix_disconnects_without_allocating() {
-    let _serial = SERIAL.lock().await;
     let swarm = Swarm::new("127.0.2.1", 21).await;
     let before = rss_kib();
-    let mut evil = Evil::connect("127.0.2.2", swarm.addr(), swarm.hash()).await;
+    let mut evil = Evil::connect_in(&swarm.net, "127.0.2.2", swarm.addr(), swarm.hash(), 1).await;
     swarm.lists("127.0.2.2").await;
     // A frame "of 4 GiB", followed by a little of its body.
     evil.send_raw(&[0xff, 0xff, 0xff, 0xff, 7, 0, 0, 0])
@@ -138,9 +141,8 @@ async fn four_gib_length_prefix_disconnects_without_allocating() {
     swarm.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn out_of_range_requests_disconnect() {
-    let _serial = SERIAL.lock().await;
     let swarm = Swarm::new("127.0.3.1", 31).await;
     let before = rss_kib();
     let bad = [
@@ -185,7 +187,7 @@ async fn out_of_range_requests_disconnect() {
     ];
     for (i, block) in bad.iter().enumerate() {
         let ip = format!("127.0.3.{}", 10 + i);
-        let mut evil = Evil::connect(&ip, swarm.addr(), swarm.hash()).await;
+        let mut evil = Evil::connect_in(&swarm.net, &ip, swarm.addr(), swarm.hash(), 1).await;
         evil.send(&Message::HaveNone).await.unwrap();
         evil.send(&Message::Interested).await.unwrap();
         evil.send(&Message::Request(*block)).await.unwrap();
@@ -196,11 +198,11 @@ async fn out_of_range_requests_disconnect() {
         swarm.forgets(&ip).await;
     }
     // Also as the first message, before any bitfield.
-    let mut evil = Evil::connect("127.0.3.30", swarm.addr(), swarm.hash()).await;
+    let mut evil = Evil::connect_in(&swarm.net, "127.0.3.30", swarm.addr(), swarm.hash(), 1).await;
     evil.send_raw(&raw_frame(6, &[0xff; 12])).await.unwrap();
     assert_dropped(&swarm, &mut evil, "127.0.3.30").await;
     // A request message of the wrong size.
-    let mut evil = Evil::connect("127.0.3.31", swarm.addr(), swarm.hash()).await;
+    let mut evil = Evil::connect_in(&swarm.net, "127.0.3.31", swarm.addr(), swarm.hash(), 1).await;
     evil.send_raw(&raw_frame(6, &[0; 5])).await.unwrap();
     assert_dropped(&swarm, &mut evil, "127.0.3.31").await;
     swarm.honest_download("127.0.3.2").await;
@@ -208,9 +210,8 @@ async fn out_of_range_requests_disconnect() {
     swarm.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn bad_bitfields_disconnect() {
-    let _serial = SERIAL.lock().await;
     let swarm = Swarm::new("127.0.5.1", 51).await;
     let before = rss_kib();
     let payloads: [(&str, Vec<u8>); 4] = [
@@ -220,7 +221,7 @@ async fn bad_bitfields_disconnect() {
         ("127.0.5.13", [vec![0; 7], vec![0b0000_0001]].concat()), // last spare bit only
     ];
     for (ip, payload) in payloads {
-        let mut evil = Evil::connect(ip, swarm.addr(), swarm.hash()).await;
+        let mut evil = Evil::connect_in(&swarm.net, ip, swarm.addr(), swarm.hash(), 1).await;
         evil.send_raw(&raw_frame(5, &payload)).await.unwrap();
         assert!(
             evil.closed_within(Duration::from_secs(5)).await,
@@ -230,7 +231,7 @@ async fn bad_bitfields_disconnect() {
     }
     // A well-formed bitfield (of a peer that is not a seed) is fine: the connection
     // stays up.
-    let mut good = Evil::connect("127.0.5.14", swarm.addr(), swarm.hash()).await;
+    let mut good = Evil::connect_in(&swarm.net, "127.0.5.14", swarm.addr(), swarm.hash(), 1).await;
     good.send_raw(&raw_frame(5, &[0xff, 0, 0, 0, 0, 0, 0, 0x04]))
         .await
         .unwrap();
@@ -257,14 +258,14 @@ fn flood(rounds: usize) -> Vec<u8> {
     out.to_vec()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn request_flood_is_capped_and_honest_upload_continues() {
-    let _serial = SERIAL.lock().await;
     let swarm = Swarm::new("127.0.6.1", 61).await;
     let before = rss_kib();
     // Unchoked and asking for far more than the 500 requests we queue, without reading
     // a byte of what we send.
-    let mut unchoked = Evil::connect("127.0.6.10", swarm.addr(), swarm.hash()).await;
+    let mut unchoked =
+        Evil::connect_in(&swarm.net, "127.0.6.10", swarm.addr(), swarm.hash(), 1).await;
     unchoked.send(&Message::HaveNone).await.unwrap();
     unchoked.send(&Message::Interested).await.unwrap();
     let mut unchoke_seen = false;
@@ -300,12 +301,13 @@ async fn request_flood_is_capped_and_honest_upload_continues() {
 
     // Choked (never says interested): every request is rejected; a peer that sends
     // thousands per second and never reads the rejects is cut off too.
-    let mut choked = Evil::connect("127.0.6.11", swarm.addr(), swarm.hash()).await;
+    let mut choked =
+        Evil::connect_in(&swarm.net, "127.0.6.11", swarm.addr(), swarm.hash(), 1).await;
     choked.send(&Message::HaveNone).await.unwrap();
     let burst = flood(50);
-    let started = std::time::Instant::now();
+    // Bounded: 4,000 bursts are 12 M requests, hundreds of times what the cut-off needs.
     let mut cut_off = false;
-    while started.elapsed() < Duration::from_secs(8) {
+    for _ in 0..4_000 {
         if choked.send_raw(&burst).await.is_err() {
             cut_off = true;
             break;
@@ -329,15 +331,14 @@ fn bencode_handshake(extra: &[u8]) -> Vec<u8> {
     d
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn absurd_extension_handshakes_are_survived_or_disconnected() {
-    let _serial = SERIAL.lock().await;
     let swarm = Swarm::new("127.0.9.1", 91).await;
     let before = rss_kib();
 
     // Huge and negative numbers, a giant `m`, a 60 KB client name: all capped or
     // ignored; the connection stays up and is still served.
-    let mut evil = Evil::connect("127.0.9.10", swarm.addr(), swarm.hash()).await;
+    let mut evil = Evil::connect_in(&swarm.net, "127.0.9.10", swarm.addr(), swarm.hash(), 1).await;
     for round in 0..30 {
         let mut m = b"1:md".to_vec();
         for i in 0..4000 {
@@ -377,12 +378,17 @@ async fn absurd_extension_handshakes_are_survived_or_disconnected() {
     );
 
     // Not a dictionary, and not bencode at all: protocol errors.
-    for (ip, payload) in [
-        ("127.0.9.11", b"li1ei2ee".to_vec()),
-        ("127.0.9.12", b"i-5e".to_vec()),
-        ("127.0.9.13", b"d1:mi99999999999999999999999999e".to_vec()),
+    // (Each with a peer id of its own: the first evil peer is still connected.)
+    for (tag, ip, payload) in [
+        (11, "127.0.9.11", b"li1ei2ee".to_vec()),
+        (12, "127.0.9.12", b"i-5e".to_vec()),
+        (
+            13,
+            "127.0.9.13",
+            b"d1:mi99999999999999999999999999e".to_vec(),
+        ),
     ] {
-        let mut evil = Evil::connect(ip, swarm.addr(), swarm.hash()).await;
+        let mut evil = Evil::connect_in(&swarm.net, ip, swarm.addr(), swarm.hash(), tag).await;
         evil.send(&Message::Extended {
             id: 0,
             payload: payload.clone().into(),

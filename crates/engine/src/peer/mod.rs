@@ -33,6 +33,11 @@ const FLUSH_TIME: std::time::Duration = std::time::Duration::from_millis(200);
 /// How long a closing connection then waits for the peer to close its side.
 const LINGER_TIME: std::time::Duration = std::time::Duration::from_millis(1500);
 
+/// Most bytes a closing connection reads and drops while it lingers: what an honest
+/// peer can still have in flight (a socket buffer and a few blocks). A peer that keeps
+/// sending past this is cut off at once instead of keeping the task busy.
+const LINGER_BYTES: usize = 4 * 1024 * 1024;
+
 /// Most remembered peer keys (for smart ban) before departed peers are forgotten.
 const MAX_KEY_IPS: usize = 4096;
 
@@ -297,13 +302,14 @@ async fn flush(peer: &mut PeerLogic, stream: &dyn PeerStream) {
     }
     let drain = async {
         let mut scratch = vec![0u8; 64 * 1024];
-        loop {
+        let mut dropped = 0usize;
+        while dropped < LINGER_BYTES {
             if readable(stream).await.is_err() {
                 return;
             }
             match stream.try_read_buf(&mut &mut scratch[..]) {
                 Ok(0) => return,
-                Ok(_) => {}
+                Ok(n) => dropped += n,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                 Err(_) => return,
             }

@@ -6,7 +6,7 @@
 
 use bytes::BytesMut;
 use shoal_engine::{
-    EncryptionPolicy, MemoryNetwork, MemoryStream, Network, Session, SessionConfig,
+    EncryptionPolicy, MemoryListener, MemoryNetwork, MemoryStream, Network, Session, SessionConfig,
 };
 use shoal_wire::{FrameReader, Handshake, Message};
 use std::net::SocketAddr;
@@ -94,6 +94,29 @@ impl Evil<MemoryStream> {
     ) -> Self {
         let stream = greet_in(net, from_ip, to, info_hash, tag).await;
         Evil::answered(stream).await
+    }
+}
+
+impl Evil<MemoryStream> {
+    /// Accepts one connection on `listener` (the engine dialled us) and answers its
+    /// handshake.
+    pub async fn accept_in(listener: &mut MemoryListener, info_hash: [u8; 20]) -> Self {
+        let (mut stream, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept())
+            .await
+            .unwrap()
+            .unwrap();
+        let mut hs = [0u8; 68];
+        stream.read_exact(&mut hs).await.unwrap();
+        let theirs = Handshake::decode(&hs).unwrap();
+        stream
+            .write_all(&evil_handshake(info_hash, 2).encode())
+            .await
+            .unwrap();
+        Evil {
+            stream,
+            theirs,
+            rbuf: BytesMut::new(),
+        }
     }
 }
 
