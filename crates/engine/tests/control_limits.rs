@@ -4,9 +4,10 @@
 
 mod support;
 
-use shoal_engine::{AddTorrentOptions, Session, SessionConfig, TorrentLimits};
-use std::time::{Duration, Instant};
+use shoal_engine::{AddTorrentOptions, SessionConfig, TorrentLimits};
+use std::time::Duration;
 use support::*;
+use tokio::time::Instant;
 
 const MIB: u64 = 1024 * 1024;
 
@@ -21,22 +22,25 @@ async fn measure(h: &shoal_engine::TorrentHandle, warmup: Duration, window: Dura
 
 /// A session download limit holds the rate near its value, and lifting it at run time
 /// speeds the transfer up again.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn session_download_limit_and_change_at_run_time() {
+    let net = shoal_engine::MemoryNetwork::new();
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("seed/p.bin");
     random_file(&src, 24 * MIB as usize, 31);
     let meta = make_torrent(&src, 64 * 1024);
-    let seeder = session(None).await;
+    let seeder = limited_session_in(&net, None).await;
     add(&seeder, &meta, &dir.path().join("seed"), vec![]).await;
-    let leecher = Session::new(SessionConfig {
-        listen_addr: "127.0.0.1:0".parse().unwrap(),
-        use_trackers: false,
-        download_rate_limit: Some(2 * MIB),
-        ..SessionConfig::default()
-    })
-    .await
-    .unwrap();
+    let leecher = session_in(
+        &net,
+        SessionConfig {
+            listen_addr: "127.0.0.1:0".parse().unwrap(),
+            use_trackers: false,
+            download_rate_limit: Some(2 * MIB),
+            ..SessionConfig::default()
+        },
+    )
+    .await;
     let h = add(
         &leecher,
         &meta,
@@ -62,13 +66,14 @@ async fn session_download_limit_and_change_at_run_time() {
 }
 
 /// A per-torrent upload limit on the seeder caps what the leecher gets.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn torrent_upload_limit_caps_the_seeder() {
+    let net = shoal_engine::MemoryNetwork::new();
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("seed/p.bin");
     random_file(&src, 12 * MIB as usize, 32);
     let meta = make_torrent(&src, 64 * 1024);
-    let seeder = session(None).await;
+    let seeder = limited_session_in(&net, None).await;
     let opts = AddTorrentOptions {
         download_dir: dir.path().join("seed"),
         limits: TorrentLimits {
@@ -82,7 +87,7 @@ async fn torrent_upload_limit_caps_the_seeder() {
         .await
         .unwrap();
     assert_eq!(s.limits().upload_rate, Some(MIB));
-    let leecher = session(None).await;
+    let leecher = limited_session_in(&net, None).await;
     let h = add(
         &leecher,
         &meta,
@@ -104,8 +109,9 @@ async fn torrent_upload_limit_caps_the_seeder() {
 }
 
 /// `max_peers` per torrent and `max_connections` per session bound the connections.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn peer_and_connection_caps_hold() {
+    let net = shoal_engine::MemoryNetwork::new();
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("seed/p.bin");
     random_file(&src, 4 * MIB as usize, 33);
@@ -113,12 +119,12 @@ async fn peer_and_connection_caps_hold() {
     let mut seeders = Vec::new();
     for _ in 0..3 {
         // Slow seeders keep connections open long enough to count them.
-        let s = session(Some(256 * 1024)).await;
+        let s = limited_session_in(&net, Some(256 * 1024)).await;
         add(&s, &meta, &dir.path().join("seed"), vec![]).await;
         seeders.push(s);
     }
     let addrs: Vec<_> = seeders.iter().map(|s| s.local_addr()).collect();
-    let leecher = session(None).await;
+    let leecher = limited_session_in(&net, None).await;
     let opts = AddTorrentOptions {
         download_dir: dir.path().join("leech"),
         peers: addrs.clone(),

@@ -5,23 +5,25 @@
 
 mod support;
 
-use shoal_engine::{AddTorrentOptions, Session, SessionConfig, TorrentLimits};
+use shoal_engine::{AddTorrentOptions, SessionConfig, TorrentLimits};
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::*;
+use tokio::time::Instant;
 
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
 
 /// A seeder with `max_peers = 1` dialled by four leechers at once keeps one peer.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn simultaneous_incoming_peers_respect_max_peers() {
+    let net = shoal_engine::MemoryNetwork::new();
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("seed/p.bin");
     random_file(&src, 4 * MIB as usize, 41);
     let meta = make_torrent(&src, 64 * 1024);
     // Slow uploads keep the connections open while we count.
-    let seeder = session(Some(256 * KIB)).await;
+    let seeder = limited_session_in(&net, Some(256 * KIB)).await;
     let opts = AddTorrentOptions {
         download_dir: dir.path().join("seed"),
         limits: TorrentLimits {
@@ -35,10 +37,10 @@ async fn simultaneous_incoming_peers_respect_max_peers() {
         .await
         .unwrap();
     let leechers = [
-        session(None).await,
-        session(None).await,
-        session(None).await,
-        session(None).await,
+        limited_session_in(&net, None).await,
+        limited_session_in(&net, None).await,
+        limited_session_in(&net, None).await,
+        limited_session_in(&net, None).await,
     ];
     let seed = vec![seeder.local_addr()];
     let d: Vec<_> = (0..4)
@@ -69,28 +71,31 @@ async fn simultaneous_incoming_peers_respect_max_peers() {
 
 /// Four seeders sharing a 192 KiB/s session download limit: every peer keeps
 /// delivering, no peer goes seconds without being read.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn peers_sharing_a_low_download_limit_all_keep_moving() {
+    let net = shoal_engine::MemoryNetwork::new();
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("seed/p.bin");
     random_file(&src, 8 * MIB as usize, 42);
     let meta = make_torrent(&src, 64 * 1024);
     let mut seeders = Vec::new();
     for _ in 0..4 {
-        let s = session(None).await;
+        let s = limited_session_in(&net, None).await;
         add(&s, &meta, &dir.path().join("seed"), vec![]).await;
         seeders.push(s);
     }
     let addrs: Vec<_> = seeders.iter().map(|s| s.local_addr()).collect();
     let rate = 192 * KIB;
-    let leecher = Session::new(SessionConfig {
-        listen_addr: "127.0.0.1:0".parse().unwrap(),
-        use_trackers: false,
-        download_rate_limit: Some(rate),
-        ..SessionConfig::default()
-    })
-    .await
-    .unwrap();
+    let leecher = session_in(
+        &net,
+        SessionConfig {
+            listen_addr: "127.0.0.1:0".parse().unwrap(),
+            use_trackers: false,
+            download_rate_limit: Some(rate),
+            ..SessionConfig::default()
+        },
+    )
+    .await;
     let h = add(&leecher, &meta, &dir.path().join("leech"), addrs).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     // Per peer: last downloaded count, when it last grew, longest stretch without growth.

@@ -6,21 +6,9 @@
 
 mod support;
 
-use shoal_engine::{MemoryNetwork, Network, Session, SessionConfig};
+use shoal_engine::MemoryNetwork;
 use std::time::Duration;
 use support::*;
-
-/// A session on `net` at `ip` (port 0: the network picks one).
-async fn memory_session(net: &MemoryNetwork, ip: &str) -> Session {
-    let config = SessionConfig {
-        listen_addr: format!("{ip}:0").parse().unwrap(),
-        use_trackers: false,
-        network: Network::Memory(net.clone()),
-        disk_threads: Some(0),
-        ..SessionConfig::default()
-    };
-    Session::new(config).await.unwrap()
-}
 
 #[tokio::test(start_paused = true)]
 async fn two_sessions_trade_a_torrent_in_virtual_time() {

@@ -241,11 +241,17 @@ async fn drive(
 }
 
 /// How long to wait before reading again under the download limits, if at all.
+///
+/// The wait is stretched by a random part of up to half of it: peers sharing a bucket
+/// would otherwise all wake at the same instant, and the one the runtime happens to
+/// poll first would read every time while the others find the bucket in debt again
+/// (paused-time tests showed a peer starved for 6 s out of 6).
 fn download_delay(t: &Torrent) -> Option<Duration> {
     let now = crate::clock::now();
     let session = t.ctx().download_limiter().delay(now);
     let torrent = t.limiter.download.delay(now);
-    session.max(torrent)
+    let wait = session.max(torrent)?;
+    Some(wait + wait.mul_f64(rand::random::<f64>() * 0.5))
 }
 
 /// Most bytes one read may take. Under a download limit a read takes about an eighth

@@ -93,3 +93,43 @@ pub fn init_logs() {
             .try_init();
     }
 }
+
+/// A session at `ip` on the memory network `net`, with no trackers and the disk work
+/// done inline: no socket and no thread beside the runtime, so a test in tokio's
+/// paused time is deterministic.
+pub async fn memory_session(net: &shoal_engine::MemoryNetwork, ip: &str) -> Session {
+    let config = SessionConfig {
+        listen_addr: format!("{ip}:0").parse().unwrap(),
+        use_trackers: false,
+        network: shoal_engine::Network::Memory(net.clone()),
+        disk_threads: Some(0),
+        ..SessionConfig::default()
+    };
+    Session::new(config).await.unwrap()
+}
+
+/// `config` on the memory network `net`, with the disk work done inline (see
+/// [`memory_session`]).
+pub async fn session_in(net: &shoal_engine::MemoryNetwork, config: SessionConfig) -> Session {
+    let config = SessionConfig {
+        network: shoal_engine::Network::Memory(net.clone()),
+        disk_threads: Some(0),
+        ..config
+    };
+    Session::new(config).await.unwrap()
+}
+
+/// Like [`session`] (127.0.0.1, no trackers, an optional upload limit) on the memory
+/// network `net`.
+pub async fn limited_session_in(
+    net: &shoal_engine::MemoryNetwork,
+    upload_limit: Option<u64>,
+) -> Session {
+    let config = SessionConfig {
+        listen_addr: "127.0.0.1:0".parse().unwrap(),
+        use_trackers: false,
+        upload_rate_limit: upload_limit,
+        ..SessionConfig::default()
+    };
+    session_in(net, config).await
+}
