@@ -5,22 +5,26 @@
 //! that delays it by a moment, so the evil peer always answers first) the fetch must
 //! return the true info dictionary; alone, the evil peer must never make the fetch
 //! accept a wrong torrent, and it must be dropped and not dialled again.
+//!
+//! On the memory network in paused time: the delays and deadlines are virtual, so
+//! "the honest copy wins within 5 s" holds however busy the machine.
 #![allow(clippy::unwrap_used)]
 
 #[path = "support/evil.rs"]
 mod evil;
 mod support;
 
-use evil::{plain_session, rss_kib, Evil};
+use evil::{memory_session_with, rss_kib, Evil};
+use shoal_engine::MemoryNetwork;
 use shoal_ext::MetadataMessage;
 use shoal_metainfo::Metainfo;
 use shoal_wire::{ExtensionHandshake, Message};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::*;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
 
 /// How the evil peer answers metadata requests.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -49,6 +53,7 @@ struct Seen {
 /// Returns its address, what it saw, and a task that ends with when the engine closed
 /// the first connection.
 async fn evil_source(
+    net: &MemoryNetwork,
     ip: &str,
     hash: [u8; 20],
     real: Vec<u8>,
@@ -58,12 +63,12 @@ async fn evil_source(
     Arc<Seen>,
     tokio::task::JoinHandle<Option<Instant>>,
 ) {
-    let listener = TcpListener::bind(format!("{ip}:0")).await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let mut listener = net.listen(format!("{ip}:0").parse().unwrap()).unwrap();
+    let addr = listener.local_addr();
     let seen = Arc::new(Seen::default());
     let seen2 = seen.clone();
     let task = tokio::spawn(async move {
-        let mut evil = Evil::accept(&listener, hash).await;
+        let mut evil = Evil::accept_in(&mut listener, hash).await;
         seen2.connections.fetch_add(1, Ordering::SeqCst);
         // Count any later connection too: a banned source must not be dialled again.
         let counter = seen2.clone();
@@ -132,15 +137,23 @@ async fn evil_source(
     (addr, seen, task)
 }
 
-/// A TCP proxy on `ip` to `target` that holds each connection `delay` before passing
+/// A proxy on `ip` to `target` that holds each connection `delay` before passing
 /// bytes on (so the peer behind it answers after the evil one).
-async fn delayed_proxy(ip: &str, target: SocketAddr, delay: Duration) -> SocketAddr {
-    let listener = TcpListener::bind(format!("{ip}:0")).await.unwrap();
-    let addr = listener.local_addr().unwrap();
+async fn delayed_proxy(
+    net: &MemoryNetwork,
+    ip: &str,
+    target: SocketAddr,
+    delay: Duration,
+) -> SocketAddr {
+    let mut listener = net.listen(format!("{ip}:0").parse().unwrap()).unwrap();
+    let addr = listener.local_addr();
+    let from = addr.ip();
+    let net = net.clone();
     tokio::spawn(async move {
         while let Ok((mut inbound, _)) = listener.accept().await {
+            let net = net.clone();
             tokio::spawn(async move {
-                let Ok(mut outbound) = TcpStream::connect(target).await else {
+                let Ok(mut outbound) = net.connect(from, target) else {
                     return;
                 };
                 tokio::time::sleep(delay).await;
@@ -152,24 +165,26 @@ async fn delayed_proxy(ip: &str, target: SocketAddr, delay: Duration) -> SocketA
 }
 
 /// A torrent whose info dictionary takes two metadata pieces, seeded on 127.0.15.1.
-async fn seeded(dir: &tempfile::TempDir) -> (Metainfo, shoal_engine::Session) {
+async fn seeded(net: &MemoryNetwork, dir: &tempfile::TempDir) -> (Metainfo, shoal_engine::Session) {
     init_logs();
     let src = dir.path().join("seed/data.bin");
     random_file(&src, 24 * 1024 * 1024, 151);
     let meta = make_torrent(&src, 16 * 1024);
     assert!(meta.info_bytes.len() > 16 * 1024 && meta.info_bytes.len() < 32 * 1024);
-    let seeder = evil::session_with("127.0.15.1", |_| {}).await;
+    let seeder = memory_session_with(net, "127.0.15.1", |_| {}).await;
     let handle = add(&seeder, &meta, &dir.path().join("seed"), vec![]).await;
     wait_complete(&handle, Duration::from_secs(20)).await;
     (meta, seeder)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn lying_metadata_sources_lose_to_the_honest_one() {
     let dir = tempfile::tempdir().unwrap();
-    let (meta, seeder) = seeded(&dir).await;
+    let net = MemoryNetwork::new();
+    let (meta, seeder) = seeded(&net, &dir).await;
     let before = rss_kib();
     let honest = delayed_proxy(
+        &net,
         "127.0.15.2",
         seeder.local_addr(),
         Duration::from_millis(300),
@@ -184,8 +199,8 @@ async fn lying_metadata_sources_lose_to_the_honest_one() {
     for (i, lie) in lies.into_iter().enumerate() {
         let ip = format!("127.0.15.{}", 10 + i);
         let (evil_addr, seen, evil) =
-            evil_source(&ip, meta.info_hash.0, meta.info_bytes.to_vec(), lie).await;
-        let fetcher = plain_session(&format!("127.0.15.{}", 20 + i)).await;
+            evil_source(&net, &ip, meta.info_hash.0, meta.info_bytes.to_vec(), lie).await;
+        let fetcher = memory_session_with(&net, &format!("127.0.15.{}", 20 + i), |_| {}).await;
         let started = Instant::now();
         let fetched = fetcher
             .fetch_metadata(
@@ -222,24 +237,26 @@ async fn lying_metadata_sources_lose_to_the_honest_one() {
     seeder.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_lying_source_alone_never_yields_a_torrent() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("data.bin");
     random_file(&src, 24 * 1024 * 1024, 152);
     let meta = make_torrent(&src, 16 * 1024);
+    let net = MemoryNetwork::new();
     for (i, lie) in [Lie::WrongContent, Lie::WrongAnnouncedSize]
         .into_iter()
         .enumerate()
     {
         let (evil_addr, seen, evil) = evil_source(
+            &net,
             &format!("127.0.15.{}", 40 + i),
             meta.info_hash.0,
             meta.info_bytes.to_vec(),
             lie,
         )
         .await;
-        let fetcher = plain_session(&format!("127.0.15.{}", 50 + i)).await;
+        let fetcher = memory_session_with(&net, &format!("127.0.15.{}", 50 + i), |_| {}).await;
         let limit = Duration::from_secs(3);
         let started = Instant::now();
         let result = fetcher
