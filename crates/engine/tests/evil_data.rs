@@ -11,6 +11,7 @@ mod support;
 
 use evil::{plain_session, raw_frame, rss_kib, Evil};
 use shoal_metainfo::Metainfo;
+use shoal_testkit::{init_logs, make_torrent, random_file, same_bytes};
 use shoal_wire::Message;
 use std::net::IpAddr;
 use std::path::PathBuf;

@@ -14,6 +14,7 @@ mod support;
 use evil::{plain_session, rss_kib, Evil};
 use shoal_ext::MetadataMessage;
 use shoal_metainfo::Metainfo;
+use shoal_testkit::{init_logs, make_torrent, random_file};
 use shoal_wire::{ExtensionHandshake, Message};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -13,6 +13,7 @@ mod support;
 use evil::{dial_and_greet, evil_handshake, keepalive_until_closed, rss_kib, session_with, Evil};
 use shoal_engine::{Session, TorrentHandle};
 use shoal_metainfo::Metainfo;
+use shoal_testkit::{init_logs, make_torrent, random_file, same_bytes};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 use support::*;

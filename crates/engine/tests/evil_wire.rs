@@ -13,6 +13,7 @@ mod support;
 use evil::{plain_session, raw_frame, rss_kib, Evil};
 use shoal_engine::{Session, TorrentHandle};
 use shoal_metainfo::Metainfo;
+use shoal_testkit::{init_logs, make_torrent, random_file, same_bytes};
 use shoal_wire::{BlockRef, Message};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
