@@ -55,7 +55,8 @@ async fn reannounces_after_interval_with_fresh_stats_and_completed_once() {
     let (peers_tx, _peers_rx) = mpsc::channel(64);
     let announcer = Announcer::spawn(config(vec![vec![tracker.url.clone()]]), stats_rx, peers_tx);
 
-    wait_for("second announce", || tracker.count() >= 2).await;
+    WAIT.until_async("second announce", || tracker.count() >= 2)
+        .await;
     stats_tx
         .send(TransferStats {
             uploaded: 100,
@@ -65,7 +66,8 @@ async fn reannounces_after_interval_with_fresh_stats_and_completed_once() {
         .unwrap();
     announcer.completed();
     announcer.completed();
-    wait_for("more announces", || tracker.count() >= 5).await;
+    WAIT.until_async("more announces", || tracker.count() >= 5)
+        .await;
     announcer.stop(Duration::from_secs(3)).await;
 
     let requests = tracker.requests.lock().unwrap().clone();
@@ -108,9 +110,10 @@ async fn announce_now_respects_min_interval() {
     cfg.min_interval_floor = Duration::from_millis(300);
     let announcer = Announcer::spawn(cfg, stats_rx, peers_tx);
 
-    wait_for("started", || tracker.count() == 1).await;
+    WAIT.until_async("started", || tracker.count() == 1).await;
     announcer.announce_now();
-    wait_for("requested announce", || tracker.count() == 2).await;
+    WAIT.until_async("requested announce", || tracker.count() == 2)
+        .await;
     let r = tracker.requests.lock().unwrap().clone();
     assert!(
         r[1].0 - r[0].0 >= Duration::from_millis(250),
@@ -174,7 +177,7 @@ async fn bad_replies_are_errors_not_panics() {
         let (peers_tx, _peers_rx) = mpsc::channel(8);
         let announcer =
             Announcer::spawn(config(vec![vec![tracker.url.clone()]]), stats_rx, peers_tx);
-        wait_for("an error", || {
+        WAIT.until_async("an error", || {
             matches!(announcer.status()[0].last_result, Some(Err(_)))
         })
         .await;
@@ -203,7 +206,8 @@ async fn tracker_id_is_echoed() {
     let (_stats_tx, stats_rx) = watch::channel(stats());
     let (peers_tx, _peers_rx) = mpsc::channel(8);
     let announcer = Announcer::spawn(config(vec![vec![tracker.url.clone()]]), stats_rx, peers_tx);
-    wait_for("re-announce", || tracker.count() >= 2).await;
+    WAIT.until_async("re-announce", || tracker.count() >= 2)
+        .await;
     announcer.stop(Duration::from_secs(2)).await;
     let targets = tracker.targets();
     assert_eq!(param(&targets[0], "trackerid"), None);

@@ -27,7 +27,8 @@ async fn working_tracker_moves_to_front_of_its_tier() {
     cfg.retry_max = Duration::from_millis(1);
     let announcer = Announcer::spawn(cfg, stats_rx, peers_tx);
 
-    wait_for("several rounds", || good.count() >= 4).await;
+    WAIT.until_async("several rounds", || good.count() >= 4)
+        .await;
     announcer.stop(Duration::from_secs(2)).await;
     // The shuffle may have put `failing` before `good` in the first round only.
     assert!(
@@ -95,7 +96,7 @@ async fn all_failing_retries_with_backoff_and_invalid_urls_are_reported() {
     let announcer = Announcer::spawn(cfg, stats_rx, peers_tx);
 
     // Back-off 50, 100, 200, 200 ms...
-    wait_for("retries", || failing.count() >= 4).await;
+    WAIT.until_async("retries", || failing.count() >= 4).await;
     let requests = failing.requests.lock().unwrap().clone();
     assert!(requests[3].0 - requests[2].0 >= Duration::from_millis(150));
     let status = announcer.status();

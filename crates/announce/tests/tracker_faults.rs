@@ -161,7 +161,7 @@ async fn peers_despite(tiers: Vec<Vec<String>>, bad_url: &str) -> (Duration, Str
         .unwrap();
     let took = started.elapsed();
     assert_eq!(peers, canned_peers());
-    wait_for("the bad tracker's error", || {
+    WAIT.until_async("the bad tracker's error", || {
         announcer
             .status()
             .iter()

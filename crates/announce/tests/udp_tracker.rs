@@ -22,7 +22,8 @@ async fn udp_connect_announce_reannounce_stop() {
         .unwrap()
         .unwrap();
     assert_eq!(peers, canned_peers());
-    wait_for("re-announce", || tracker.announces().len() >= 2).await;
+    WAIT.until_async("re-announce", || tracker.announces().len() >= 2)
+        .await;
     announcer.stop(Duration::from_secs(3)).await;
 
     let announces = tracker.announces();

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use shoal_testkit::free_port;
 use support::*;
 
 const PEERS: usize = 20;

@@ -6,15 +6,16 @@
 mod daemon_harness;
 
 use daemon_harness::*;
+use shoal_testkit::{random_file, Poll};
 use std::time::Duration;
 
 #[test]
 fn client_commands_drive_the_daemon() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("src");
-    let data = write_payload(&src.join("file.bin"), 4 * 1024 * 1024, 21);
+    let data = random_file(&src.join("file.bin"), 4 * 1024 * 1024, 21);
     let torrent = tmp.path().join("file.torrent");
-    let id = make_torrent(&src.join("file.bin"), &torrent, 64 * 1024);
+    let id = write_torrent(&src.join("file.bin"), &torrent, 64 * 1024);
     // 1 MiB/s, so pause and resume happen mid-transfer.
     let (_seeder, seed_addr) = start_seeder(&torrent, &src, &["--upload-limit", "1048576"]);
     let state = tmp.path().join("state");
@@ -59,7 +60,7 @@ fn client_commands_drive_the_daemon() {
         "{table}"
     );
     // info (by prefix)
-    wait_until(30, "download start", || {
+    Poll::secs(30).until_some("download start", || {
         let v = d.cli_json(&["info", &id[..10]]);
         (v["verified_bytes"].as_u64() > Some(0)).then_some(())
     });
@@ -88,7 +89,7 @@ fn client_commands_drive_the_daemon() {
     assert_eq!(a, b, "downloaded while paused");
     // resume
     d.cli_json(&["resume", &id]);
-    wait_until(30, "progress after resume", || {
+    Poll::secs(30).until_some("progress after resume", || {
         let v = d.cli_json(&["info", &id]);
         (v["verified_bytes"].as_u64().unwrap() > b).then_some(())
     });
@@ -126,7 +127,7 @@ fn client_commands_drive_the_daemon() {
     let (ok, text, _) = d.cli(&["limit"]);
     assert!(ok && text.contains("global:"), "{text}");
 
-    wait_until(60, "download complete", || {
+    Poll::secs(60).until_some("download complete", || {
         (d.cli_json(&["info", &id])["state"] == "seeding").then_some(())
     });
     assert!(std::fs::read(downloads.join("file.bin")).unwrap() == data);

@@ -6,6 +6,7 @@
 mod daemon_harness;
 
 use daemon_harness::*;
+use shoal_testkit::{free_port, random_file, Poll};
 use std::time::{Duration, Instant};
 
 const PIECE: u32 = 256 * 1024;
@@ -19,9 +20,9 @@ fn three_kills_mid_download_then_complete() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("src");
     let len = 96 * 1024 * 1024;
-    let data = write_payload(&src.join("big.bin"), len, 31);
+    let data = random_file(&src.join("big.bin"), len, 31);
     let torrent = tmp.path().join("big.torrent");
-    let id = make_torrent(&src.join("big.bin"), &torrent, PIECE);
+    let id = write_torrent(&src.join("big.bin"), &torrent, PIECE);
     // 12 MiB/s: about 8 s in all.
     let seed_log = tmp.path().join("seeder.log");
     let (mut seeder, seed_addr) =
@@ -44,7 +45,7 @@ fn three_kills_mid_download_then_complete() {
     let mut in_flight_bound = 0u64;
     for kill in 1..=3u64 {
         let target = kill * len as u64 / 4;
-        let v = wait_until(120, "progress", || {
+        let v = Poll::secs(120).until_some("progress", || {
             let v = torrent_state(&d, &id);
             (v["verified_bytes"].as_u64().unwrap() >= target).then_some(v)
         });
@@ -66,7 +67,7 @@ fn three_kills_mid_download_then_complete() {
         );
         d = start_daemon(&state, port, &flags);
         // The counters carried over from the resume data.
-        let after = wait_until(60, "torrent back", || {
+        let after = Poll::secs(60).until_some("torrent back", || {
             let v = torrent_state(&d, &id);
             (v["state"] != "checking").then_some(v)
         });
@@ -79,7 +80,7 @@ fn three_kills_mid_download_then_complete() {
         );
         assert!(kept > 0, "nothing kept across the crash");
     }
-    let done = wait_until(120, "completion", || {
+    let done = Poll::secs(120).until_some("completion", || {
         let v = torrent_state(&d, &id);
         (v["state"] == "seeding").then_some(v)
     });
@@ -122,9 +123,9 @@ fn clean_restart_resumes_without_hashing() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("src");
     let len = 64 * 1024 * 1024;
-    write_payload(&src.join("data.bin"), len, 32);
+    random_file(&src.join("data.bin"), len, 32);
     let torrent = tmp.path().join("data.torrent");
-    let id = make_torrent(&src.join("data.bin"), &torrent, PIECE);
+    let id = write_torrent(&src.join("data.bin"), &torrent, PIECE);
     let (_seeder, seed_addr) = start_seeder(&torrent, &src, &[]);
     let state = tmp.path().join("state");
     let downloads = tmp.path().join("downloads");
@@ -138,7 +139,7 @@ fn clean_restart_resumes_without_hashing() {
         &seed_addr.to_string(),
     ]);
     assert!(ok, "{err}");
-    wait_until(120, "completion", || {
+    Poll::secs(120).until_some("completion", || {
         (torrent_state(&d, &id)["state"] == "seeding").then_some(())
     });
     // Clean stop (SIGTERM): exit status 0, clean marker written.
@@ -159,7 +160,7 @@ fn clean_restart_resumes_without_hashing() {
     }
     let t0 = Instant::now();
     let d = start_daemon(&state, port, &flags);
-    let v = wait_until(30, "seeding after restart", || {
+    let v = Poll::secs(30).until_some("seeding after restart", || {
         let v = torrent_state(&d, &id);
         (v["state"] == "seeding").then_some(v)
     });
@@ -187,7 +188,7 @@ fn clean_restart_resumes_without_hashing() {
     let (status, _) = d.call("POST", &format!("/api/v1/torrents/{id}/recheck"), None);
     assert_eq!(status, 202);
     let original = std::fs::read(src.join("data.bin")).unwrap();
-    wait_until(60, "repaired by re-check", || {
+    Poll::secs(60).until_some("repaired by re-check", || {
         let now = std::fs::read(&file).ok()?;
         (now == original && torrent_state(&d, &id)["state"] == "seeding").then_some(())
     });
@@ -196,7 +197,7 @@ fn clean_restart_resumes_without_hashing() {
     std::thread::sleep(Duration::from_secs(4));
     d.proc.kill9();
     let d = start_daemon(&state, port, &flags);
-    wait_until(60, "seeding after kill", || {
+    Poll::secs(60).until_some("seeding after kill", || {
         (torrent_state(&d, &id)["state"] == "seeding").then_some(())
     });
 }
@@ -208,9 +209,9 @@ fn file_changed_while_stopped_is_rechecked() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("src");
     let len = 8 * 1024 * 1024;
-    let data = write_payload(&src.join("doc.bin"), len, 33);
+    let data = random_file(&src.join("doc.bin"), len, 33);
     let torrent = tmp.path().join("doc.torrent");
-    let id = make_torrent(&src.join("doc.bin"), &torrent, PIECE);
+    let id = write_torrent(&src.join("doc.bin"), &torrent, PIECE);
     let (_seeder, seed_addr) = start_seeder(&torrent, &src, &[]);
     let state = tmp.path().join("state");
     let downloads = tmp.path().join("downloads");
@@ -224,7 +225,7 @@ fn file_changed_while_stopped_is_rechecked() {
         &seed_addr.to_string(),
     ]);
     assert!(ok, "{err}");
-    wait_until(60, "completion", || {
+    Poll::secs(60).until_some("completion", || {
         (torrent_state(&d, &id)["state"] == "seeding").then_some(())
     });
     let st = d.proc.signal_and_wait(15, 30);
@@ -238,7 +239,7 @@ fn file_changed_while_stopped_is_rechecked() {
         f.write_all_at(&[0xAA; 32], 3 * PIECE as u64 + 5).unwrap();
     }
     let d = start_daemon(&state, port, &flags);
-    wait_until(60, "repaired after restart", || {
+    Poll::secs(60).until_some("repaired after restart", || {
         let now = std::fs::read(&file).ok()?;
         (now == data && torrent_state(&d, &id)["state"] == "seeding").then_some(())
     });

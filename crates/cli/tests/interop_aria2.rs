@@ -4,6 +4,7 @@
 
 mod support;
 
+use shoal_testkit::free_port;
 use support::*;
 
 /// shoal seeds a shoal-made torrent announced to an HTTP tracker; aria2 finds it there.

@@ -5,6 +5,7 @@
 
 mod support;
 
+use shoal_testkit::free_port;
 use support::*;
 
 /// libtorrent seeds, aria2 finds it through opentracker (mktorrent-made torrent).

@@ -6,6 +6,7 @@ mod support;
 
 use std::time::Duration;
 
+use shoal_testkit::free_port;
 use support::*;
 
 const STOP: Duration = Duration::from_secs(10);

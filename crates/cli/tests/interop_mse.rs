@@ -10,6 +10,7 @@ mod support;
 
 use std::path::Path;
 
+use shoal_testkit::free_port;
 use support::*;
 
 /// `text` without ANSI colour sequences (`ESC [ ... m`).

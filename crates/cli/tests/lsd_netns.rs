@@ -6,6 +6,7 @@
 
 mod support;
 
+use shoal_testkit::fs::assert_same_tree;
 use support::dht::bare_magnet;
 use support::netns::NetnsPair;
 use support::*;

@@ -8,6 +8,9 @@
 
 mod support;
 
+use shoal_testkit::fs::assert_same_tree;
+use shoal_testkit::units::parse_human_bytes;
+use shoal_testkit::Poll;
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
@@ -227,9 +230,7 @@ fn an_interrupted_private_get_resumes_where_it_stopped() {
     let (mut send, link) = start_send(&s, &src, &["--upload-limit", "1048576"]);
     let out = s.dir("out");
     let mut first = get(&s, "get-1", &link, &out, &[]);
-    wait_until("the header to open", TIMEOUT, || {
-        out.join("film/film.bin").exists()
-    });
+    Poll::up_to(TIMEOUT).until("the header to open", || out.join("film/film.bin").exists());
     std::thread::sleep(Duration::from_millis(1500));
     first.signal("INT");
     let st = first.wait_exit(TIMEOUT);

@@ -7,6 +7,7 @@
 
 mod support;
 
+use shoal_testkit::fs::assert_same_tree;
 use std::process::Command;
 use support::*;
 

@@ -9,8 +9,9 @@ mod support;
 use base64::Engine as _;
 use serde_json::{json, Value};
 use shoal_daemon::config::ConfigLayer;
+use shoal_testkit::{make_torrent, random_file};
 use std::time::{Duration, Instant};
-use support::{make_torrent, write_payload, Seeder, TestDaemon};
+use support::{Seeder, TestDaemon};
 
 const PIECE: u32 = 64 * 1024;
 
@@ -28,7 +29,7 @@ fn bits(v: &Value) -> Vec<bool> {
 async fn add_by_torrent_then_views_recheck_move_remove() {
     let src = tempfile::tempdir().unwrap();
     let file = src.path().join("data.bin");
-    let data = write_payload(&file, 3 * 1024 * 1024 + 123, 1);
+    let data = random_file(&file, 3 * 1024 * 1024 + 123, 1);
     let meta = make_torrent(&file, PIECE);
     let seeder = Seeder::start(&[(&meta, src.path())], None).await;
     let mut d = TestDaemon::start().await;
@@ -164,8 +165,8 @@ async fn add_by_torrent_then_views_recheck_move_remove() {
 async fn add_by_magnet_and_remove_keeps_data() {
     let src = tempfile::tempdir().unwrap();
     let dir = src.path().join("album");
-    let a = write_payload(&dir.join("a.bin"), 700_000, 2);
-    let b = write_payload(&dir.join("sub/b.bin"), 300_000, 3);
+    let a = random_file(&dir.join("a.bin"), 700_000, 2);
+    let b = random_file(&dir.join("sub/b.bin"), 300_000, 3);
     let meta = make_torrent(&dir, PIECE);
     let seeder = Seeder::start(&[(&meta, src.path())], None).await;
     let mut d = TestDaemon::start().await;
@@ -242,8 +243,8 @@ async fn qr_of_an_over_long_link_is_refused_cleanly() {
 async fn add_by_path_private_and_public() {
     let src = tempfile::tempdir().unwrap();
     let dir = src.path().join("photos");
-    let p1 = write_payload(&dir.join("one.jpg"), 400_000, 4);
-    let p2 = write_payload(&dir.join("two.jpg"), 250_000, 5);
+    let p1 = random_file(&dir.join("one.jpg"), 400_000, 4);
+    let p2 = random_file(&dir.join("two.jpg"), 250_000, 5);
     let mut sender = TestDaemon::start().await;
     let mut receiver = TestDaemon::start().await;
 
@@ -281,7 +282,7 @@ async fn add_by_path_private_and_public() {
 
     // Public: a plain magnet of the files.
     let file = src.path().join("notes.txt");
-    let n = write_payload(&file, 123_456, 6);
+    let n = random_file(&file, 123_456, 6);
     let v = sender
         .api
         .ok(
@@ -329,7 +330,7 @@ async fn verified(d: &TestDaemon, id: &str) -> u64 {
 async fn pause_resume_and_limits_by_effect() {
     let src = tempfile::tempdir().unwrap();
     let file = src.path().join("slow.bin");
-    let data = write_payload(&file, 8 * 1024 * 1024, 8);
+    let data = random_file(&file, 8 * 1024 * 1024, 8);
     let meta = make_torrent(&file, PIECE);
     let seeder = Seeder::start(&[(&meta, src.path())], None).await;
     let mut d = TestDaemon::start().await;
@@ -427,8 +428,8 @@ async fn queue_runs_one_download_at_a_time() {
     let src = tempfile::tempdir().unwrap();
     let f1 = src.path().join("first.bin");
     let f2 = src.path().join("second.bin");
-    write_payload(&f1, 2 * 1024 * 1024, 9);
-    write_payload(&f2, 1024 * 1024, 10);
+    random_file(&f1, 2 * 1024 * 1024, 9);
+    random_file(&f2, 1024 * 1024, 10);
     let m1 = make_torrent(&f1, PIECE);
     let m2 = make_torrent(&f2, PIECE);
     // 1 MiB/s: the first takes about two seconds.
@@ -464,8 +465,8 @@ async fn skipped_file_is_not_downloaded() {
     let src = tempfile::tempdir().unwrap();
     let dir = src.path().join("two");
     // Piece-aligned files: no piece is shared between them.
-    let wanted = write_payload(&dir.join("wanted.bin"), 8 * PIECE as usize, 11);
-    write_payload(&dir.join("skipped.bin"), 8 * PIECE as usize, 12);
+    let wanted = random_file(&dir.join("wanted.bin"), 8 * PIECE as usize, 11);
+    random_file(&dir.join("skipped.bin"), 8 * PIECE as usize, 12);
     let meta = make_torrent(&dir, PIECE);
     let order: Vec<String> = meta
         .info
@@ -538,7 +539,7 @@ async fn skipped_file_is_not_downloaded() {
 async fn sequential_mode_verifies_pieces_in_order() {
     let src = tempfile::tempdir().unwrap();
     let file = src.path().join("seq.bin");
-    write_payload(&file, 3 * 1024 * 1024, 13);
+    random_file(&file, 3 * 1024 * 1024, 13);
     let meta = make_torrent(&file, 32 * 1024);
     let seeder = Seeder::start(&[(&meta, src.path())], Some(1024 * 1024)).await;
     let mut d = TestDaemon::start().await;
@@ -583,7 +584,7 @@ async fn sequential_mode_verifies_pieces_in_order() {
 async fn seed_ratio_goal_pauses() {
     let src = tempfile::tempdir().unwrap();
     let file = src.path().join("share.bin");
-    write_payload(&file, 1024 * 1024, 14);
+    random_file(&file, 1024 * 1024, 14);
     let mut d = TestDaemon::start_with(ConfigLayer {
         seed_ratio: Some(1.0),
         ..ConfigLayer::default()

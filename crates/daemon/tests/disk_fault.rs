@@ -6,9 +6,10 @@
 
 mod support;
 
+use shoal_testkit::{make_torrent, random_file};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::{make_torrent, write_payload, Seeder, TestDaemon};
+use support::{Seeder, TestDaemon};
 
 /// A read-only bind mount of a directory over itself, undone on drop.
 struct ReadOnly(PathBuf);
@@ -46,7 +47,7 @@ fn run(args: &[&str], target: &Path) {
 async fn a_read_only_download_dir_shows_faulted_then_finishes() {
     let src = tempfile::tempdir().unwrap();
     let file = src.path().join("data.bin");
-    let data = write_payload(&file, 1_000_000, 31);
+    let data = random_file(&file, 1_000_000, 31);
     let meta = make_torrent(&file, 64 * 1024);
     let seeder = Seeder::start(&[(&meta, src.path())], None).await;
     let mut d = TestDaemon::start().await;

@@ -6,8 +6,9 @@
 mod support;
 
 use serde_json::{json, Value};
+use shoal_testkit::random_file;
 use std::collections::BTreeSet;
-use support::{write_payload, TestDaemon};
+use support::TestDaemon;
 
 fn documented() -> BTreeSet<(String, String)> {
     let doc: Value = serde_json::from_str(shoal_daemon::api::OPENAPI_JSON).unwrap();
@@ -54,7 +55,7 @@ fn routes_match_the_document() {
 async fn every_documented_operation_is_served() {
     let mut d = TestDaemon::start().await;
     let share = d.state.path().join("share.bin");
-    write_payload(&share, 100_000, 1);
+    random_file(&share, 100_000, 1);
     let added = d
         .api
         .ok(

@@ -6,14 +6,15 @@
 mod support;
 
 use serde_json::json;
-use support::{make_torrent, write_payload, Seeder, TestDaemon};
+use shoal_testkit::{make_torrent, random_file};
+use support::{Seeder, TestDaemon};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ranges_of_a_downloading_file() {
     let src = tempfile::tempdir().unwrap();
     let file = src.path().join("movie.mp4");
     let len = 6 * 1024 * 1024;
-    let data = write_payload(&file, len, 7);
+    let data = random_file(&file, len, 7);
     let meta = make_torrent(&file, 64 * 1024);
     // 1 MiB/s: the whole file takes ~6 s.
     let seeder = Seeder::start(&[(&meta, src.path())], Some(1024 * 1024)).await;

@@ -19,7 +19,7 @@ use shoal_dht::RateLimitConfig;
 use shoal_dht_net::{DhtNetConfig, DhtNode, NodeId};
 use tokio::net::UdpSocket;
 
-use common::{config, find_port};
+use common::{config, find_port, LOCALHOST};
 
 const SOURCES: u8 = 64;
 const QUERIES: u32 = 100_000;
@@ -92,7 +92,7 @@ fn spawn_target(
             .build()
             .unwrap();
         rt.block_on(async move {
-            let mut cfg = DhtNetConfig::new(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0));
+            let mut cfg = DhtNetConfig::new(LOCALHOST);
             cfg.dht.rate_limit = limits;
             let node = DhtNode::spawn(cfg).await.unwrap();
             let before = thread_cpu();

@@ -11,7 +11,36 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use shoal_dht_net::{DhtNode, NodeId};
 
-use common::{config, find_port, network, LOCALHOST};
+use common::{config, find_port, LOCALHOST};
+
+/// A node on 127.0.0.1 bootstrapping from `bootstrap` only.
+async fn spawn(bootstrap: &[SocketAddr]) -> DhtNode {
+    DhtNode::spawn(config(LOCALHOST, bootstrap)).await.unwrap()
+}
+
+/// `n` nodes, all bootstrapped from node 0 only; returns once all are bootstrapped.
+async fn network(n: usize, timeout: Duration) -> Vec<DhtNode> {
+    let first = spawn(&[]).await;
+    let seed = first.local_addr();
+    let mut nodes = vec![first];
+    for _ in 1..n {
+        nodes.push(spawn(&[seed]).await);
+    }
+    let waits: Vec<_> = nodes
+        .iter()
+        .map(|n| {
+            let n = n.clone();
+            tokio::spawn(async move { n.wait_bootstrapped(timeout).await })
+        })
+        .collect();
+    for (i, w) in waits.into_iter().enumerate() {
+        assert!(
+            w.await.unwrap(),
+            "node {i} did not bootstrap within {timeout:?}"
+        );
+    }
+    nodes
+}
 
 fn mean(v: &[u32]) -> f64 {
     f64::from(v.iter().sum::<u32>()) / v.len() as f64

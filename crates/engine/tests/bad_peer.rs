@@ -5,6 +5,7 @@
 
 mod support;
 
+use shoal_testkit::{init_logs, make_torrent, random_file, same_bytes};
 use std::io::{Seek, SeekFrom, Write};
 use std::net::IpAddr;
 use std::time::Duration;

@@ -5,6 +5,7 @@
 mod support;
 
 use shoal_engine::{AddTorrentOptions, SessionConfig, TorrentLimits};
+use shoal_testkit::{make_torrent, random_file, same_bytes};
 use std::time::Duration;
 use support::*;
 use tokio::time::Instant;

@@ -6,18 +6,11 @@
 mod support;
 
 use shoal_engine::{AddTorrentError, AddTorrentOptions, ResumeData, TorrentState};
-use std::time::{Duration, Instant};
+use shoal_testkit::{make_torrent, random_file, same_bytes};
+use std::time::Duration;
 use support::*;
 
 const MIB: usize = 1024 * 1024;
-
-async fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 /// A paused leecher gets no bytes and holds no peers; resumed, it finishes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -36,15 +29,15 @@ async fn pause_stops_transfer_and_resume_finishes() {
         vec![seeder.local_addr()],
     )
     .await;
-    wait_until("some progress", Duration::from_secs(10), || {
-        h.stats().have_pieces >= 4
-    })
-    .await;
+    poll(Duration::from_secs(10))
+        .until_async("some progress", || h.stats().have_pieces >= 4)
+        .await;
     h.pause();
-    wait_until("paused", Duration::from_secs(10), || {
-        h.stats().state == TorrentState::Paused && h.peers().is_empty()
-    })
-    .await;
+    poll(Duration::from_secs(10))
+        .until_async("paused", || {
+            h.stats().state == TorrentState::Paused && h.peers().is_empty()
+        })
+        .await;
     let before = h.stats();
     assert!(!before.complete, "finished before the pause took effect");
     tokio::time::sleep(Duration::from_millis(1500)).await;

@@ -5,6 +5,7 @@
 mod support;
 
 use shoal_engine::{AddTorrentOptions, FilePriority, TorrentError};
+use shoal_testkit::{make_torrent, random_file, same_bytes};
 use std::time::{Duration, Instant};
 use support::*;
 

@@ -7,6 +7,7 @@
 mod support;
 
 use shoal_engine::{DhtSettings, Session, SessionConfig};
+use shoal_testkit::{init_logs, make_torrent, random_file};
 use std::time::{Duration, Instant};
 use support::*;
 

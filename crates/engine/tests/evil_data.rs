@@ -16,6 +16,7 @@ mod support;
 use evil::{memory_session_with, raw_frame, rss_kib, Evil};
 use shoal_engine::{MemoryListener, MemoryNetwork, Session};
 use shoal_metainfo::Metainfo;
+use shoal_testkit::{init_logs, make_torrent, random_file, same_bytes};
 use shoal_wire::Message;
 use std::net::IpAddr;
 use std::path::PathBuf;

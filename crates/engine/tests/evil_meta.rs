@@ -18,6 +18,7 @@ use evil::{memory_session_with, rss_kib, Evil};
 use shoal_engine::MemoryNetwork;
 use shoal_ext::MetadataMessage;
 use shoal_metainfo::Metainfo;
+use shoal_testkit::{init_logs, make_torrent, random_file};
 use shoal_wire::{ExtensionHandshake, Message};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};

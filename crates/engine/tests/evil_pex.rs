@@ -16,6 +16,7 @@ mod support;
 use evil::{memory_session_with, rss_kib, Evil};
 use shoal_engine::{MemoryNetwork, MemoryStream};
 use shoal_ext::{PexFlags, PexMessage, PexPeer};
+use shoal_testkit::{init_logs, make_torrent, random_file, same_bytes};
 use shoal_wire::Message;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};

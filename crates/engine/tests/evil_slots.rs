@@ -18,6 +18,7 @@ mod support;
 use evil::{evil_handshake, greet_in, keepalive_until_closed, memory_session_with, rss_kib, Evil};
 use shoal_engine::{MemoryNetwork, MemoryStream, Session, TorrentHandle};
 use shoal_metainfo::Metainfo;
+use shoal_testkit::{init_logs, make_torrent, random_file, same_bytes};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use support::*;

@@ -17,6 +17,7 @@ mod support;
 use evil::{memory_session_with, raw_frame, rss_kib, Evil};
 use shoal_engine::{MemoryNetwork, MemoryStream, Session, TorrentHandle};
 use shoal_metainfo::Metainfo;
+use shoal_testkit::{init_logs, make_torrent, random_file, same_bytes};
 use shoal_wire::{BlockRef, Message};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;

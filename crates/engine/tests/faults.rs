@@ -13,9 +13,10 @@ mod support;
 use sha1::{Digest, Sha1};
 use shoal_engine::{Session, SessionConfig, TorrentHandle, TorrentState};
 use shoal_metainfo::Metainfo;
+use shoal_testkit::{init_logs, make_torrent, random_file, same_bytes};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::*;
 
 const MIB: usize = 1024 * 1024;
@@ -62,14 +63,6 @@ fn run(cmd: &str, args: &[&str], target: &Path) {
         "{cmd} {args:?} {} failed",
         target.display()
     );
-}
-
-async fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// A session on 127.0.0.1 that retries disk faults after `retry`.
@@ -123,12 +116,11 @@ async fn source(dir: &Path, len: usize, piece: u32, seed: u64) -> Source {
 /// Waits for a fault to pause `h`, then checks it holds: no error, no lost piece, the
 /// message says what is wrong, and retries do not lose anything either.
 async fn assert_faulted(h: &TorrentHandle, meta: &Metainfo, file: &Path, needle: &str) {
-    wait_until(
-        "the fault to pause the torrent",
-        Duration::from_secs(30),
-        || h.stats().state == TorrentState::Faulted,
-    )
-    .await;
+    poll(Duration::from_secs(30))
+        .until_async("the fault to pause the torrent", || {
+            h.stats().state == TorrentState::Faulted
+        })
+        .await;
     let s = h.stats();
     let fault = s.fault.clone().unwrap();
     assert!(fault.contains(needle), "unclear fault message: {fault}");
@@ -189,12 +181,11 @@ async fn read_only_output_dir_pauses_and_resumes_when_writable() {
     let leecher = session_retrying(Duration::from_millis(500)).await;
     let h = add(&leecher, &src.meta, &out_dir, vec![src.seeder.local_addr()]).await;
     let out = out_dir.join("data.bin");
-    wait_until(
-        "the fault to pause the torrent",
-        Duration::from_secs(30),
-        || h.stats().state == TorrentState::Faulted,
-    )
-    .await;
+    poll(Duration::from_secs(30))
+        .until_async("the fault to pause the torrent", || {
+            h.stats().state == TorrentState::Faulted
+        })
+        .await;
     let fault = h.stats().fault.unwrap();
     assert!(
         fault.contains("read-only"),
@@ -244,12 +235,9 @@ async fn seeder_recovers_from(damage: impl FnOnce(&Path)) {
         vec![second.local_addr()],
     )
     .await;
-    wait_until(
-        "the damaged seeder to notice",
-        Duration::from_secs(30),
-        || !b.is_complete(),
-    )
-    .await;
+    poll(Duration::from_secs(30))
+        .until_async("the damaged seeder to notice", || !b.is_complete())
+        .await;
     wait_complete(&c, Duration::from_secs(60)).await;
     wait_complete(&b, Duration::from_secs(60)).await;
     assert!(same_bytes(&src.file, &dir.path().join("leech/data.bin")));

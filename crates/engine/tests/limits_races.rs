@@ -6,6 +6,7 @@
 mod support;
 
 use shoal_engine::{AddTorrentOptions, SessionConfig, TorrentLimits};
+use shoal_testkit::{make_torrent, random_file};
 use std::collections::HashMap;
 use std::time::Duration;
 use support::*;

@@ -6,6 +6,7 @@
 
 mod support;
 
+use shoal_testkit::{init_logs, make_torrent, random_file, same_bytes};
 use std::time::Duration;
 use support::*;
 

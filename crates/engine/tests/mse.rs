@@ -9,6 +9,7 @@ mod support;
 
 use shoal_engine::{AddTorrentOptions, EncryptionPolicy, Session, SessionConfig, TorrentHandle};
 use shoal_metainfo::Metainfo;
+use shoal_testkit::{init_logs, make_torrent, random_file, same_bytes};
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -9,6 +9,7 @@ mod support;
 use shoal_engine::{AddTorrentOptions, Content, Session, TorrentError, TorrentHandle};
 use shoal_metainfo::{auto_piece_length, create_torrent_from_stream, CreateOptions, Metainfo};
 use shoal_private::{scan_path, ContentKey, PrivateLayout, PrivateSource};
+use shoal_testkit::{init_logs, random_file, same_bytes};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;

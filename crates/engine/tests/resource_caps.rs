@@ -8,6 +8,7 @@ mod support;
 
 use shoal_engine::{AddTorrentOptions, Session, SessionConfig};
 use shoal_metainfo::Metainfo;
+use shoal_testkit::{make_torrent, random_file, same_bytes};
 use shoal_wire::Handshake;
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -3,6 +3,7 @@
 
 mod support;
 
+use shoal_testkit::{make_torrent, random_file, same_bytes};
 use std::time::Duration;
 use support::*;
 

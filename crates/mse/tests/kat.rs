@@ -3,10 +3,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::{hex, hex20};
 use shoal_mse::{obfuscated_info_hash, EncryptionPolicy, HandshakeParams, Initiator, Responder};
+use shoal_testkit::hex;
 
 const SKEY: &str = "98c326b3ce008bfe0b095f53dbd3bd6605281d7e";
 const MSG_A1: &str = "96e112dab29e8c5272accb9b17b26887ce54a144a4e3b697c7d159b7a817e556b0918db2b4c658e02a87f7e5fb14b18a553e084cbf3dad2d30f16596ccb982d406258c61b30c5c1dae2ddc60bdbd48d79896312aad63238c39e1a633821eb6935a5a5a5a5a5a5a";
@@ -41,7 +39,7 @@ fn obfuscated_hash_matches() {
     // HASH('req2', SKEY) xor HASH('req3', S) sits at bytes 20..40 of MSG_A2; req2
     // alone is checked here against a direct SHA-1.
     use sha1::{Digest, Sha1};
-    let skey = hex20(SKEY);
+    let skey = hex::decode_array(SKEY);
     let want: [u8; 20] = Sha1::new()
         .chain_update(b"req2")
         .chain_update(skey)
@@ -52,7 +50,7 @@ fn obfuscated_hash_matches() {
 
 #[test]
 fn initiator_transcript() {
-    let skey = hex20(SKEY);
+    let skey = hex::decode_array(SKEY);
     let mut a = Initiator::with_params(
         skey,
         EncryptionPolicy::Prefer,
@@ -60,14 +58,14 @@ fn initiator_transcript() {
         initiator_params(),
     )
     .unwrap();
-    assert_eq!(a.poll_transmit().unwrap(), hex(MSG_A1));
+    assert_eq!(a.poll_transmit().unwrap(), hex::decode(MSG_A1));
     assert_eq!(a.poll_transmit(), None);
 
-    a.handle_input(&hex(MSG_B1)).unwrap();
-    assert_eq!(a.poll_transmit().unwrap(), hex(MSG_A2));
+    a.handle_input(&hex::decode(MSG_B1)).unwrap();
+    assert_eq!(a.poll_transmit().unwrap(), hex::decode(MSG_A2));
     assert!(!a.is_done());
 
-    a.handle_input(&hex(MSG_B2)).unwrap();
+    a.handle_input(&hex::decode(MSG_B2)).unwrap();
     assert!(a.is_done());
     assert_eq!(a.poll_transmit(), None);
     let mut est = a.poll_outcome().unwrap();
@@ -76,23 +74,23 @@ fn initiator_transcript() {
     let cipher = est.cipher.as_mut().unwrap();
     let mut ping = *b"ping";
     cipher.encrypt(&mut ping);
-    assert_eq!(ping.to_vec(), hex(PING_A));
+    assert_eq!(ping.to_vec(), hex::decode(PING_A));
     assert!(a.poll_outcome().is_none());
 }
 
 #[test]
 fn initiator_transcript_plaintext_selected() {
     let mut a = Initiator::with_params(
-        hex20(SKEY),
+        hex::decode_array(SKEY),
         EncryptionPolicy::Prefer,
         IA.to_vec(),
         initiator_params(),
     )
     .unwrap();
     a.poll_transmit();
-    a.handle_input(&hex(MSG_B1)).unwrap();
+    a.handle_input(&hex::decode(MSG_B1)).unwrap();
     a.poll_transmit();
-    a.handle_input(&hex(MSG_B2_PLAIN)).unwrap();
+    a.handle_input(&hex::decode(MSG_B2_PLAIN)).unwrap();
     let est = a.poll_outcome().unwrap();
     assert!(!est.is_encrypted());
     assert_eq!(est.initial_payload, b"hi there");
@@ -100,7 +98,7 @@ fn initiator_transcript_plaintext_selected() {
 
 #[test]
 fn responder_transcript() {
-    let skey = hex20(SKEY);
+    let skey = hex::decode_array(SKEY);
     let mut b = Responder::with_params(
         [[0x77; 20], skey, [0x88; 20]],
         EncryptionPolicy::Prefer,
@@ -109,12 +107,12 @@ fn responder_transcript() {
     .unwrap();
     assert_eq!(b.poll_transmit(), None, "nothing before Ya arrives");
 
-    b.handle_input(&hex(MSG_A1)).unwrap();
-    assert_eq!(b.poll_transmit().unwrap(), hex(MSG_B1));
+    b.handle_input(&hex::decode(MSG_A1)).unwrap();
+    assert_eq!(b.poll_transmit().unwrap(), hex::decode(MSG_B1));
 
-    b.handle_input(&hex(MSG_A2)).unwrap();
+    b.handle_input(&hex::decode(MSG_A2)).unwrap();
     assert!(b.is_done());
-    let msg_b2 = hex(MSG_B2);
+    let msg_b2 = hex::decode(MSG_B2);
     assert_eq!(b.poll_transmit().unwrap(), msg_b2[..14]);
     let mut est = b.poll_outcome().unwrap();
     assert_eq!(est.info_hash, skey);
@@ -123,20 +121,23 @@ fn responder_transcript() {
     let mut payload = *b"hi there";
     cipher.encrypt(&mut payload);
     assert_eq!(payload, msg_b2[14..]);
-    let mut ping = hex(PING_A);
+    let mut ping = hex::decode(PING_A);
     cipher.decrypt(&mut ping);
     assert_eq!(ping, b"ping");
 }
 
 #[test]
 fn responder_transcript_plaintext_selected() {
-    let mut b =
-        Responder::with_params([hex20(SKEY)], EncryptionPolicy::Disable, responder_params())
-            .unwrap();
-    b.handle_input(&hex(MSG_A1)).unwrap();
+    let mut b = Responder::with_params(
+        [hex::decode_array(SKEY)],
+        EncryptionPolicy::Disable,
+        responder_params(),
+    )
+    .unwrap();
+    b.handle_input(&hex::decode(MSG_A1)).unwrap();
     b.poll_transmit();
-    b.handle_input(&hex(MSG_A2)).unwrap();
-    assert_eq!(b.poll_transmit().unwrap(), hex(MSG_B2_PLAIN)[..14]);
+    b.handle_input(&hex::decode(MSG_A2)).unwrap();
+    assert_eq!(b.poll_transmit().unwrap(), hex::decode(MSG_B2_PLAIN)[..14]);
     let est = b.poll_outcome().unwrap();
     assert!(est.cipher.is_none());
     assert_eq!(

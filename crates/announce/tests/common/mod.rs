@@ -1,4 +1,5 @@
 //! Tiny local trackers for the integration tests; everything listens on 127.0.0.1 only.
+// Four test binaries include this module and each uses only part of it.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::net::SocketAddr;
@@ -6,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use shoal_announce::{AnnouncerConfig, TransferStats};
+use shoal_testkit::Poll;
 use shoal_tracker::udp::packet::{AnnouncePacket, Request, Response};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
@@ -55,14 +57,8 @@ pub fn announce_reply(interval: u64) -> Vec<u8> {
     body
 }
 
-/// Polls `cond` every 10 ms for up to 5 s.
-pub async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
+/// How the tests wait for the announcer: every 10 ms for up to 5 s.
+pub const WAIT: Poll = Poll::secs(5).every(Duration::from_millis(10));
 
 /// One HTTP reply: status line text, extra header lines, body.
 #[derive(Clone)]

@@ -2,15 +2,13 @@
 //! with its own state directory (DHT, LSD and trackers off), find its API through
 //! `api.json`, call the API, run the `shoal` client commands, start `shoal seed`.
 //! Every child is killed when its guard drops.
+// Two test binaries include this module and each uses only part of it.
 #![allow(dead_code, clippy::unwrap_used)]
 
-#[path = "../support/human_bytes.rs"]
-mod human_bytes;
-
-use human_bytes::parse_human_bytes;
 use serde_json::Value;
+use shoal_testkit::units::parse_human_bytes;
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -56,15 +54,6 @@ impl Drop for Child2 {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A port that was free a moment ago.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A running `shoal daemon`.
@@ -319,40 +308,10 @@ fn start_seeder_with(
     (proc, addr)
 }
 
-/// Writes `len` pseudo-random bytes to `path`.
-pub fn write_payload(path: &Path, len: usize, seed: u64) -> Vec<u8> {
-    use rand::{RngCore, SeedableRng};
-    let mut data = vec![0u8; len];
-    rand::rngs::StdRng::seed_from_u64(seed).fill_bytes(&mut data);
-    if let Some(p) = path.parent() {
-        std::fs::create_dir_all(p).unwrap();
-    }
-    std::fs::write(path, &data).unwrap();
-    data
-}
-
-/// Writes a .torrent of `src` to `out` with the given piece length.
-pub fn make_torrent(src: &Path, out: &Path, piece_length: u32) -> String {
-    let meta = shoal_metainfo::create_torrent(
-        src,
-        &shoal_metainfo::CreateOptions {
-            piece_length: Some(piece_length),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+/// Writes a .torrent of `src` to `out` with the given piece length; returns its
+/// info-hash in hex.
+pub fn write_torrent(src: &Path, out: &Path, piece_length: u32) -> String {
+    let meta = shoal_testkit::make_torrent(src, piece_length);
     std::fs::write(out, meta.to_bytes()).unwrap();
     meta.info_hash.to_hex()
-}
-
-/// Polls `f` every 100 ms until it returns Some (panics after `secs`).
-pub fn wait_until<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }

@@ -5,7 +5,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use super::{free_port, wait_until, Proc, Scratch, Torrent, PYTHON, TIMEOUT};
+use shoal_testkit::{free_port, Poll};
+
+use super::{Proc, Scratch, Torrent, PYTHON, TIMEOUT};
 
 /// Self-destruct timeout handed to helpers that support one (beyond any test wait).
 const HELPER_TIMEOUT_SECS: &str = "180";
@@ -365,9 +367,8 @@ pub fn wait_download(
     missing_empty_ok: bool,
 ) {
     let mut last_check = std::time::Instant::now() - Duration::from_secs(1);
-    wait_until(
+    Poll::up_to(TIMEOUT).until(
         &format!("{} to download {}", downloader.name, dst.display()),
-        TIMEOUT,
         || {
             if let Some(st) = downloader.try_status() {
                 panic!(

@@ -5,7 +5,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use shoal_dht_net::{DhtConfig, DhtNetConfig, DhtNode};
+use shoal_dht_net::{DhtNetConfig, DhtNode};
+use shoal_testkit::hex;
 
 /// A running local DHT; dropping it stops every node.
 pub struct LocalDht {
@@ -13,24 +14,11 @@ pub struct LocalDht {
     runtime: tokio::runtime::Runtime,
 }
 
-/// Node settings for a loopback network: every node shares 127.0.0.1, so the per-IP
-/// rate limit (meant for one remote host) is lifted between them.
+/// Node settings for a loopback network (see `shoal_testkit::dht`).
 fn node_config(bind: SocketAddr, bootstrap: Option<SocketAddr>) -> DhtNetConfig {
-    let unlimited = 1_000_000;
     DhtNetConfig {
         bootstrap: bootstrap.iter().map(|a| a.to_string()).collect(),
-        dht: DhtConfig {
-            query_timeout: Duration::from_millis(1500),
-            rate_limit: shoal_dht_net::RateLimitConfig {
-                per_ip_burst: unlimited,
-                per_ip_rate: unlimited,
-                global_burst: unlimited,
-                global_rate: unlimited,
-                ..Default::default()
-            },
-            bootstrap_retry: Duration::from_secs(1),
-            ..DhtConfig::default()
-        },
+        dht: shoal_testkit::dht::loopback_config(),
         ..DhtNetConfig::new(bind)
     }
 }
@@ -87,23 +75,12 @@ impl LocalDht {
 
 /// The 20-byte info-hash in a magnet link's `xt=urn:btih:HEX`.
 pub fn info_hash_of(link: &str) -> [u8; 20] {
-    let hex = link
-        .split("urn:btih:")
-        .nth(1)
-        .unwrap()
-        .get(..40)
-        .unwrap()
-        .to_string();
-    let mut out = [0u8; 20];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
-    }
-    out
+    let digits = link.split("urn:btih:").nth(1).unwrap().get(..40).unwrap();
+    hex::decode_array(digits)
 }
 
 /// `magnet:?xt=urn:btih:HEX` and nothing else: no name, trackers or peer addresses.
 pub fn bare_magnet(link: &str) -> String {
-    let ih = info_hash_of(link);
-    let hex: String = ih.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(&info_hash_of(link));
     format!("magnet:?xt=urn:btih:{hex}")
 }

@@ -2,7 +2,8 @@
 //! (libtorrent, aria2, Transmission) and an opentracker, all on 127.0.0.1.
 //!
 //! Each test file does `mod support;` and uses what it needs, so items unused by one
-//! file are expected. Every process is owned by a [`Proc`] guard that kills it on drop,
+//! file are expected (hence the allow below); generic helpers (ports, polling, hex,
+//! file trees) come from `shoal-testkit`. Every process is owned by a [`Proc`] guard that kills it on drop,
 //! every wait is bounded, and when a test panics the logs of all its processes are
 //! printed (set `SHOAL_KEEP_TMP=1` to keep the scratch directory as well).
 #![allow(dead_code, unused_imports, clippy::unwrap_used)]
@@ -10,7 +11,6 @@
 pub mod clients;
 pub mod data;
 pub mod dht;
-pub mod human_bytes;
 pub mod netns;
 pub mod proc;
 pub mod torrent;
@@ -18,19 +18,16 @@ pub mod tracker;
 
 pub use clients::*;
 pub use data::*;
-pub use human_bytes::parse_human_bytes;
 pub use proc::Proc;
 pub use torrent::*;
 pub use tracker::Tracker;
 
-use std::collections::HashSet;
 use std::io::Write as _;
-use std::net::{TcpListener, UdpSocket};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 /// Upper bound for any single wait (a download, a process exit, a log line).
 pub const TIMEOUT: Duration = Duration::from_secs(120);
@@ -118,38 +115,6 @@ pub fn require(test: &str, tools: &[Tool]) -> bool {
     }
     say(&format!("SKIP: {msg}"));
     false
-}
-
-/// A free loopback port (TCP and UDP both bindable right now). Ports already handed out
-/// by this test binary are never repeated, so parallel tests cannot pick the same one.
-pub fn free_port() -> u16 {
-    static USED: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
-    for _ in 0..200 {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = l.local_addr().unwrap().port();
-        if UdpSocket::bind(("127.0.0.1", port)).is_err() {
-            continue;
-        }
-        let mut used = USED.lock().unwrap_or_else(|e| e.into_inner());
-        if used.get_or_insert_with(HashSet::new).insert(port) {
-            return port;
-        }
-    }
-    panic!("no free loopback port found");
-}
-
-/// Polls `cond` every 100 ms until it holds; panics with `what` after `timeout`.
-pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    loop {
-        if cond() {
-            return;
-        }
-        if start.elapsed() > timeout {
-            panic!("timed out after {timeout:?} waiting for {what}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// Per-test scratch directory (mode 0755 so opentracker, which drops to `nobody`,

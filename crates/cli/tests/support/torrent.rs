@@ -38,7 +38,7 @@ impl Torrent {
     }
 
     pub fn hex(&self) -> String {
-        hex(&self.info_hash)
+        shoal_testkit::hex::encode(&self.info_hash)
     }
 
     /// How the torrent's files under `dst` differ from those under `src` (both save
@@ -90,10 +90,6 @@ impl Torrent {
             .iter()
             .any(|(p, l)| p.ends_with(suffix) && *l == len)
     }
-}
-
-pub fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// A decoded bencode value (just enough for reading .torrent files in tests).

@@ -12,7 +12,9 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::process::Command;
 use std::time::Duration;
 
-use super::{wait_until, Proc, Scratch, OPENTRACKER};
+use shoal_testkit::{hex, Poll};
+
+use super::{Proc, Scratch, OPENTRACKER};
 
 pub struct Tracker {
     pub port: u16,
@@ -27,7 +29,7 @@ impl Tracker {
         let wl = dir.join("whitelist");
         let list: String = info_hashes
             .iter()
-            .map(|h| format!("{}\n", super::hex(h)))
+            .map(|h| format!("{}\n", hex::encode(h)))
             .collect();
         std::fs::write(&wl, list).unwrap();
         std::fs::set_permissions(&wl, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -37,17 +39,13 @@ impl Tracker {
             .arg(&wl)
             .current_dir(&dir);
         let mut proc = Proc::spawn(s, "opentracker", cmd);
-        wait_until(
-            "opentracker to accept connections",
-            Duration::from_secs(10),
-            || {
-                assert!(
-                    proc.is_running(),
-                    "opentracker exited at start (port {port} taken?)"
-                );
-                TcpStream::connect(("127.0.0.1", port)).is_ok()
-            },
-        );
+        Poll::up_to(Duration::from_secs(10)).until("opentracker to accept connections", || {
+            assert!(
+                proc.is_running(),
+                "opentracker exited at start (port {port} taken?)"
+            );
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
         Tracker { port, proc }
     }
 
@@ -71,11 +69,9 @@ impl Tracker {
 
     /// Waits until the tracker lists at least `n` seeders (peers that announced `left=0`).
     pub fn wait_seeders(&self, info_hash: &[u8; 20], n: i64, timeout: Duration) {
-        wait_until(
-            &format!("{n} seeder(s) announced to the tracker"),
-            timeout,
-            || self.scrape(info_hash).is_some_and(|(c, _)| c >= n),
-        );
+        Poll::up_to(timeout).until(&format!("{n} seeder(s) announced to the tracker"), || {
+            self.scrape(info_hash).is_some_and(|(c, _)| c >= n)
+        });
     }
 }
 

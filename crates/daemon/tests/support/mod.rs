@@ -1,44 +1,22 @@
 //! Shared helpers of the daemon's integration tests: an in-process daemon on loopback
 //! with its own temporary state directory (DHT, LSD and trackers off), an API client,
-//! in-process engine seeders, payload files and polling.
+//! in-process engine seeders and polling of a torrent's state. Payloads and torrents
+//! come from `shoal-testkit`.
+// Five test binaries include this module and each uses only part of it.
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod http;
 
 use base64::Engine as _;
-use rand::{RngCore, SeedableRng};
 use serde_json::{json, Value};
 use shoal_daemon::config::{ConfigLayer, DaemonConfig};
 use shoal_daemon::state::StateDir;
 use shoal_daemon::Daemon;
 use shoal_engine::{AddTorrentOptions, Session, SessionConfig, TorrentHandle};
-use shoal_metainfo::{create_torrent, CreateOptions, Metainfo};
+use shoal_metainfo::Metainfo;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-/// Writes `len` pseudo-random bytes (from `seed`) to `path`.
-pub fn write_payload(path: &Path, len: usize, seed: u64) -> Vec<u8> {
-    let mut data = vec![0u8; len];
-    rand::rngs::StdRng::seed_from_u64(seed).fill_bytes(&mut data);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).unwrap();
-    }
-    std::fs::write(path, &data).unwrap();
-    data
-}
-
-/// A torrent of `path` with the given piece length.
-pub fn make_torrent(path: &Path, piece_length: u32) -> Metainfo {
-    create_torrent(
-        path,
-        &CreateOptions {
-            piece_length: Some(piece_length),
-            ..CreateOptions::default()
-        },
-    )
-    .unwrap()
-}
 
 /// A local engine session seeding torrents, for the daemon to download from.
 pub struct Seeder {
@@ -227,16 +205,4 @@ pub fn merge(body: &mut Value, extra: Value) {
     if let (Some(b), Value::Object(e)) = (body.as_object_mut(), extra) {
         b.extend(e);
     }
-}
-
-/// Polls `cond` every 50 ms for up to `secs`.
-pub async fn wait_for(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    cond()
 }

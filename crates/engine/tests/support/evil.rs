@@ -2,6 +2,7 @@
 //! BitTorrent wire protocol (handshake, length-prefixed messages via shoal-wire's codec)
 //! to get a connection going, and can then send raw bytes that break the protocol. It
 //! also observes how the engine reacts (EOF or reset on its socket).
+// The five `evil_*` binaries include this module and each uses only part of it.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use bytes::BytesMut;

@@ -1,32 +1,15 @@
-//! Shared helpers for the engine's loopback swarm tests.
+//! Engine helpers for the loopback swarm tests: sessions on 127.0.0.1 without
+//! trackers, adding torrents, waiting for them. Generic helpers (payloads, torrents,
+//! logs, polling) come from `shoal-testkit`.
+// Every engine test binary includes this module and each uses only part of it.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use rand::{RngCore, SeedableRng};
 use shoal_engine::{AddTorrentOptions, Session, SessionConfig, TorrentHandle};
-use shoal_metainfo::{create_torrent, CreateOptions, Metainfo};
+use shoal_metainfo::Metainfo;
+use shoal_testkit::Poll;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
-
-/// Writes `len` deterministic pseudo-random bytes to `path`.
-pub fn random_file(path: &Path, len: usize, seed: u64) {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let mut data = vec![0u8; len];
-    rng.fill_bytes(&mut data);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, data).unwrap();
-}
-
-/// A torrent of `path` with the given piece length.
-pub fn make_torrent(path: &Path, piece_length: u32) -> Metainfo {
-    let opts = CreateOptions {
-        piece_length: Some(piece_length),
-        ..CreateOptions::default()
-    };
-    let meta = create_torrent(path, &opts).unwrap();
-    // Round-trip through the file format like a real user would.
-    Metainfo::from_bytes(&meta.to_bytes()).unwrap()
-}
 
 /// A session on 127.0.0.1 with a free port and no trackers.
 pub async fn session(upload_limit: Option<u64>) -> Session {
@@ -39,6 +22,7 @@ pub async fn session(upload_limit: Option<u64>) -> Session {
     Session::new(config).await.unwrap()
 }
 
+/// Adds `meta` to `session` with its data in `dir`, dialling `peers`.
 pub async fn add(
     session: &Session,
     meta: &Metainfo,
@@ -64,14 +48,6 @@ pub async fn wait_complete(handle: &TorrentHandle, limit: Duration) {
         .unwrap();
 }
 
-pub fn same_bytes(a: &Path, b: &Path) -> bool {
-    std::fs::read(a).unwrap() == std::fs::read(b).unwrap()
-}
-
-pub fn path_in(dir: &tempfile::TempDir, rel: &str) -> PathBuf {
-    dir.path().join(rel)
-}
-
 /// A session listening on `ip` (any 127.x address works on Linux loopback), so tests
 /// can tell peers apart by address.
 pub async fn session_on(ip: &str, upload_limit: Option<u64>) -> Session {
@@ -84,14 +60,9 @@ pub async fn session_on(ip: &str, upload_limit: Option<u64>) -> Session {
     Session::new(config).await.unwrap()
 }
 
-/// Logs to the test's output when `RUST_LOG` is set.
-pub fn init_logs() {
-    if std::env::var_os("RUST_LOG").is_some() {
-        let _ = tracing_subscriber::fmt()
-            .with_test_writer()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .try_init();
-    }
+/// How the tests wait for a torrent's state: every 20 ms, up to `limit`.
+pub fn poll(limit: Duration) -> Poll {
+    Poll::up_to(limit).every(Duration::from_millis(20))
 }
 
 /// A session at `ip` on the memory network `net`, with no trackers and the disk work

@@ -1,4 +1,5 @@
 //! Helpers shared by the integration tests: building torrents with the bencode encoder.
+// Three test binaries include this module and each uses only part of it.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::{Component, Path};

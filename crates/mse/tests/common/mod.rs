@@ -1,21 +1,11 @@
-//! Helpers shared by the integration tests: hex decoding and an in-memory pump
-//! that shuttles bytes between an initiator and a responder.
+//! Helpers shared by the integration tests: handshake parameters and an in-memory
+//! pump that shuttles bytes between an initiator and a responder.
 
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(clippy::unwrap_used)]
 
 use shoal_mse::{Established, HandshakeParams, Initiator, MseError, Responder};
 
-pub fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-pub fn hex20(s: &str) -> [u8; 20] {
-    hex(s).try_into().unwrap()
-}
-
+/// Handshake parameters with the private key `[key_byte; 20]` and the given pads.
 pub fn params(key_byte: u8, pad: Vec<u8>, encrypted_pad: Vec<u8>) -> HandshakeParams {
     HandshakeParams {
         private_key: [key_byte; 20],

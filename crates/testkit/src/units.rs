@@ -1,8 +1,8 @@
-//! Reading back the amounts `shoal` prints ("8.0 MiB", "512 B"), for tests that check
-//! upload totals from a process's output. Shared by `support` and `daemon_harness`.
-#![allow(dead_code)]
+//! Reading back byte amounts as shoal prints them ("8.0 MiB", "512 B"), for tests that
+//! check totals in a process's output.
 
-/// Bytes in a printed amount such as "9.5 MiB" (a bare number is bytes).
+/// Bytes in a printed amount such as "9.5 MiB" (a bare number is bytes); panics on an
+/// unknown unit.
 pub fn parse_human_bytes(text: &str) -> u64 {
     let text = text.trim();
     let (num, unit) = text.split_once(' ').unwrap_or((text, "B"));
