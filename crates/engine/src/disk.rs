@@ -1,5 +1,7 @@
-//! Disk worker threads: received blocks are written and pieces hashed here, off the
-//! async threads, so a peer task only moves bytes between its socket and the protocol.
+//! Disk worker threads: received blocks are written, pieces hashed and blocks for
+//! uploads read here, off the async threads, so a peer task only moves bytes between
+//! its socket and the protocol. (Blocks that leave by `sendfile` are read by the
+//! kernel straight from the page cache and never pass through here.)
 //!
 //! The pool knows stores and piece verifiers, never torrents: a job carries the
 //! torrent's [`TorrentDisk`] (its store, how its pieces are verified, and where to
@@ -14,10 +16,11 @@
 //! that count is over [`DiskPool::QUEUE_LIMIT`], which pushes back on the senders
 //! through TCP.
 
+use crate::error::StoreError;
 use crate::hasher::PieceHasher;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use crate::verifier::PieceVerifier;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use parking_lot::{Mutex, RwLock};
 use shoal_wire::BlockRef;
 use std::collections::HashMap;
@@ -36,6 +39,13 @@ pub(crate) struct TorrentDisk {
     pub verifier: Arc<PieceVerifier>,
     /// Where the results go.
     pub events: async_mpsc::UnboundedSender<DiskEvent>,
+}
+
+/// A block read for an upload, handed back to the peer task that asked for it.
+#[derive(Debug)]
+pub(crate) struct BlockRead {
+    pub block: BlockRef,
+    pub data: Result<Bytes, StoreError>,
 }
 
 /// What the disk pool reports back to a torrent.
@@ -58,6 +68,12 @@ enum DiskJob {
     },
     /// Every block of `piece` is written: check its hash.
     Verify { torrent: TorrentDisk, piece: u32 },
+    /// Read `block` (for an upload) and hand it to `reply`.
+    Read {
+        store: Arc<Store>,
+        block: BlockRef,
+        reply: async_mpsc::UnboundedSender<BlockRead>,
+    },
 }
 
 impl DiskJob {
@@ -65,7 +81,7 @@ impl DiskJob {
     fn bytes(&self) -> usize {
         match self {
             DiskJob::Write { blocks, .. } => blocks.iter().map(|(_, d)| d.len()).sum(),
-            DiskJob::Verify { .. } => 0,
+            DiskJob::Verify { .. } | DiskJob::Read { .. } => 0,
         }
     }
 }
@@ -153,6 +169,23 @@ impl DiskPool {
         self.send(shards.get(piece as usize % shards.len().max(1)), job);
     }
 
+    /// Queues a read of `block` from `store`; the result goes to `reply`. Reads queue
+    /// behind the writes of the same piece, so a block just written reads back whole.
+    pub fn read(
+        &self,
+        store: &Arc<Store>,
+        block: BlockRef,
+        reply: &async_mpsc::UnboundedSender<BlockRead>,
+    ) {
+        let shards = self.shards.read();
+        let job = DiskJob::Read {
+            store: store.clone(),
+            block,
+            reply: reply.clone(),
+        };
+        self.send(shards.get(block.piece as usize % shards.len().max(1)), job);
+    }
+
     fn send(&self, shard: Option<&mpsc::Sender<DiskJob>>, job: DiskJob) {
         let bytes = job.bytes();
         self.queued.fetch_add(bytes, Ordering::Relaxed);
@@ -207,6 +240,17 @@ fn run_job(hashers: &mut Hashers, job: DiskJob) {
                 Err(error) => DiskEvent::Fault { piece, error },
             };
             let _ = torrent.events.send(event);
+        }
+        DiskJob::Read {
+            store,
+            block,
+            reply,
+        } => {
+            let mut buf = BytesMut::zeroed(block.length as usize);
+            let data = store
+                .read_block(block.piece, block.begin, &mut buf)
+                .map(|()| buf.freeze());
+            let _ = reply.send(BlockRead { block, data });
         }
     }
 }

@@ -59,7 +59,7 @@ pub enum AddTorrentError {
 #[non_exhaustive]
 pub enum TorrentError {
     #[error("disk error: {0}")]
-    Disk(#[source] Arc<crate::store::StoreError>),
+    Disk(#[source] Arc<StoreError>),
     /// The private link's key does not open the content (found from verified data,
     /// before any file was written).
     #[error("wrong key for this link")]
@@ -105,4 +105,28 @@ pub enum RemoveError {
     NotFound,
     #[error("deleting the torrent's data failed: {0}")]
     Delete(std::io::Error),
+}
+
+/// A failure of either kind of store (the files of a torrent, or a private link's).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error(transparent)]
+    Files(#[from] shoal_storage::StorageError),
+    #[error(transparent)]
+    Private(#[from] shoal_private::PrivateStoreError),
+}
+
+impl StoreError {
+    /// The error that stops the torrent: content problems of a private link (wrong key,
+    /// unreadable content) are told apart from disk failures.
+    pub fn into_torrent_error(self) -> TorrentError {
+        match self {
+            StoreError::Private(shoal_private::PrivateStoreError::WrongKey) => {
+                TorrentError::WrongKey
+            }
+            StoreError::Private(e) if e.is_content() => TorrentError::Content(Arc::new(e)),
+            other => TorrentError::Disk(Arc::new(other)),
+        }
+    }
 }

@@ -30,11 +30,10 @@ mod verifier;
 pub use config::{
     AddTorrentOptions, Content, DhtSettings, FilePriority, ResumeData, SessionConfig, TorrentLimits,
 };
-pub use error::{AddTorrentError, RemoveError, SessionError, TorrentError};
+pub use error::{AddTorrentError, RemoveError, SessionError, StoreError, TorrentError};
 pub use magnet::MetadataError;
 pub use session::{Session, SessionStats};
 pub use shoal_mse::EncryptionPolicy;
-pub use store::StoreError;
 pub use torrent::{FileSnapshot, TorrentState, TrackerSnapshot};
 pub use torrent::{PeerSnapshot, StreamPriority, TorrentHandle, TorrentStats};
 pub use transport::{MemoryListener, MemoryNetwork, MemoryStream, Network, PIPE_CAPACITY};

@@ -7,39 +7,17 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use shoal_metainfo::Metainfo;
-use shoal_private::{PrivateStore, PrivateStoreError};
-use shoal_storage::{FilePool, FileSpec, Layout, Storage, StorageError, StorageOptions};
+use shoal_private::PrivateStore;
+use shoal_storage::{FilePool, FileSpec, Layout, Storage, StorageOptions};
 use shoal_wire::Bitfield;
 
 use crate::config::{AddTorrentOptions, Content};
-use crate::{AddTorrentError, TorrentError};
+use crate::error::{AddTorrentError, StoreError};
 
 /// A torrent's piece storage.
 pub(crate) enum Store {
     Files(Storage),
     Private(PrivateStore),
-}
-
-/// A failure of either kind of store (the files of a torrent, or a private link's).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    #[error(transparent)]
-    Files(#[from] StorageError),
-    #[error(transparent)]
-    Private(#[from] PrivateStoreError),
-}
-
-impl StoreError {
-    /// The error that stops the torrent: content problems of a private link (wrong key,
-    /// unreadable content) are told apart from disk failures.
-    pub fn into_torrent_error(self) -> TorrentError {
-        match self {
-            StoreError::Private(PrivateStoreError::WrongKey) => TorrentError::WrongKey,
-            StoreError::Private(e) if e.is_content() => TorrentError::Content(Arc::new(e)),
-            other => TorrentError::Disk(Arc::new(other)),
-        }
-    }
 }
 
 impl Store {

@@ -2,8 +2,9 @@
 //! metainfo. The disk workers only ask this type, so BitTorrent v2's per-block Merkle
 //! verification replaces it here without touching the pool or the piece owner.
 
+use crate::error::StoreError;
 use crate::hasher::PieceHasher;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use shoal_metainfo::Metainfo;
 
 /// The expected digests of a torrent's pieces and their sizes.

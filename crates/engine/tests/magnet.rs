@@ -110,3 +110,82 @@ async fn a_peer_that_comes_up_late_is_dialled_again() {
     seeder.await.unwrap().shutdown().await;
     leecher.shutdown().await;
 }
+
+/// The peer that served the metadata keeps its connection: once the torrent is added
+/// (with no address to dial) the same connection trades the pieces. The seeder sees
+/// one connection from first to last, from the same address.
+#[tokio::test(start_paused = true)]
+async fn metadata_connection_goes_on_to_trade_pieces() {
+    init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("seed/data.bin");
+    random_file(&src, 3_000_000, 21);
+    let meta = make_torrent(&src, 16 * 1024);
+    let net = shoal_engine::MemoryNetwork::new();
+    let seeder = memory_session(&net, "10.0.0.1").await;
+    let seeding = add(&seeder, &meta, &dir.path().join("seed"), vec![]).await;
+    let leecher = memory_session(&net, "10.0.0.2").await;
+    let fetched = leecher
+        .fetch_metadata(
+            &meta.magnet(),
+            vec![seeder.local_addr()],
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    let first = seeding.peers();
+    assert_eq!(first.len(), 1, "the metadata connection is open");
+    let out = tempfile::tempdir().unwrap();
+    let got = add(&leecher, &fetched, out.path(), vec![]).await;
+    let until = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !got.is_complete() {
+        assert!(
+            tokio::time::Instant::now() < until,
+            "download did not complete"
+        );
+        let now = seeding.peers();
+        assert!(now.len() <= 1, "a second connection: {:?}", now.len());
+        if let Some(p) = now.first() {
+            assert_eq!(p.addr, first[0].addr, "the seeder sees a new connection");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(same_bytes(&src, &out.path().join("data.bin")));
+    assert_eq!(got.stats().downloaded, meta.info.total_length);
+    leecher.shutdown().await;
+    seeder.shutdown().await;
+}
+
+/// A caller that fetches the metadata but never adds the torrent does not keep the
+/// peer's connection for ever: it closes once the parking time is over.
+#[tokio::test(start_paused = true)]
+async fn unclaimed_metadata_connection_closes() {
+    init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("seed/data.bin");
+    random_file(&src, 200_000, 22);
+    let meta = make_torrent(&src, 16 * 1024);
+    let net = shoal_engine::MemoryNetwork::new();
+    let seeder = memory_session(&net, "10.0.0.1").await;
+    let seeding = add(&seeder, &meta, &dir.path().join("seed"), vec![]).await;
+    let leecher = memory_session(&net, "10.0.0.2").await;
+    leecher
+        .fetch_metadata(
+            &meta.magnet(),
+            vec![seeder.local_addr()],
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    let fetched_at = tokio::time::Instant::now();
+    assert_eq!(seeding.peers().len(), 1);
+    tokio::time::sleep(Duration::from_secs(25)).await;
+    assert_eq!(seeding.peers().len(), 1, "parked for its torrent");
+    while !seeding.peers().is_empty() {
+        assert!(fetched_at.elapsed() < Duration::from_secs(40), "still open");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(fetched_at.elapsed() >= Duration::from_secs(30));
+    leecher.shutdown().await;
+    seeder.shutdown().await;
+}

@@ -5,6 +5,7 @@
 //! each time, up to [`MAX_TRIES`] dials; a peer that misbehaved is never dialled again.
 //! Plain data and an explicit clock, so the rules are tested without sockets.
 
+pub(crate) use crate::peer::Ended;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -21,15 +22,6 @@ pub(crate) const MAX_RETRY: Duration = Duration::from_secs(30);
 /// Most addresses a fetch remembers (a flood of tracker or DHT answers cannot grow it
 /// further; addresses past it are ignored).
 pub(crate) const MAX_KNOWN: usize = 2000;
-
-/// How a metadata connection ended, for the dial plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Ended {
-    /// Nothing the peer did wrong: worth another dial later.
-    Lost,
-    /// The peer broke the rules or cannot serve metadata at all: never again.
-    Refused,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {

@@ -1,11 +1,12 @@
 //! What a peer connection does with events: availability, interest, requests through
 //! the picker, blocks to disk, and serving the peer's requests from disk.
 
+use super::metadata::MetadataEnd;
+use super::metadata::UT_METADATA_ID;
 use super::outbox::Outbox;
-use crate::magnet::UT_METADATA_ID;
+use crate::disk::BlockRead;
 use crate::torrent::{ControlEvent, DisconnectReason, PeerCommand, PeerLive, Torrent};
-use crate::transport::PeerStream;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use shoal_ext::{MetadataMessage, PexState, ServeLimiter};
 use shoal_swarm::BlockOutcome;
 use shoal_wire::{
@@ -19,6 +20,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
+use tokio::sync::mpsc;
 
 /// Stop queueing blocks for the peer once this much is waiting to be written.
 pub(super) const MAX_WRITE_BUFFER: usize = 2 * 1024 * 1024;
@@ -32,6 +34,11 @@ pub(crate) enum Exit {
     Misbehaved(PeerError),
     /// The peer flooded us with peer-exchange messages.
     PexFlood(shoal_ext::PexError),
+    /// A metadata connection ended (see [`MetadataEnd`]).
+    Metadata(MetadataEnd),
+    /// A metadata connection was handed to its torrent and goes on as a data
+    /// connection: not closed.
+    Promoted,
     Io(std::io::Error),
     Closed,
     /// Our own decision (shutdown, ban, both sides seeding, timeouts).
@@ -41,7 +48,11 @@ pub(crate) enum Exit {
 impl Exit {
     /// Whether the peer is to blame (logged louder).
     pub fn is_peer_misbehaviour(&self) -> bool {
-        matches!(self, Exit::Misbehaved(_) | Exit::PexFlood(_))
+        match self {
+            Exit::Misbehaved(_) | Exit::PexFlood(_) => true,
+            Exit::Metadata(end) => end.is_peer_misbehaviour(),
+            _ => false,
+        }
     }
 }
 
@@ -51,6 +62,8 @@ impl fmt::Display for Exit {
             Exit::Misbehaved(e) => write!(f, "protocol violation: {e}"),
             Exit::PexFlood(e) => write!(f, "peer exchange flood: {e}"),
             Exit::Io(e) => write!(f, "socket error: {e}"),
+            Exit::Metadata(end) => write!(f, "{end}"),
+            Exit::Promoted => write!(f, "handed to its torrent"),
             Exit::Closed => write!(f, "closed by peer"),
             Exit::Local(why) => write!(f, "{why}"),
         }
@@ -67,6 +80,10 @@ impl From<PeerError> for Exit {
     }
 }
 
+/// The data role of one connection: its wire state and what it holds of the torrent.
+///
+/// Fields are `pub(super)` because this type's impl is split by purpose across
+/// `peer/{logic,serve,pex,data_role}.rs`; nothing outside `peer/` sees them.
 pub(crate) struct PeerLogic {
     pub(super) t: Arc<Torrent>,
     pub(super) key: u64,
@@ -85,6 +102,14 @@ pub(crate) struct PeerLogic {
     pub(super) to_disk: Vec<(BlockRef, Bytes)>,
     /// Reused list of file slices of the block being served.
     pub(super) slices: Vec<(Arc<File>, u64, usize)>,
+    /// Where the disk pool hands back the blocks it read for this peer.
+    pub(super) reads: mpsc::UnboundedSender<BlockRead>,
+    pub(super) reads_rx: mpsc::UnboundedReceiver<BlockRead>,
+    /// What the control task asks of this peer.
+    pub(super) commands: mpsc::UnboundedReceiver<PeerCommand>,
+    pub(super) shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Bytes of blocks being read for this peer (counted against the output cap).
+    pub(super) reading: usize,
     pub(super) peer_id: [u8; 20],
     /// The peer was counted in the torrent's `seeds_seen`.
     pub(super) counted_seed: bool,
@@ -104,47 +129,79 @@ pub(crate) struct PeerLogic {
     pub(super) pex_recheck_at: Instant,
 }
 
+/// What registering with the torrent gave a connection (see `peer::register`).
+pub(super) struct Registered {
+    pub key: u64,
+    pub live: Arc<PeerLive>,
+    pub commands: mpsc::UnboundedReceiver<PeerCommand>,
+}
+
+/// The wire settings of every connection we run, before its torrent's layout is known
+/// (a data connection sets it at once, a metadata connection once it has the metadata).
+pub(super) fn connection_config(
+    config: &crate::SessionConfig,
+    ours: &Handshake,
+    theirs: &Handshake,
+) -> ConnectionConfig {
+    ConnectionConfig {
+        num_pieces: 0,
+        fast: ours.supports_fast() && theirs.supports_fast(),
+        extensions: ours.supports_extensions() && theirs.supports_extensions(),
+        max_peer_requests: MAX_PEER_REQUESTS,
+        inactivity_timeout: config.peer_inactivity_timeout,
+        ..ConnectionConfig::default()
+    }
+}
+
+/// What a peer task receives besides bytes.
+pub(crate) enum Mail {
+    /// From the control task (`None`: the torrent is gone).
+    Command(Option<PeerCommand>),
+    /// A block the disk pool read for us.
+    Read(BlockRead),
+    /// The torrent is shutting down.
+    Shutdown,
+}
+
 impl PeerLogic {
-    pub fn new(
+    /// The data role of a connection whose `conn` knows the torrent's layout and which
+    /// has sent nothing yet or only what a metadata connection sends (see `start`).
+    pub(super) fn new(
         t: Arc<Torrent>,
-        key: u64,
+        registered: Registered,
         addr: SocketAddr,
-        live: Arc<PeerLive>,
         theirs: &Handshake,
-        encrypt: Option<shoal_mse::Rc4Stream>,
-        sendfile: bool,
+        conn: PeerConnection,
+        outbox: Outbox,
     ) -> Self {
         let info = &t.meta.info;
-        let ours = Handshake::new(t.info_hash, t.ctx().config().peer_id);
-        let extensions = ours.supports_extensions() && theirs.supports_extensions();
-        let cfg = ConnectionConfig {
-            num_pieces: info.num_pieces(),
-            piece_length: info.piece_length,
-            total_length: info.total_length,
-            fast: ours.supports_fast() && theirs.supports_fast(),
-            extensions,
-            max_peer_requests: MAX_PEER_REQUESTS,
-            inactivity_timeout: t.ctx().config().peer_inactivity_timeout,
-            ..ConnectionConfig::default()
-        };
+        let extensions = conn.config().extensions;
         let now = crate::clock::now();
         let our_have = t.state.lock().picker.have().clone();
         let private = info.private;
         let pex_enabled = extensions && t.ctx().config().pex && !private;
         let dht = theirs.supports_dht() && t.ctx().discovery().dht().is_some();
+        let (reads, reads_rx) = mpsc::unbounded_channel();
+        let Registered {
+            key,
+            live,
+            commands,
+        } = registered;
         PeerLogic {
             key,
             addr,
             live,
-            conn: PeerConnection::new(cfg, now),
+            conn,
             counted: Bitfield::new(info.num_pieces() as usize),
             our_have,
             serve_queue: VecDeque::new(),
             serve_wait: None,
             picks: Vec::with_capacity(256),
-            outbox: Outbox::new(encrypt, sendfile),
+            outbox,
             to_disk: Vec::new(),
             slices: Vec::with_capacity(4),
+            reads,
+            reading: 0,
             peer_id: theirs.peer_id,
             counted_seed: false,
             given: super::given::Given::new(info.num_pieces() as usize),
@@ -155,12 +212,11 @@ impl PeerLogic {
             pex_enabled,
             pex: PexState::new(private).excluding(addr),
             pex_recheck_at: now,
+            commands,
+            reads_rx,
+            shutdown: t.shutdown.subscribe(),
             t,
         }
-    }
-
-    pub fn torrent(&self) -> &Arc<Torrent> {
-        &self.t
     }
 
     /// Our opening messages: what we have (it must come first), then the extension
@@ -168,6 +224,12 @@ impl PeerLogic {
     pub fn start(&mut self) {
         let have = self.our_have.clone();
         self.conn.send_bitfield(&have);
+        // A connection that began as a metadata connection sent its (empty) bitfield
+        // then; it announces its pieces one by one. After a real bitfield these are
+        // no-ops: the connection announces each piece once.
+        for piece in have.iter_ones() {
+            self.conn.send_have(piece as u32);
+        }
         if self.dht {
             if let Some(node) = self.t.ctx().discovery().dht() {
                 self.conn.send_port(node.local_addr().port());
@@ -196,74 +258,14 @@ impl PeerLogic {
         self.conn.downloaded() > 0 || self.conn.uploaded() > 0
     }
 
-    pub fn poll_timeout(&self) -> Instant {
-        let conn = self.conn.poll_timeout();
-        match self.pex_due(crate::clock::now()) {
-            Some(pex) => conn.min(pex),
-            None => conn,
-        }
-    }
-
-    pub fn serve_wait(&self) -> Option<Instant> {
-        self.serve_wait
-    }
-
-    pub fn clear_serve_wait(&mut self) {
-        self.serve_wait = None;
-    }
-
-    pub fn has_output(&self) -> bool {
-        self.conn.has_output() || !self.outbox.is_empty()
-    }
-
-    /// Writes queued output (buffered messages and file-backed blocks) while the socket
-    /// accepts it without blocking.
-    pub fn write_ready(&mut self, stream: &dyn PeerStream) -> Result<(), Exit> {
-        self.outbox
-            .write_ready(stream, self.conn.output())
-            .map_err(Exit::Io)
-    }
-
-    pub fn handle_input(&mut self, rbuf: &mut BytesMut) -> Result<(), Exit> {
-        self.conn.handle_input(rbuf, crate::clock::now())?;
-        let result = self.drain_events();
-        // Everything accepted from this read goes to the disk workers in one batch.
-        if !self.to_disk.is_empty() {
-            let target = self.t.disk_target();
-            self.t.ctx().disk().submit(&target, &mut self.to_disk);
-        }
-        result
-    }
-
-    pub fn handle_timeout(&mut self) -> Result<(), Exit> {
-        let now = crate::clock::now();
-        self.conn.handle_timeout(now)?;
-        self.send_pex_if_due(now);
-        self.drain_events()
-    }
-
-    fn drain_events(&mut self) -> Result<(), Exit> {
+    pub(super) fn drain_events(&mut self) -> Result<(), Exit> {
         while let Some(event) = self.conn.poll_event() {
             self.on_event(event)?;
         }
         Ok(())
     }
 
-    /// Work after every I/O step: serve queued requests, request more, publish stats.
-    pub fn after_io(&mut self) -> Result<(), Exit> {
-        self.serve()?;
-        self.request_more();
-        self.publish();
-        if !self.counted_seed && self.conn.peer_is_seed() {
-            self.count_as_complete();
-        }
-        if self.t.is_complete() && self.conn.peer_is_seed() {
-            return Err(Exit::Local(DisconnectReason::BothSeeds));
-        }
-        Ok(())
-    }
-
-    fn count_as_complete(&mut self) {
+    pub(super) fn count_as_complete(&mut self) {
         self.counted_seed = true;
         let mut st = self.t.state.lock();
         if st.seeds_seen.len() < crate::torrent::MAX_SEEDS_SEEN {
@@ -279,7 +281,7 @@ impl PeerLogic {
         }
     }
 
-    fn publish(&self) {
+    pub(super) fn publish(&self) {
         let live = &self.live;
         live.download_rate
             .store(self.conn.download_rate(), Ordering::Relaxed);
@@ -496,7 +498,7 @@ impl PeerLogic {
     }
 
     /// Asks the picker for as many blocks as the connection's pipeline has room for.
-    fn request_more(&mut self) {
+    pub(super) fn request_more(&mut self) {
         if !self.conn.am_interested() || self.t.is_complete() {
             return;
         }

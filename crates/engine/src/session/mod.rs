@@ -16,9 +16,11 @@ use crate::config::{AddTorrentOptions, SessionConfig};
 use crate::context::TorrentContext;
 use crate::discovery::Discovery;
 use crate::disk::DiskPool;
+use crate::error::StoreError;
 use crate::error::{AddTorrentError, RemoveError, SessionError};
+use crate::peer::Handover;
 use crate::pending_handshakes::PendingHandshakes;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use crate::torrent::TorrentHandle;
 use crate::transport::{self, Network};
 use incoming::Listener;
@@ -45,6 +47,8 @@ pub struct Session {
     registry: Arc<Registry>,
     /// Cancelled at shutdown: the accept loop and handshakes under way end.
     closed: CancellationToken,
+    /// Connections of completed metadata fetches waiting for their torrent.
+    handover: Handover,
 }
 
 impl Session {
@@ -86,6 +90,7 @@ impl Session {
             ctx,
             registry,
             closed,
+            handover: Handover::default(),
         })
     }
 
@@ -163,6 +168,10 @@ impl Session {
         let handle =
             crate::control::spawn_torrent(self.ctx.clone(), Arc::new(meta), storage, &have, &opts);
         self.registry.insert(handle.torrent().clone());
+        let adopted = self.handover.adopt(handle.torrent());
+        if adopted > 0 {
+            tracing::debug!(adopted, "metadata connections go on with the torrent");
+        }
         Ok(handle)
     }
 
@@ -175,7 +184,7 @@ impl Session {
         peers: Vec<SocketAddr>,
         timeout: Duration,
     ) -> Result<Metainfo, crate::MetadataError> {
-        crate::magnet::fetch(self.ctx.clone(), magnet, peers, timeout).await
+        crate::magnet::fetch(self.ctx.clone(), &self.handover, magnet, peers, timeout).await
     }
 
     /// Stops every torrent (trackers told, files flushed) and the listener, then waits
@@ -194,6 +203,7 @@ impl Session {
             }
         }
         self.closed.cancel();
+        self.handover.clear();
         self.ctx.discovery().shutdown().await;
         self.registry.clear();
         drop(torrents);

@@ -101,6 +101,20 @@ impl PeerBook {
         None
     }
 
+    /// Records a connection to `addr` made elsewhere (a metadata connection that went
+    /// on to trade pieces) as in use, so it is not dialled a second time meanwhile.
+    /// False when the address is in use already; then the caller does not release it.
+    pub fn claim(&mut self, addr: SocketAddr, now: Instant) -> bool {
+        self.add(addr, false, now);
+        match self.entries.get_mut(&addr) {
+            Some(e) if !e.connected => {
+                e.connected = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The connection ended because both sides are seeds: forget the address, or for
     /// a user-given one, wait [`FINISHED_RETRY`] before dialling it again.
     pub fn release_finished(&mut self, addr: SocketAddr, now: Instant) {

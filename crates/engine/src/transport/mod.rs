@@ -25,7 +25,7 @@ pub(crate) use dial::dial;
 pub use memory::{MemoryListener, MemoryNetwork, MemoryStream, PIPE_CAPACITY};
 pub use network::Network;
 pub(crate) use network::{connect, Listener};
-pub(crate) use peer_stream::{read, readable, writable, write_all, BoxStream, PeerStream};
+pub(crate) use peer_stream::{readable, writable, BoxStream, PeerStream};
 
 use shoal_mse::{MseError, Rc4Stream, Rc4Streams};
 use shoal_wire::Handshake;
