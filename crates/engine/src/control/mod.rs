@@ -4,6 +4,7 @@
 //! latter; neither calls back into it except through its event channel.
 
 mod dial;
+mod dial_plan;
 
 use crate::config::AddTorrentOptions;
 use crate::context::TorrentContext;
