@@ -1,5 +1,7 @@
-//! Dialling peers from the torrent's address book while it has free slots.
+//! Dialling peers from the torrent's address book while it has free slots. What to dial
+//! is decided in `dial_plan.rs`; this file starts the dials and books their outcome.
 
+use super::dial_plan::{plan_dials, DialRoom};
 use crate::connection_count::ConnectionSlot;
 use crate::torrent::{ControlEvent, Torrent};
 use std::net::SocketAddr;
@@ -11,19 +13,23 @@ pub(super) fn connect_more(t: &Arc<Torrent>) {
         return;
     }
     let now = crate::clock::now();
-    let mut st = t.state.lock();
-    let max = t.max_peers();
-    while st.peers.len() + st.connecting < max {
-        let Some(slot) = t.ctx().connections().try_reserve() else {
-            break;
-        };
-        let Some(addr) = st.book.next_candidate(now) else {
-            break;
-        };
-        if st.smartban.is_banned(addr.ip()) {
-            continue;
-        }
-        st.connecting += 1;
+    let mut guard = t.state.lock();
+    let st = &mut *guard;
+    let room = DialRoom {
+        max: t.max_peers(),
+        connected: st.peers.len(),
+        connecting: st.connecting,
+    };
+    let smartban = &st.smartban;
+    let dials = plan_dials(
+        room,
+        &mut st.book,
+        now,
+        |ip| smartban.is_banned(ip),
+        || t.ctx().connections().try_reserve(),
+    );
+    st.connecting += dials.len();
+    for (addr, slot) in dials {
         t.ctx().spawn(connect(t.clone(), addr, slot));
     }
 }

@@ -2,8 +2,15 @@
 //! drives the tracker announcer and shuts everything down cleanly. It sits above the
 //! torrent's shared state (`torrent`) and the peer connections (`peer`), starting the
 //! latter; neither calls back into it except through its event channel.
+//!
+//! The loop here is a driver: what phase the torrent is in (active, paused, waiting
+//! out a disk fault, closed) is decided by the sans-IO [`phase::PhaseMachine`], and
+//! which peers to dial by `dial_plan.rs`; this file feeds them what the channels say
+//! and carries out what they decide.
 
 mod dial;
+mod dial_plan;
+mod phase;
 
 use crate::config::AddTorrentOptions;
 use crate::context::TorrentContext;
@@ -14,6 +21,7 @@ use crate::torrent::{
     TorrentHandle,
 };
 use dial::connect_more;
+use phase::{Asks, Phase, PhaseMachine, Stop};
 use shoal_announce::{Announcer, AnnouncerConfig, TransferStats};
 use shoal_metainfo::Metainfo;
 use shoal_swarm::{ChokeCandidate, Choker, ChokerConfig};
@@ -21,7 +29,7 @@ use shoal_wire::Bitfield;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 /// Unchoke slots besides the optimistic one.
@@ -71,43 +79,35 @@ fn start_announcer(
     Some((announcer, stats_tx))
 }
 
-async fn control_loop(t: Arc<Torrent>, mut events: mpsc::UnboundedReceiver<ControlEvent>) {
-    let mut shutdown = t.shutdown.subscribe();
-    let mut pause = t.pause.subscribe();
-    let mut last_recheck: Option<Instant> = None;
+async fn control_loop(t: Arc<Torrent>, events: mpsc::UnboundedReceiver<ControlEvent>) {
+    let mut inputs = Inputs {
+        events,
+        shutdown: t.shutdown.subscribe(),
+        pause: t.pause.subscribe(),
+    };
+    let mut phases = PhaseMachine::new(t.ctx().config().disk_retry_interval);
+    // The fault that stopped the last active phase, shown while it is waited out.
+    let mut fault = None;
     loop {
-        if *shutdown.borrow() {
-            break;
-        }
-        if *pause.borrow_and_update() {
-            t.status.send_modify(|s| s.paused = true);
-            tokio::select! {
-                _ = pause.changed() => {}
-                _ = shutdown.changed() => {}
-                event = events.recv() => match event {
-                    // Addresses given while paused are kept for later.
-                    Some(ControlEvent::Peers(addrs)) => add_peers(&t, &addrs, true),
-                    Some(_) => {}
-                    None => break,
-                },
-            }
-            continue;
-        }
-        t.status.send_modify(|s| s.paused = false);
-        match run_active(
-            &t,
-            &mut events,
-            &mut shutdown,
-            &mut pause,
-            &mut last_recheck,
-        )
-        .await
-        {
+        match phases.phase() {
             Phase::Closed => break,
-            Phase::Paused => {}
-            Phase::Faulted(error) => {
-                wait_out_fault(&t, error, &mut events, &mut shutdown, &mut pause).await;
+            Phase::Paused => {
+                phases.handle_asks(inputs.asks());
+                if phases.phase() == Phase::Paused {
+                    t.status.send_modify(|s| s.paused = true);
+                    wait_paused(&t, &mut phases, &mut inputs).await;
+                }
             }
+            Phase::Active => {
+                t.status.send_modify(|s| s.paused = false);
+                fault = run_active(&t, &mut phases, &mut inputs).await;
+            }
+            Phase::Faulted { .. } => {
+                let error = fault.take();
+                wait_out_fault(&t, &mut phases, error, &mut inputs).await;
+            }
+            // `run_active` finishes every stop it starts; nothing runs to tear down.
+            Phase::Stopping(_) => phases.handle_stopped(crate::clock::now()),
         }
     }
     let storage = t.store();
@@ -122,57 +122,77 @@ async fn control_loop(t: Arc<Torrent>, mut events: mpsc::UnboundedReceiver<Contr
     t.status.send_modify(|s| s.stopped = true);
 }
 
-/// How an active phase of the control loop ended.
-#[derive(Debug)]
-enum Phase {
-    /// Pause asked for: peers are gone, trackers told, files flushed and closed.
-    Paused,
-    /// A disk fault: as for a pause, then [`wait_out_fault`].
-    Faulted(crate::TorrentError),
-    /// Shutdown asked for (or the event channel closed).
-    Closed,
+/// What the control loop listens to: the torrent's events and its shutdown and pause
+/// channels.
+struct Inputs {
+    events: mpsc::UnboundedReceiver<ControlEvent>,
+    shutdown: watch::Receiver<bool>,
+    pause: watch::Receiver<bool>,
+}
+
+impl Inputs {
+    /// What is asked now, for the phase machine's decision points. Marks the pause
+    /// state seen, so only a later write wakes `pause.changed()`.
+    fn asks(&mut self) -> Asks {
+        Asks {
+            shutdown: *self.shutdown.borrow(),
+            pause: *self.pause.borrow_and_update(),
+        }
+    }
 }
 
 /// How often open files are looked at for having been deleted under us.
 const FILE_CHECK_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Fewest seconds between two re-checks started because data went missing, so a disk
-/// that fails every read cannot keep the torrent re-checking.
-const MISSING_RECHECK_GAP: Duration = Duration::from_secs(60);
+/// Waits while paused for anything that may change what is asked (the next
+/// decision point reads it). Addresses given meanwhile are kept for later.
+async fn wait_paused(t: &Arc<Torrent>, phases: &mut PhaseMachine, inputs: &mut Inputs) {
+    tokio::select! {
+        _ = inputs.pause.changed() => {}
+        _ = inputs.shutdown.changed() => {}
+        event = inputs.events.recv() => match event {
+            Some(ControlEvent::Peers(addrs)) => add_peers(t, &addrs, true),
+            Some(_) => {}
+            None => phases.handle_shutdown(),
+        },
+    }
+}
 
-/// Keeps a torrent paused by a disk fault until the retry interval has passed, the user
-/// pauses or resumes it (a resume retries at once), or the session shuts down. The
-/// fault is shown in the torrent's status meanwhile.
+/// Keeps a torrent paused by a disk fault until the machine's retry deadline has
+/// passed, the user pauses or resumes it (a resume retries at once), or the session
+/// shuts down. The fault is shown in the torrent's status meanwhile.
 async fn wait_out_fault(
     t: &Arc<Torrent>,
-    error: crate::TorrentError,
-    events: &mut mpsc::UnboundedReceiver<ControlEvent>,
-    shutdown: &mut watch::Receiver<bool>,
-    pause: &mut watch::Receiver<bool>,
+    phases: &mut PhaseMachine,
+    error: Option<crate::TorrentError>,
+    inputs: &mut Inputs,
 ) {
     let retry = t.ctx().config().disk_retry_interval;
-    tracing::error!(torrent = %t.meta.info.name, %error, retry_secs = retry.as_secs_f64(), "paused by a disk fault; verified data is kept");
+    if let Some(error) = &error {
+        tracing::error!(torrent = %t.meta.info.name, %error, retry_secs = retry.as_secs_f64(), "paused by a disk fault; verified data is kept");
+    }
     t.status.send_modify(|s| {
         s.paused = true;
-        s.fault = Some(error);
+        s.fault = error;
     });
-    pause.mark_unchanged();
-    let deadline = tokio::time::Instant::now() + retry;
-    loop {
+    inputs.pause.mark_unchanged();
+    while let Some(deadline) = phases.poll_timeout() {
         tokio::select! {
-            _ = tokio::time::sleep_until(deadline) => break,
-            _ = pause.changed() => break,
-            _ = shutdown.changed() => break,
-            event = events.recv() => match event {
+            _ = tokio::time::sleep_until(deadline.into()) => {
+                phases.handle_timeout(crate::clock::now());
+            }
+            _ = inputs.pause.changed() => phases.handle_pause_signal(),
+            _ = inputs.shutdown.changed() => phases.handle_shutdown(),
+            event = inputs.events.recv() => match event {
                 Some(ControlEvent::Peers(addrs)) => add_peers(t, &addrs, true),
                 Some(_) => {}
-                None => break,
+                None => phases.handle_shutdown(),
             },
         }
     }
     // Writes that were in flight when the fault struck have failed too by now; their
     // reports must not stop the retry that starts next.
-    while let Ok(event) = events.try_recv() {
+    while let Ok(event) = inputs.events.try_recv() {
         match event {
             ControlEvent::Peers(addrs) => add_peers(t, &addrs, true),
             ControlEvent::Discovered(addrs) => add_peers(t, &addrs, false),
@@ -182,15 +202,10 @@ async fn wait_out_fault(
     t.status.send_modify(|s| s.fault = None);
 }
 
-/// Starts a re-check because data we had verified is gone from disk (unless one ran
-/// less than [`MISSING_RECHECK_GAP`] ago). The re-check pauses the torrent, finds what
-/// is left, and the download then fetches the rest again.
-fn recheck_missing(t: &Arc<Torrent>, last_recheck: &mut Option<Instant>) {
-    let now = crate::clock::now();
-    if last_recheck.is_some_and(|at| now.duration_since(at) < MISSING_RECHECK_GAP) {
-        return;
-    }
-    *last_recheck = Some(now);
+/// Starts a re-check because data we had verified is gone from disk (the machine
+/// decided one is due). The re-check pauses the torrent, finds what is left, and the
+/// download then fetches the rest again.
+fn recheck_missing(t: &Arc<Torrent>) {
     tracing::warn!(torrent = %t.meta.info.name, "data we had is missing from disk; re-checking");
     let handle = TorrentHandle::new(t.clone());
     t.ctx().spawn(async move {
@@ -200,14 +215,14 @@ fn recheck_missing(t: &Arc<Torrent>, last_recheck: &mut Option<Instant>) {
     });
 }
 
-/// Runs the torrent with peers and trackers until it is paused or shut down.
+/// Runs the torrent with peers and trackers until the machine leaves the active phase,
+/// then tears it down and tells the machine; returns the disk fault that ended it, if
+/// one did.
 async fn run_active(
     t: &Arc<Torrent>,
-    events: &mut mpsc::UnboundedReceiver<ControlEvent>,
-    shutdown: &mut watch::Receiver<bool>,
-    pause: &mut watch::Receiver<bool>,
-    last_recheck: &mut Option<Instant>,
-) -> Phase {
+    phases: &mut PhaseMachine,
+    inputs: &mut Inputs,
+) -> Option<crate::TorrentError> {
     let (peers_tx, mut peers_rx) = mpsc::channel(16);
     let announcer = start_announcer(t, peers_tx);
     let (found_tx, mut found_rx) = mpsc::unbounded_channel();
@@ -231,12 +246,11 @@ async fn run_active(
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last_tick = crate::clock::now();
     let mut next_file_check = last_tick + FILE_CHECK_INTERVAL;
-    let phase = loop {
-        if *shutdown.borrow() {
-            break Phase::Closed;
-        }
-        if *pause.borrow_and_update() {
-            break Phase::Paused;
+    let mut fault = None;
+    loop {
+        phases.handle_asks(inputs.asks());
+        if phases.phase() != Phase::Active {
+            break;
         }
         connect_more(t);
         tokio::select! {
@@ -249,8 +263,8 @@ async fn run_active(
                 last_tick = now;
                 if now >= next_file_check {
                     next_file_check = now + FILE_CHECK_INTERVAL;
-                    if t.store().lost_open_files() {
-                        recheck_missing(t, last_recheck);
+                    if t.store().lost_open_files() && phases.handle_data_missing(now) {
+                        recheck_missing(t);
                     }
                 }
                 if let Some((announcer, stats_tx)) = &announcer {
@@ -259,7 +273,7 @@ async fn run_active(
                 }
             }
             _ = tokio::time::sleep_until(choker.poll_timeout().into()) => rechoke(t, &mut choker),
-            event = events.recv() => match event {
+            event = inputs.events.recv() => match event {
                 Some(ControlEvent::Rechoke) | Some(ControlEvent::PeerGone) => rechoke(t, &mut choker),
                 Some(ControlEvent::Completed) => {
                     tracing::info!(torrent = %t.meta.info.name, "download complete");
@@ -270,18 +284,30 @@ async fn run_active(
                 }
                 Some(ControlEvent::Peers(addrs)) => add_peers(t, &addrs, true),
                 Some(ControlEvent::Discovered(addrs)) => add_peers(t, &addrs, false),
-                Some(ControlEvent::DiskFault(error)) => break Phase::Faulted(error),
-                Some(ControlEvent::DataMissing) => recheck_missing(t, last_recheck),
-                None => break Phase::Closed,
+                Some(ControlEvent::DiskFault(error)) => {
+                    phases.handle_disk_fault();
+                    fault = Some(error);
+                }
+                Some(ControlEvent::DataMissing) => {
+                    if phases.handle_data_missing(crate::clock::now()) {
+                        recheck_missing(t);
+                    }
+                }
+                None => phases.handle_shutdown(),
             },
             Some(addrs) = peers_rx.recv() => add_peers(t, &addrs, false),
             Some(addrs) = found_rx.recv() => add_peers(t, &addrs, false),
-            _ = shutdown.changed() => {}
-            _ = pause.changed() => {}
+            _ = inputs.shutdown.changed() => {}
+            _ = inputs.pause.changed() => {}
         }
-    };
+        // A fault or a closed channel ends the phase at once, before what is asked is
+        // read again.
+        if phases.phase() != Phase::Active {
+            break;
+        }
+    }
     disconnect_all(t, announcer).await;
-    if !matches!(phase, Phase::Closed) {
+    if phases.phase() != Phase::Stopping(Stop::Close) {
         let storage = t.store();
         let flushed = tokio::task::spawn_blocking(move || {
             let res = storage.sync_all();
@@ -292,7 +318,8 @@ async fn run_active(
             tracing::error!(error = %e, "flushing files failed");
         }
     }
-    phase
+    phases.handle_stopped(crate::clock::now());
+    fault
 }
 
 /// Disconnects every peer (waiting briefly for them to flush and leave, and for dials

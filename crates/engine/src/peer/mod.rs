@@ -149,11 +149,13 @@ async fn promote(
     };
     let claimed = {
         let mut st = t.state.lock();
-        if st.occupied_slots() >= t.max_peers() {
+        let grace = t.ctx().config().peer_eviction_grace;
+        let now = crate::clock::now();
+        if !st.make_room_for_newcomer(t.max_peers(), grace, now) {
             tracing::debug!(%addr, "peer limit reached: metadata connection closed");
             return;
         }
-        st.book.claim(addr, crate::clock::now())
+        st.book.claim(addr, now)
     };
     tracing::debug!(%addr, "metadata connection goes on trading pieces");
     let outcome = trade(t.clone(), link, wire, outbox, peer).await;

@@ -7,7 +7,7 @@
 //! connect, the one that failed most first.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 /// Most addresses remembered per torrent; more replace failed ones or are ignored (a
@@ -99,6 +99,22 @@ impl PeerBook {
             self.queue.push_back(addr);
         }
         None
+    }
+
+    /// The next address due for a dial whose IP `is_banned` does not refuse, marked as
+    /// in use. Banned addresses met on the way stay marked as in use, so they are not
+    /// offered again.
+    pub fn next_dial(
+        &mut self,
+        now: Instant,
+        is_banned: impl Fn(IpAddr) -> bool,
+    ) -> Option<SocketAddr> {
+        loop {
+            let addr = self.next_candidate(now)?;
+            if !is_banned(addr.ip()) {
+                return Some(addr);
+            }
+        }
     }
 
     /// Records a connection to `addr` made elsewhere (a metadata connection that went
@@ -271,6 +287,32 @@ mod tests {
         }
         assert_eq!(due.len(), later.len());
         assert!(book.queue.len() <= 2 * MAX_KNOWN + 1);
+    }
+
+    #[test]
+    fn banned_addresses_are_skipped_and_not_offered_again() {
+        let now = crate::clock::now();
+        let mut book = PeerBook::default();
+        let banned: SocketAddr = "127.0.0.9:1000".parse().unwrap();
+        let fine: SocketAddr = "127.0.0.1:1000".parse().unwrap();
+        book.add(banned, true, now);
+        book.add(fine, true, now);
+        let is_banned = |ip: IpAddr| ip == banned.ip();
+        assert_eq!(book.next_dial(now, is_banned), Some(fine));
+        book.release(fine, false, now);
+        let later = now + Duration::from_secs(3600);
+        assert_eq!(book.next_dial(later, is_banned), Some(fine));
+        // Lifting the ban does not bring it back: it is still marked as in use.
+        assert_eq!(book.next_dial(later, |_| false), None);
+    }
+
+    #[test]
+    fn only_banned_addresses_give_no_dial() {
+        let now = crate::clock::now();
+        let mut book = PeerBook::default();
+        book.add("127.0.0.9:1000".parse().unwrap(), false, now);
+        book.add("127.0.0.9:1001".parse().unwrap(), false, now);
+        assert_eq!(book.next_dial(now, |_| true), None);
     }
 
     #[test]

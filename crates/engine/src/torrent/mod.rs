@@ -17,6 +17,7 @@ mod state;
 mod stream;
 mod verify;
 
+pub(crate) use book::PeerBook;
 pub(crate) use disconnect::DisconnectReason;
 pub use handle::{
     FileSnapshot, PeerSnapshot, TorrentHandle, TorrentState, TorrentStats, TrackerSnapshot,
