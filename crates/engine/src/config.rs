@@ -59,7 +59,9 @@ pub struct SessionConfig {
     /// a plain handshake for peers that do not speak MSE, and accepts both kinds
     /// incoming; `Require` refuses unencrypted peers; `Disable` never encrypts.
     pub encryption: EncryptionPolicy,
+    /// Session-wide download cap in bytes per second (`None`: unlimited).
     pub download_rate_limit: Option<u64>,
+    /// Most peer connections open at once across every torrent of the session.
     pub max_connections: usize,
     /// Threads writing received blocks and hashing pieces (`None`: `hash_threads`, at
     /// most 8). `Some(0)` does that work on the task that received the blocks instead:
@@ -114,32 +116,51 @@ pub struct AddTorrentOptions {
     pub skip_check: bool,
     /// What the torrent's bytes are: ordinary files, or a private link's ciphertext.
     pub content: Content,
+    /// Progress saved by an earlier run: which pieces to trust and the byte counters.
     pub resume: Option<ResumeData>,
+    /// Add the torrent paused: no peers and no announces until it is resumed.
     pub paused: bool,
+    /// One priority per file, in metainfo order (any other length is ignored).
     pub file_priorities: Vec<FilePriority>,
+    /// Download pieces in order (for playing while downloading) instead of rarest first.
     pub sequential: bool,
+    /// Rate and peer caps of this torrent alone.
     pub limits: TorrentLimits,
 }
+/// How much a file is wanted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FilePriority {
+    /// Not downloaded (pieces it shares with wanted files still are).
     Skip,
+    /// Downloaded like `Normal` (no lower tier yet), after every `High` file.
     Low,
+    /// Downloaded in the usual order (rarest first, or sequential).
     #[default]
     Normal,
+    /// Downloaded before every other file.
     High,
 }
+/// Caps of one torrent, on top of the session's (`None`: only the session's cap).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TorrentLimits {
+    /// Upload cap in bytes per second.
     pub upload_rate: Option<u64>,
+    /// Download cap in bytes per second.
     pub download_rate: Option<u64>,
+    /// Most connected peers (default: `SessionConfig::max_peers_per_torrent`).
     pub max_peers: Option<usize>,
 }
+/// What a torrent's earlier run left behind, to start where it stopped.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ResumeData {
+    /// The bitfield of verified pieces, as in a `bitfield` message.
     pub pieces: Vec<u8>,
+    /// Take `pieces` as verified without re-checking them (the files were not touched since).
     pub trust_only: bool,
+    /// Payload bytes uploaded in earlier runs (counters continue from here).
     pub uploaded: u64,
+    /// Payload bytes downloaded in earlier runs.
     pub downloaded: u64,
 }
 

@@ -30,7 +30,7 @@ impl Drop for ConnectionSlot {
 }
 
 impl ConnectionCount {
-    pub fn new(max: usize) -> Self {
+    pub(crate) fn new(max: usize) -> Self {
         ConnectionCount {
             inner: Arc::new(Counts {
                 used: AtomicUsize::new(0),
@@ -40,7 +40,7 @@ impl ConnectionCount {
     }
 
     /// A slot for one more connection, or `None` at the cap.
-    pub fn try_reserve(&self) -> Option<ConnectionSlot> {
+    pub(crate) fn try_reserve(&self) -> Option<ConnectionSlot> {
         let counts = &self.inner;
         let max = counts.max.load(Ordering::Acquire);
         counts
@@ -54,11 +54,11 @@ impl ConnectionCount {
         })
     }
 
-    pub fn set_max(&self, max: usize) {
+    pub(crate) fn set_max(&self, max: usize) {
         self.inner.max.store(max, Ordering::Release);
     }
 
-    pub fn in_use(&self) -> usize {
+    pub(crate) fn in_use(&self) -> usize {
         self.inner.used.load(Ordering::Acquire)
     }
 }

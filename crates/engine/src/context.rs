@@ -39,7 +39,7 @@ pub(crate) struct TorrentContext {
 }
 
 impl TorrentContext {
-    pub fn new(
+    pub(crate) fn new(
         config: SessionConfig,
         local_addr: SocketAddr,
         disk: DiskPool,
@@ -60,55 +60,55 @@ impl TorrentContext {
         }
     }
 
-    pub fn config(&self) -> &SessionConfig {
+    pub(crate) fn config(&self) -> &SessionConfig {
         &self.config
     }
 
     /// Our BitTorrent listening port (told to trackers, the DHT and peers).
-    pub fn listen_port(&self) -> u16 {
+    pub(crate) fn listen_port(&self) -> u16 {
         self.local_addr.port()
     }
 
     /// The address other peers reach us at (used to avoid dialling ourselves).
-    pub fn advertised_addr(&self) -> SocketAddr {
+    pub(crate) fn advertised_addr(&self) -> SocketAddr {
         self.local_addr
     }
 
     /// The session-wide upload bucket.
-    pub fn upload_limiter(&self) -> &RateLimiter {
+    pub(crate) fn upload_limiter(&self) -> &RateLimiter {
         &self.upload_limiter
     }
 
     /// The session-wide download bucket.
-    pub fn download_limiter(&self) -> &RateLimiter {
+    pub(crate) fn download_limiter(&self) -> &RateLimiter {
         &self.download_limiter
     }
 
     /// Peer connections (live and being dialled) against `max_connections`.
-    pub fn connections(&self) -> &ConnectionCount {
+    pub(crate) fn connections(&self) -> &ConnectionCount {
         &self.connections
     }
 
-    pub fn disk(&self) -> &DiskPool {
+    pub(crate) fn disk(&self) -> &DiskPool {
         &self.disk
     }
 
     /// Open file handles of every torrent, under `max_open_files`.
-    pub fn file_pool(&self) -> &Arc<FilePool> {
+    pub(crate) fn file_pool(&self) -> &Arc<FilePool> {
         &self.file_pool
     }
 
-    pub fn discovery(&self) -> &Discovery {
+    pub(crate) fn discovery(&self) -> &Discovery {
         &self.discovery
     }
 
     /// Whether `addr` is known not to speak MSE.
-    pub fn needs_plaintext(&self, addr: SocketAddr) -> bool {
+    pub(crate) fn needs_plaintext(&self, addr: SocketAddr) -> bool {
         self.plaintext_peers.lock().contains(&addr)
     }
 
     /// Notes that `addr` only took a plaintext handshake.
-    pub fn remember_plaintext(&self, addr: SocketAddr) {
+    pub(crate) fn remember_plaintext(&self, addr: SocketAddr) {
         let mut set = self.plaintext_peers.lock();
         if set.len() < MAX_PLAINTEXT_PEERS {
             set.insert(addr);
@@ -116,7 +116,7 @@ impl TorrentContext {
     }
 
     /// Spawns a task the session waits for at shutdown.
-    pub fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -125,7 +125,7 @@ impl TorrentContext {
     }
 
     /// The tracker of the session's tasks (closed and awaited at shutdown).
-    pub fn tasks(&self) -> &TaskTracker {
+    pub(crate) fn tasks(&self) -> &TaskTracker {
         &self.tasks
     }
 }

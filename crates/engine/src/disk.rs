@@ -96,10 +96,10 @@ pub(crate) struct DiskPool {
 
 impl DiskPool {
     /// Bytes submitted but not yet written above which peers stop reading.
-    pub const QUEUE_LIMIT: usize = 4 * 1024 * 1024;
+    pub(crate) const QUEUE_LIMIT: usize = 4 * 1024 * 1024;
 
     /// Starts `threads` workers; with 0, every job runs on the thread submitting it.
-    pub fn new(threads: usize) -> std::io::Result<Self> {
+    pub(crate) fn new(threads: usize) -> std::io::Result<Self> {
         let queued = Arc::new(AtomicUsize::new(0));
         let mut shards = Vec::new();
         let mut handles = Vec::new();
@@ -122,7 +122,7 @@ impl DiskPool {
     /// Lets the workers finish the jobs queued so far, then waits for their threads to
     /// end. Jobs submitted afterwards are run by the submitter. Blocks: call it off the
     /// async threads.
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         self.shards.write().clear();
         let threads = std::mem::take(&mut *self.threads.lock());
         for thread in threads {
@@ -134,7 +134,7 @@ impl DiskPool {
 
     /// Queues `blocks` (all of one torrent), one job per worker involved, so a burst
     /// of blocks read in one go costs one wake-up per worker rather than one per block.
-    pub fn submit(&self, torrent: &TorrentDisk, blocks: &mut Vec<(BlockRef, Bytes)>) {
+    pub(crate) fn submit(&self, torrent: &TorrentDisk, blocks: &mut Vec<(BlockRef, Bytes)>) {
         if blocks.is_empty() {
             return;
         }
@@ -160,7 +160,7 @@ impl DiskPool {
     }
 
     /// Queues the hash check of `piece`, behind its writes.
-    pub fn verify(&self, torrent: &TorrentDisk, piece: u32) {
+    pub(crate) fn verify(&self, torrent: &TorrentDisk, piece: u32) {
         let shards = self.shards.read();
         let job = DiskJob::Verify {
             torrent: torrent.clone(),
@@ -171,7 +171,7 @@ impl DiskPool {
 
     /// Queues a read of `block` from `store`; the result goes to `reply`. Reads queue
     /// behind the writes of the same piece, so a block just written reads back whole.
-    pub fn read(
+    pub(crate) fn read(
         &self,
         store: &Arc<Store>,
         block: BlockRef,
@@ -201,7 +201,7 @@ impl DiskPool {
     }
 
     /// Whether peer tasks should pause reading until the workers catch up.
-    pub fn is_congested(&self) -> bool {
+    pub(crate) fn is_congested(&self) -> bool {
         self.queued.load(Ordering::Relaxed) > Self::QUEUE_LIMIT
     }
 }

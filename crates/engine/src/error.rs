@@ -9,13 +9,18 @@ use std::sync::Arc;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SessionError {
+    /// The listening socket could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
+        /// The address asked for.
         addr: std::net::SocketAddr,
+        /// Why binding failed.
         source: io::Error,
     },
+    /// The disk worker threads could not be started.
     #[error("cannot start disk threads: {0}")]
     Threads(#[source] io::Error),
+    /// The DHT node could not be started.
     #[error("cannot start the DHT: {0}")]
     Dht(#[source] shoal_dht_net::DhtNetError),
     /// The memory network carries peer connections only: DHT, LSD and trackers
@@ -28,15 +33,21 @@ pub enum SessionError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AddTorrentError {
+    /// A torrent with this info-hash (hex) is in the session already.
     #[error("torrent {0} is already in the session")]
     Duplicate(String),
+    /// The download directory could not be created.
     #[error("cannot create download directory {path}: {source}")]
     CreateDir {
+        /// The directory.
         path: std::path::PathBuf,
+        /// Why creating it failed.
         source: io::Error,
     },
+    /// The torrent's files could not be opened or checked.
     #[error(transparent)]
     Storage(#[from] shoal_storage::StorageError),
+    /// A private link's content could not be opened.
     #[error(transparent)]
     Private(#[from] shoal_private::PrivateStoreError),
     /// Private content is carried by a torrent of exactly one file.
@@ -58,6 +69,7 @@ pub enum AddTorrentError {
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum TorrentError {
+    /// Reading or writing the data failed for a local reason.
     #[error("disk error: {0}")]
     Disk(#[source] Arc<StoreError>),
     /// The private link's key does not open the content (found from verified data,
@@ -67,6 +79,7 @@ pub enum TorrentError {
     /// The private content could not be opened (damaged or not shoal private content).
     #[error(transparent)]
     Content(Arc<shoal_private::PrivateStoreError>),
+    /// The torrent was stopped or removed before it completed.
     #[error("torrent was stopped before it completed")]
     Stopped,
     /// A read of bytes whose pieces are not verified yet.
@@ -77,7 +90,12 @@ pub enum TorrentError {
     OutOfRange,
     /// A list of per-file priorities of the wrong length.
     #[error("expected {expected} file priorities, got {got}")]
-    BadPriorities { expected: usize, got: usize },
+    BadPriorities {
+        /// Files in the torrent.
+        expected: usize,
+        /// Priorities given.
+        got: usize,
+    },
     /// Moving the data to another directory failed; the torrent stays where it was.
     #[error("moving the data failed: {0}")]
     Move(#[source] Arc<io::Error>),
@@ -101,18 +119,22 @@ pub enum TorrentError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RemoveError {
+    /// No torrent with this info-hash is in the session.
     #[error("no such torrent in the session")]
     NotFound,
+    /// The torrent was removed but deleting its data failed.
     #[error("deleting the torrent's data failed: {0}")]
-    Delete(std::io::Error),
+    Delete(#[source] std::io::Error),
 }
 
 /// A failure of either kind of store (the files of a torrent, or a private link's).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
+    /// The torrent's files failed.
     #[error(transparent)]
     Files(#[from] shoal_storage::StorageError),
+    /// A private link's content failed (or its key does not open it).
     #[error(transparent)]
     Private(#[from] shoal_private::PrivateStoreError),
 }

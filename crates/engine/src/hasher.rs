@@ -11,7 +11,7 @@ pub(crate) struct PieceHasher {
 }
 
 impl PieceHasher {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         PieceHasher {
             sha: Sha1::new(),
             next: 0,
@@ -20,7 +20,7 @@ impl PieceHasher {
 
     /// Feeds the block at `begin`; returns false (and the state must be dropped) when
     /// it is not the next block in order.
-    pub fn feed(&mut self, begin: u32, data: &[u8]) -> bool {
+    pub(crate) fn feed(&mut self, begin: u32, data: &[u8]) -> bool {
         if begin != self.next {
             return false;
         }
@@ -30,7 +30,7 @@ impl PieceHasher {
     }
 
     /// The digest, if exactly `piece_size` bytes were fed.
-    pub fn finish(self, piece_size: u32) -> Option<[u8; 20]> {
+    pub(crate) fn finish(self, piece_size: u32) -> Option<[u8; 20]> {
         (self.next == piece_size).then(|| self.sha.finalize().into())
     }
 }

@@ -6,6 +6,7 @@
 //! connection. Peer tasks share the torrent's picker and peer table through one mutex
 //! that is never held across an `.await` or a disk operation. See ARCHITECTURE.md.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
+#![warn(missing_docs, unreachable_pub)]
 
 mod clock;
 mod config;

@@ -35,7 +35,7 @@ pub(crate) struct PendingSlot<'a> {
 impl PendingHandshakes {
     /// Registers a new handshake, evicting the oldest one at the cap. The receiver
     /// resolves (with an error) if this handshake is evicted in turn.
-    pub fn admit(&self) -> (u64, oneshot::Receiver<()>) {
+    pub(crate) fn admit(&self) -> (u64, oneshot::Receiver<()>) {
         let (tx, rx) = oneshot::channel();
         let evicted = {
             let mut inner = self.inner.lock();
@@ -56,12 +56,12 @@ impl PendingHandshakes {
     }
 
     /// The slot of handshake `id`, to hold while it runs.
-    pub fn slot(&self, id: u64) -> PendingSlot<'_> {
+    pub(crate) fn slot(&self, id: u64) -> PendingSlot<'_> {
         PendingSlot { registry: self, id }
     }
 
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.inner.lock().queue.len()
     }
 }

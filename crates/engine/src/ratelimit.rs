@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 /// Token bucket: `rate` bytes per second, bursts up to one second's worth; rate 0 means
 /// unlimited.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     bucket: Mutex<Bucket>,
 }
 
@@ -33,7 +33,7 @@ impl Bucket {
 
 impl RateLimiter {
     /// A bucket of `rate` bytes per second (`None` = unlimited).
-    pub fn new(rate: Option<u64>) -> Self {
+    pub(crate) fn new(rate: Option<u64>) -> Self {
         let rate = rate.unwrap_or(0);
         RateLimiter {
             bucket: Mutex::new(Bucket {
@@ -45,7 +45,7 @@ impl RateLimiter {
     }
 
     /// Changes the rate (`None` = unlimited); the bucket starts over full.
-    pub fn set_rate(&self, rate: Option<u64>) {
+    pub(crate) fn set_rate(&self, rate: Option<u64>) {
         let mut b = self.bucket.lock();
         b.rate = rate.unwrap_or(0);
         b.tokens = b.rate as f64;
@@ -53,14 +53,14 @@ impl RateLimiter {
     }
 
     /// The rate in bytes per second, `None` when unlimited.
-    pub fn rate(&self) -> Option<u64> {
+    pub(crate) fn rate(&self) -> Option<u64> {
         let rate = self.bucket.lock().rate;
         (rate != 0).then_some(rate)
     }
 
     /// Takes `n` bytes' worth of tokens, or says how long to wait before trying again.
     /// A request larger than the burst is allowed once the bucket is full.
-    pub fn try_take(&self, n: u64, now: Instant) -> Result<(), Duration> {
+    pub(crate) fn try_take(&self, n: u64, now: Instant) -> Result<(), Duration> {
         let mut b = self.bucket.lock();
         if b.rate == 0 {
             return Ok(());
@@ -77,14 +77,14 @@ impl RateLimiter {
     }
 
     /// Returns tokens taken by [`Self::try_take`] for bytes that were not sent after all.
-    pub fn give_back(&self, n: u64) {
+    pub(crate) fn give_back(&self, n: u64) {
         let mut b = self.bucket.lock();
         let cap = b.rate as f64;
         b.tokens = (b.tokens + n as f64).min(cap);
     }
 
     /// Charges `n` bytes already transferred; the bucket may go into debt.
-    pub fn charge(&self, n: u64, now: Instant) {
+    pub(crate) fn charge(&self, n: u64, now: Instant) {
         let mut b = self.bucket.lock();
         if b.rate == 0 {
             return;
@@ -94,7 +94,7 @@ impl RateLimiter {
     }
 
     /// How long until the bucket is out of debt (`None`: not in debt, or unlimited).
-    pub fn delay(&self, now: Instant) -> Option<Duration> {
+    pub(crate) fn delay(&self, now: Instant) -> Option<Duration> {
         let mut b = self.bucket.lock();
         if b.rate == 0 {
             return None;

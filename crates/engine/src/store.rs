@@ -23,7 +23,7 @@ pub(crate) enum Store {
 impl Store {
     /// The store `opts.content` asks for over `meta`'s pieces, below
     /// `opts.download_dir`, sharing the session's file handle `pool`.
-    pub fn open(
+    pub(crate) fn open(
         meta: &Metainfo,
         opts: &AddTorrentOptions,
         pool: &Arc<FilePool>,
@@ -82,14 +82,24 @@ impl Store {
         }
     }
 
-    pub fn write_run(&self, piece: u32, begin: u32, bufs: &[&[u8]]) -> Result<(), StoreError> {
+    pub(crate) fn write_run(
+        &self,
+        piece: u32,
+        begin: u32,
+        bufs: &[&[u8]],
+    ) -> Result<(), StoreError> {
         match self {
             Store::Files(s) => Ok(s.write_run(piece, begin, bufs)?),
             Store::Private(s) => Ok(s.write_run(piece, begin, bufs)?),
         }
     }
 
-    pub fn read_block(&self, piece: u32, begin: u32, buf: &mut [u8]) -> Result<(), StoreError> {
+    pub(crate) fn read_block(
+        &self,
+        piece: u32,
+        begin: u32,
+        buf: &mut [u8],
+    ) -> Result<(), StoreError> {
         match self {
             Store::Files(s) => Ok(s.read_block(piece, begin, buf)?),
             Store::Private(s) => Ok(s.read_block(piece, begin, buf)?),
@@ -98,7 +108,7 @@ impl Store {
 
     /// See [`Storage::block_slices`]. A private store's bytes are computed, never on
     /// disk as sent: always `Ok(false)`, so blocks are read with [`Self::read_block`].
-    pub fn block_slices(
+    pub(crate) fn block_slices(
         &self,
         piece: u32,
         begin: u32,
@@ -111,14 +121,14 @@ impl Store {
         }
     }
 
-    pub fn hash_piece(&self, piece: u32) -> Result<[u8; 20], StoreError> {
+    pub(crate) fn hash_piece(&self, piece: u32) -> Result<[u8; 20], StoreError> {
         match self {
             Store::Files(s) => Ok(s.hash_piece(piece)?),
             Store::Private(s) => Ok(s.hash_piece(piece)?),
         }
     }
 
-    pub fn check_existing(
+    pub(crate) fn check_existing(
         &self,
         threads: usize,
         progress: &(dyn Fn(u32) + Sync),
@@ -131,7 +141,7 @@ impl Store {
 
     /// Like [`Self::check_existing`] but trusting the pieces in `known` (resume data).
     /// A private store has no resume: it checks as [`Self::check_existing`] does.
-    pub fn check_missing(
+    pub(crate) fn check_missing(
         &self,
         threads: usize,
         known: &Bitfield,
@@ -144,28 +154,28 @@ impl Store {
     }
 
     /// Closes open file handles (a paused torrent holds none); they reopen on demand.
-    pub fn release_files(&self) {
+    pub(crate) fn release_files(&self) {
         if let Store::Files(s) = self {
             s.close_files();
         }
     }
 
     /// Whether files were deleted while we held them open (their handles are closed).
-    pub fn lost_open_files(&self) -> bool {
+    pub(crate) fn lost_open_files(&self) -> bool {
         match self {
             Store::Files(s) => s.close_deleted_files(),
             Store::Private(_) => false,
         }
     }
 
-    pub fn as_files(&self) -> Option<&Storage> {
+    pub(crate) fn as_files(&self) -> Option<&Storage> {
         match self {
             Store::Files(s) => Some(s),
             Store::Private(_) => None,
         }
     }
 
-    pub fn sync_all(&self) -> Result<(), StoreError> {
+    pub(crate) fn sync_all(&self) -> Result<(), StoreError> {
         match self {
             Store::Files(s) => Ok(s.sync_all()?),
             Store::Private(s) => Ok(s.sync_all()?),
@@ -174,7 +184,7 @@ impl Store {
 
     /// Once every piece is verified: empty files created and everything synced (a
     /// private receiver also gets its directories and file modes).
-    pub fn complete(&self) -> Result<(), StoreError> {
+    pub(crate) fn complete(&self) -> Result<(), StoreError> {
         match self {
             Store::Files(s) => {
                 s.create_empty_files()?;
@@ -185,7 +195,7 @@ impl Store {
     }
 
     /// Pieces to fetch before all others (a private receiver's header).
-    pub fn priority_pieces(&self) -> Range<u32> {
+    pub(crate) fn priority_pieces(&self) -> Range<u32> {
         match self {
             Store::Files(_) => 0..0,
             Store::Private(s) => s.priority_pieces(),
@@ -194,13 +204,13 @@ impl Store {
 
     /// The torrent stopped: a private receiver that never opened its header drops its
     /// spool (there is no resume of an unopened stream).
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         if let Store::Private(s) = self {
             s.close();
         }
     }
 
-    pub fn as_private(&self) -> Option<&PrivateStore> {
+    pub(crate) fn as_private(&self) -> Option<&PrivateStore> {
         match self {
             Store::Files(_) => None,
             Store::Private(s) => Some(s),

@@ -15,7 +15,7 @@ pub(crate) struct PieceVerifier {
 }
 
 impl PieceVerifier {
-    pub fn new(meta: &Metainfo) -> Self {
+    pub(crate) fn new(meta: &Metainfo) -> Self {
         PieceVerifier {
             hashes: meta.info.pieces.clone(),
             piece_length: meta.info.piece_length,
@@ -24,13 +24,13 @@ impl PieceVerifier {
     }
 
     /// A running hash for a piece whose blocks arrive in order from its start.
-    pub fn start(&self) -> PieceHasher {
+    pub(crate) fn start(&self) -> PieceHasher {
         PieceHasher::new()
     }
 
     /// Whether `piece` is intact: from its running hash when that covered the whole
     /// piece, else by reading it back from `store`.
-    pub fn check(
+    pub(crate) fn check(
         &self,
         piece: u32,
         running: Option<PieceHasher>,

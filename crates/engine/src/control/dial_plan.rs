@@ -19,7 +19,7 @@ pub(super) struct DialRoom {
 
 impl DialRoom {
     /// How many more dials may start.
-    pub fn free(&self) -> usize {
+    pub(super) fn free(&self) -> usize {
         self.max
             .saturating_sub(self.connected.saturating_add(self.connecting))
     }

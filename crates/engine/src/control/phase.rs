@@ -74,7 +74,7 @@ pub(super) struct PhaseMachine {
 impl PhaseMachine {
     /// A machine for a torrent that is not running yet; the first [`Self::handle_asks`]
     /// decides whether it starts. Disk faults are retried after `retry`.
-    pub fn new(retry: Duration) -> Self {
+    pub(super) fn new(retry: Duration) -> Self {
         PhaseMachine {
             phase: Phase::Paused,
             retry,
@@ -82,12 +82,12 @@ impl PhaseMachine {
         }
     }
 
-    pub fn phase(&self) -> Phase {
+    pub(super) fn phase(&self) -> Phase {
         self.phase
     }
 
     /// When [`Self::handle_timeout`] is due: the end of a fault's wait.
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(super) fn poll_timeout(&self) -> Option<Instant> {
         match self.phase {
             Phase::Faulted { until } => Some(until),
             _ => None,
@@ -98,7 +98,7 @@ impl PhaseMachine {
     /// pause ends an active phase and its absence starts a paused one. A fault is
     /// waited out whatever the pause state (only a new pause signal ends it early), and
     /// a stop under way is finished first.
-    pub fn handle_asks(&mut self, asks: Asks) {
+    pub(super) fn handle_asks(&mut self, asks: Asks) {
         if asks.shutdown {
             self.handle_shutdown();
             return;
@@ -112,7 +112,7 @@ impl PhaseMachine {
 
     /// Shutdown was asked for (or the control channel closed): an active phase stops
     /// without releasing files, anything else closes at once.
-    pub fn handle_shutdown(&mut self) {
+    pub(super) fn handle_shutdown(&mut self) {
         self.phase = match self.phase {
             Phase::Active | Phase::Stopping(_) => Phase::Stopping(Stop::Close),
             Phase::Paused | Phase::Faulted { .. } | Phase::Closed => Phase::Closed,
@@ -123,7 +123,7 @@ impl PhaseMachine {
     /// asked already). Ends a fault's wait at once, so a manual resume retries now; the
     /// next [`Self::handle_asks`] decides what follows. Elsewhere the pause state is
     /// read at decision points and the signal itself changes nothing.
-    pub fn handle_pause_signal(&mut self) {
+    pub(super) fn handle_pause_signal(&mut self) {
         if let Phase::Faulted { .. } = self.phase {
             self.phase = Phase::Paused;
         }
@@ -131,7 +131,7 @@ impl PhaseMachine {
 
     /// A local disk fault was reported. Ends an active phase; ignored otherwise (the
     /// writes in flight when the first fault struck report failures too).
-    pub fn handle_disk_fault(&mut self) {
+    pub(super) fn handle_disk_fault(&mut self) {
         if self.phase == Phase::Active {
             self.phase = Phase::Stopping(Stop::Fault);
         }
@@ -140,7 +140,7 @@ impl PhaseMachine {
     /// The active phase's teardown finished at `now` (peers gone, trackers told, files
     /// flushed). After a fault the retry is due `retry` from now: the interval counts
     /// from when the torrent went quiet, not from the fault's report.
-    pub fn handle_stopped(&mut self, now: Instant) {
+    pub(super) fn handle_stopped(&mut self, now: Instant) {
         if let Phase::Stopping(stop) = self.phase {
             self.phase = match stop {
                 Stop::Pause => Phase::Paused,
@@ -154,7 +154,7 @@ impl PhaseMachine {
 
     /// Time passed: a fault whose deadline is reached is over, and the next
     /// [`Self::handle_asks`] retries unless a pause is asked.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub(super) fn handle_timeout(&mut self, now: Instant) {
         if let Phase::Faulted { until } = self.phase {
             if now >= until {
                 self.phase = Phase::Paused;
@@ -164,7 +164,7 @@ impl PhaseMachine {
 
     /// Data we had verified is missing from disk at `now`: whether to start a re-check.
     /// Only while active, and at most once per [`MISSING_RECHECK_GAP`].
-    pub fn handle_data_missing(&mut self, now: Instant) -> bool {
+    pub(super) fn handle_data_missing(&mut self, now: Instant) -> bool {
         if self.phase != Phase::Active {
             return false;
         }

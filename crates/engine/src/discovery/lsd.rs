@@ -44,7 +44,7 @@ pub(super) struct LsdHandle {
 }
 
 impl LsdHandle {
-    pub fn remove(&self, info_hash: [u8; 20]) {
+    pub(super) fn remove(&self, info_hash: [u8; 20]) {
         let _ = self.tx.send(Command::Remove(info_hash));
     }
 }
@@ -53,7 +53,7 @@ impl LsdService {
     /// Opens the multicast socket and starts the task. LSD is best effort: if the socket
     /// cannot be set up (no multicast route, port in use without reuse) it logs why and
     /// the session runs without it.
-    pub fn start(
+    pub(super) fn start(
         listen: SocketAddr,
         sinks: Arc<Mutex<Sinks>>,
         tasks: &TaskTracker,
@@ -78,16 +78,16 @@ impl LsdService {
         })
     }
 
-    pub fn add(&self, info_hash: [u8; 20]) {
+    pub(super) fn add(&self, info_hash: [u8; 20]) {
         let _ = self.handle.tx.send(Command::Add(info_hash));
     }
 
-    pub fn handle(&self) -> LsdHandle {
+    pub(super) fn handle(&self) -> LsdHandle {
         self.handle.clone()
     }
 
     /// Ends the LSD task.
-    pub fn stop(&self) {
+    pub(super) fn stop(&self) {
         let _ = self.handle.tx.send(Command::Stop);
     }
 }

@@ -110,7 +110,7 @@ pub(crate) struct Interest {
 impl Discovery {
     /// Starts the services the settings ask for. `listen` is the session's TCP address:
     /// the DHT binds the same IP and, when free, the same port number.
-    pub async fn start(
+    pub(crate) async fn start(
         listen: SocketAddr,
         lsd: bool,
         dht: Option<&DhtSettings>,
@@ -133,13 +133,13 @@ impl Discovery {
         })
     }
 
-    pub fn dht(&self) -> Option<&shoal_dht_net::DhtNode> {
+    pub(crate) fn dht(&self) -> Option<&shoal_dht_net::DhtNode> {
         self.dht.as_ref()
     }
 
     /// Starts looking for (and, if asked, announcing) `interest.info_hash`; found
     /// addresses arrive on `sink` until the returned subscription is dropped.
-    pub fn subscribe(&self, interest: Interest, sink: PeerSink) -> Subscription {
+    pub(crate) fn subscribe(&self, interest: Interest, sink: PeerSink) -> Subscription {
         let id = {
             let mut sinks = self.sinks.lock();
             sinks.next_id += 1;
@@ -173,7 +173,7 @@ impl Discovery {
     }
 
     /// Saves DHT state and stops the services.
-    pub async fn shutdown(&self) {
+    pub(crate) async fn shutdown(&self) {
         if let Some(lsd) = &self.lsd {
             lsd.stop();
         }

@@ -51,7 +51,7 @@ pub(crate) struct DialPlan {
 impl DialPlan {
     /// A newly learnt address. One already known keeps its state; once known
     /// addresses reach [`MAX_KNOWN`] new ones are ignored.
-    pub fn add(&mut self, addr: SocketAddr) {
+    pub(super) fn add(&mut self, addr: SocketAddr) {
         if self.known.contains_key(&addr) || self.known.len() >= MAX_KNOWN {
             return;
         }
@@ -66,7 +66,7 @@ impl DialPlan {
     }
 
     /// The next address to dial now, if any; it counts as connected from here on.
-    pub fn next(&mut self, now: Instant) -> Option<SocketAddr> {
+    pub(super) fn next(&mut self, now: Instant) -> Option<SocketAddr> {
         let due: Vec<SocketAddr> = self
             .known
             .iter()
@@ -88,7 +88,7 @@ impl DialPlan {
     }
 
     /// A connection to `addr` ended.
-    pub fn ended(&mut self, addr: SocketAddr, how: Ended, now: Instant) {
+    pub(super) fn ended(&mut self, addr: SocketAddr, how: Ended, now: Instant) {
         let Some(e) = self.known.get_mut(&addr) else {
             return;
         };
@@ -104,7 +104,7 @@ impl DialPlan {
     }
 
     /// When the next retry falls due (`None` when none is waiting).
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(super) fn poll_timeout(&self) -> Option<Instant> {
         self.known
             .values()
             .filter_map(|e| match e.state {

@@ -37,8 +37,10 @@ const MAX_CONNECTIONS: usize = 16;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MetadataError {
+    /// No set of peers delivered the whole info dictionary in time.
     #[error("no peer sent the torrent's metadata within {0:?}")]
     TimedOut(Duration),
+    /// The verified bytes do not parse as a torrent's info dictionary.
     #[error("the metadata the peers sent is not a valid torrent: {0}")]
     Invalid(#[source] MetainfoError),
 }

@@ -63,7 +63,7 @@ pub(super) struct Link {
 }
 
 impl Link {
-    pub fn new(stream: BoxStream, leftover: &[u8], decrypt: Option<Rc4Stream>) -> Self {
+    pub(super) fn new(stream: BoxStream, leftover: &[u8], decrypt: Option<Rc4Stream>) -> Self {
         let mut buf = BytesMut::with_capacity(READ_CHUNK.max(leftover.len()));
         buf.extend_from_slice(leftover);
         Link {
@@ -73,7 +73,7 @@ impl Link {
         }
     }
 
-    pub fn supports_sendfile(&self) -> bool {
+    pub(super) fn supports_sendfile(&self) -> bool {
         self.stream.supports_sendfile()
     }
 }

@@ -15,7 +15,7 @@ pub(crate) struct Given {
 }
 
 impl Given {
-    pub fn new(num_pieces: usize) -> Self {
+    pub(super) fn new(num_pieces: usize) -> Self {
         Given {
             partial: HashMap::new(),
             full: Bitfield::new(num_pieces),
@@ -24,7 +24,7 @@ impl Given {
 
     /// Records the block of `len` bytes at `begin` in `piece` (of `piece_size` bytes) as
     /// sent; true when that completed the piece.
-    pub fn record(&mut self, piece: u32, begin: u32, len: u32, piece_size: u32) -> bool {
+    pub(super) fn record(&mut self, piece: u32, begin: u32, len: u32, piece_size: u32) -> bool {
         if self.full.get(piece as usize) {
             return false;
         }
@@ -41,7 +41,7 @@ impl Given {
     }
 
     /// Whether the peer's own pieces plus those it got from us make the whole torrent.
-    pub fn completes(&self, peer_has: &Bitfield) -> bool {
+    pub(super) fn completes(&self, peer_has: &Bitfield) -> bool {
         let ours = self.full.as_bytes();
         let theirs = peer_has.as_bytes();
         if ours.len() != theirs.len() {

@@ -42,7 +42,7 @@ pub(crate) struct Handover {
 
 impl Handover {
     /// Files the tickets of a completed fetch's connections under `info_hash`.
-    pub fn park(&self, info_hash: [u8; 20], senders: Vec<Delivery>) {
+    pub(crate) fn park(&self, info_hash: [u8; 20], senders: Vec<Delivery>) {
         let now = crate::clock::now();
         let mut parked = self.parked.lock();
         parked.retain(|_, list| {
@@ -65,7 +65,7 @@ impl Handover {
     }
 
     /// Hands `torrent` to every connection parked for it; returns how many took it.
-    pub fn adopt(&self, torrent: &Arc<Torrent>) -> usize {
+    pub(crate) fn adopt(&self, torrent: &Arc<Torrent>) -> usize {
         let Some(list) = self.parked.lock().remove(&torrent.info_hash) else {
             return 0;
         };
@@ -75,7 +75,7 @@ impl Handover {
     }
 
     /// Drops every parked connection (the session is shutting down).
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         self.parked.lock().clear();
     }
 }

@@ -47,7 +47,7 @@ pub(crate) enum Exit {
 
 impl Exit {
     /// Whether the peer is to blame (logged louder).
-    pub fn is_peer_misbehaviour(&self) -> bool {
+    pub(super) fn is_peer_misbehaviour(&self) -> bool {
         match self {
             Exit::Misbehaved(_) | Exit::PexFlood(_) => true,
             Exit::Metadata(end) => end.is_peer_misbehaviour(),
@@ -221,7 +221,7 @@ impl PeerLogic {
 
     /// Our opening messages: what we have (it must come first), then the extension
     /// handshake.
-    pub fn start(&mut self) {
+    pub(super) fn start(&mut self) {
         let have = self.our_have.clone();
         self.conn.send_bitfield(&have);
         // A connection that began as a metadata connection sent its (empty) bitfield
@@ -254,7 +254,7 @@ impl PeerLogic {
         }
     }
 
-    pub fn exchanged_payload(&self) -> bool {
+    pub(super) fn exchanged_payload(&self) -> bool {
         self.conn.downloaded() > 0 || self.conn.uploaded() > 0
     }
 
@@ -275,7 +275,7 @@ impl PeerLogic {
 
     /// Counts the peer as complete if its pieces plus those we sent it make the whole
     /// torrent (see `peer/given.rs`).
-    pub fn count_if_completed_by_us(&mut self) {
+    pub(super) fn count_if_completed_by_us(&mut self) {
         if !self.counted_seed && self.given.completes(self.conn.peer_pieces()) {
             self.count_as_complete();
         }
@@ -296,7 +296,7 @@ impl PeerLogic {
             .store(self.conn.peer_is_seed(), Ordering::Relaxed);
     }
 
-    pub fn on_command(&mut self, cmd: PeerCommand) -> Result<(), Exit> {
+    pub(super) fn on_command(&mut self, cmd: PeerCommand) -> Result<(), Exit> {
         if !matches!(cmd, PeerCommand::Have(_) | PeerCommand::Cancel(_)) {
             tracing::trace!(addr = %self.addr, ?cmd, "command");
         }
@@ -551,7 +551,7 @@ impl PeerLogic {
     }
 
     /// Releases everything this connection held in the torrent.
-    pub fn unregister(&mut self) {
+    pub(super) fn unregister(&mut self) {
         let mut st = self.t.state.lock();
         st.picker.on_peer_gone(self.key);
         st.picker.remove_peer_pieces(&self.counted);

@@ -62,7 +62,7 @@ pub(crate) enum MetadataEnd {
 
 impl MetadataEnd {
     /// Whether the peer is to blame.
-    pub fn is_peer_misbehaviour(&self) -> bool {
+    pub(super) fn is_peer_misbehaviour(&self) -> bool {
         matches!(
             self,
             MetadataEnd::Data(_)

@@ -44,7 +44,7 @@ pub(crate) struct Outbox {
 impl Outbox {
     /// An outbox for a plaintext connection (`None`) or an RC4-encrypted one, over a
     /// transport that can send file ranges (`sendfile`) or not.
-    pub fn new(cipher: Option<Rc4Stream>, sendfile: bool) -> Self {
+    pub(super) fn new(cipher: Option<Rc4Stream>, sendfile: bool) -> Self {
         Outbox {
             sendfile,
             segments: VecDeque::new(),
@@ -57,12 +57,12 @@ impl Outbox {
 
     /// Whether blocks must be served through the buffer: the output is encrypted, or
     /// the transport cannot send file ranges.
-    pub fn needs_buffered_blocks(&self) -> bool {
+    pub(super) fn needs_buffered_blocks(&self) -> bool {
         self.cipher.is_some() || !self.sendfile
     }
 
     /// Accounts output the connection appended since the last call.
-    pub fn sync(&mut self, output_len: usize) {
+    pub(super) fn sync(&mut self, output_len: usize) {
         if output_len <= self.buffered {
             return;
         }
@@ -75,24 +75,30 @@ impl Outbox {
     }
 
     /// Queues a file range after everything buffered so far.
-    pub fn push_file(&mut self, output_len: usize, file: Arc<File>, offset: u64, len: usize) {
+    pub(super) fn push_file(
+        &mut self,
+        output_len: usize,
+        file: Arc<File>,
+        offset: u64,
+        len: usize,
+    ) {
         self.sync(output_len);
         self.file_bytes += len;
         self.segments.push_back(Segment::File { file, offset, len });
     }
 
     /// Bytes queued in total.
-    pub fn pending(&self) -> usize {
+    pub(super) fn pending(&self) -> usize {
         self.buffered + self.file_bytes
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.segments.is_empty()
     }
 
     /// Writes as much as the socket takes without blocking. `output` is the
     /// connection's output buffer; written bytes are consumed from it.
-    pub fn write_ready(
+    pub(super) fn write_ready(
         &mut self,
         stream: &dyn PeerStream,
         output: &mut BytesMut,

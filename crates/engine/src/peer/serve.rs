@@ -51,7 +51,7 @@ impl PeerLogic {
 
     /// A read the disk pool did for us: the block goes out unless the peer no longer
     /// wants it (cancelled, or dropped by a choke meanwhile).
-    pub fn on_block_read(&mut self, read: BlockRead) {
+    pub(super) fn on_block_read(&mut self, read: BlockRead) {
         let BlockRead { block, data } = read;
         self.reading = self.reading.saturating_sub(block.length as usize);
         let data = match data {

@@ -6,12 +6,17 @@ use super::Session;
 /// Totals over every torrent of a session.
 #[derive(Debug, Clone, Default)]
 pub struct SessionStats {
+    /// Bytes per second sent, over every peer.
     pub upload_rate: u64,
+    /// Bytes per second received, over every peer.
     pub download_rate: u64,
     /// Payload bytes, summed over the torrents' counters.
     pub uploaded: u64,
+    /// Payload bytes received, summed over the torrents' counters.
     pub downloaded: u64,
+    /// Connected peers over every torrent.
     pub peers: usize,
+    /// Torrents in the session.
     pub torrents: usize,
 }
 

@@ -99,6 +99,7 @@ impl Session {
         self.ctx.advertised_addr()
     }
 
+    /// The peer id this session sends in its handshakes.
     pub fn peer_id(&self) -> [u8; 20] {
         self.ctx.config().peer_id
     }

@@ -15,11 +15,11 @@ pub(super) struct Registry {
 }
 
 impl Registry {
-    pub fn get(&self, info_hash: &[u8; 20]) -> Option<Arc<Torrent>> {
+    pub(super) fn get(&self, info_hash: &[u8; 20]) -> Option<Arc<Torrent>> {
         self.torrents.lock().get(info_hash).cloned()
     }
 
-    pub fn handles(&self) -> Vec<TorrentHandle> {
+    pub(super) fn handles(&self) -> Vec<TorrentHandle> {
         self.torrents
             .lock()
             .values()
@@ -28,26 +28,26 @@ impl Registry {
     }
 
     /// The info-hashes of every torrent (the keys an incoming MSE handshake may name).
-    pub fn info_hashes(&self) -> Vec<[u8; 20]> {
+    pub(super) fn info_hashes(&self) -> Vec<[u8; 20]> {
         self.torrents.lock().keys().copied().collect()
     }
 
-    pub fn insert(&self, torrent: Arc<Torrent>) {
+    pub(super) fn insert(&self, torrent: Arc<Torrent>) {
         self.torrents.lock().insert(torrent.info_hash, torrent);
     }
 
-    pub fn remove(&self, info_hash: &[u8; 20]) {
+    pub(super) fn remove(&self, info_hash: &[u8; 20]) {
         self.torrents.lock().remove(info_hash);
     }
 
     /// Forgets every torrent (at shutdown, once they stopped).
-    pub fn clear(&self) {
+    pub(super) fn clear(&self) {
         self.torrents.lock().clear();
     }
 
     /// Reserves `info_hash` for an add; `None` when the torrent is in the session or
     /// being added already.
-    pub fn reserve(&self, info_hash: [u8; 20]) -> Option<AddReservation<'_>> {
+    pub(super) fn reserve(&self, info_hash: [u8; 20]) -> Option<AddReservation<'_>> {
         let torrents = self.torrents.lock();
         if torrents.contains_key(&info_hash) || !self.adding.lock().insert(info_hash) {
             return None;

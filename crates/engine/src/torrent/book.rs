@@ -28,7 +28,7 @@ struct Entry {
 
 /// Candidate addresses in the order they should be tried.
 #[derive(Debug, Default)]
-pub struct PeerBook {
+pub(crate) struct PeerBook {
     entries: HashMap<SocketAddr, Entry>,
     queue: VecDeque<SocketAddr>,
 }
@@ -37,7 +37,7 @@ impl PeerBook {
     /// Adds `addr` unless known or not dialable (port 0, unspecified, multicast or
     /// broadcast: a tracker, PEX or DHT answer cannot point our dials there);
     /// `persistent` addresses are retried forever.
-    pub fn add(&mut self, addr: SocketAddr, persistent: bool, now: Instant) {
+    pub(crate) fn add(&mut self, addr: SocketAddr, persistent: bool, now: Instant) {
         if !shoal_compact::is_dialable(&addr) {
             return;
         }
@@ -83,7 +83,7 @@ impl PeerBook {
     }
 
     /// The next address due for a connection attempt, marked as in use.
-    pub fn next_candidate(&mut self, now: Instant) -> Option<SocketAddr> {
+    pub(crate) fn next_candidate(&mut self, now: Instant) -> Option<SocketAddr> {
         for _ in 0..self.queue.len() {
             let addr = self.queue.pop_front()?;
             let Some(e) = self.entries.get_mut(&addr) else {
@@ -104,7 +104,7 @@ impl PeerBook {
     /// The next address due for a dial whose IP `is_banned` does not refuse, marked as
     /// in use. Banned addresses met on the way stay marked as in use, so they are not
     /// offered again.
-    pub fn next_dial(
+    pub(crate) fn next_dial(
         &mut self,
         now: Instant,
         is_banned: impl Fn(IpAddr) -> bool,
@@ -120,7 +120,7 @@ impl PeerBook {
     /// Records a connection to `addr` made elsewhere (a metadata connection that went
     /// on to trade pieces) as in use, so it is not dialled a second time meanwhile.
     /// False when the address is in use already; then the caller does not release it.
-    pub fn claim(&mut self, addr: SocketAddr, now: Instant) -> bool {
+    pub(crate) fn claim(&mut self, addr: SocketAddr, now: Instant) -> bool {
         self.add(addr, false, now);
         match self.entries.get_mut(&addr) {
             Some(e) if !e.connected => {
@@ -133,7 +133,7 @@ impl PeerBook {
 
     /// The connection ended because both sides are seeds: forget the address, or for
     /// a user-given one, wait [`FINISHED_RETRY`] before dialling it again.
-    pub fn release_finished(&mut self, addr: SocketAddr, now: Instant) {
+    pub(crate) fn release_finished(&mut self, addr: SocketAddr, now: Instant) {
         let Some(e) = self.entries.get_mut(&addr) else {
             return;
         };
@@ -150,7 +150,7 @@ impl PeerBook {
     /// Makes every address not in use due now, forgetting back-offs: the torrent needs
     /// data again (a re-check found damage, or more files were selected), so seeds left
     /// alone as fellow seeds are useful again.
-    pub fn retry_all(&mut self, now: Instant) {
+    pub(crate) fn retry_all(&mut self, now: Instant) {
         for e in self.entries.values_mut() {
             if !e.connected {
                 e.failures = 0;
@@ -161,7 +161,7 @@ impl PeerBook {
 
     /// The attempt or connection ended; `failed` connections back off exponentially and
     /// non-persistent addresses are forgotten after a few failures.
-    pub fn release(&mut self, addr: SocketAddr, failed: bool, now: Instant) {
+    pub(crate) fn release(&mut self, addr: SocketAddr, failed: bool, now: Instant) {
         let Some(e) = self.entries.get_mut(&addr) else {
             return;
         };

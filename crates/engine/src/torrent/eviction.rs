@@ -32,7 +32,7 @@ pub(crate) struct Occupant {
 
 impl Occupant {
     /// A snapshot of the live counters of the peer registered under `key`.
-    pub fn of(key: PeerKey, live: &PeerLive) -> Self {
+    pub(super) fn of(key: PeerKey, live: &PeerLive) -> Self {
         Occupant {
             key,
             connected_at: live.connected_at,
@@ -84,7 +84,7 @@ impl SlotPolicy {
     /// Whether a newcomer arriving at `now` gets a slot, given the connected peers and
     /// the `connecting` dials under way. Dials hold slots; evicted peers do not (their
     /// slots went to earlier newcomers), nor may they be chosen again.
-    pub fn admit(
+    pub(super) fn admit(
         &self,
         occupants: impl IntoIterator<Item = Occupant>,
         connecting: usize,
@@ -119,14 +119,19 @@ impl SwarmState {
     }
 
     /// Whether an incoming newcomer could get a slot now (without taking it).
-    pub fn has_room_for_newcomer(&self, max: usize, grace: Duration, now: Instant) -> bool {
+    pub(crate) fn has_room_for_newcomer(&self, max: usize, grace: Duration, now: Instant) -> bool {
         let policy = SlotPolicy { max, grace };
         policy.admit(self.occupants(), self.connecting, now) != Admission::Full
     }
 
     /// Takes a slot for an incoming newcomer: true when one is free, or when a useless
     /// peer was told to leave to make one.
-    pub fn make_room_for_newcomer(&mut self, max: usize, grace: Duration, now: Instant) -> bool {
+    pub(crate) fn make_room_for_newcomer(
+        &mut self,
+        max: usize,
+        grace: Duration,
+        now: Instant,
+    ) -> bool {
         let policy = SlotPolicy { max, grace };
         match policy.admit(self.occupants(), self.connecting, now) {
             Admission::Free => true,
@@ -147,7 +152,7 @@ impl SwarmState {
 impl Torrent {
     /// Whether an incoming peer from `addr` may be taken now: not banned, and a slot is
     /// free or can be made (the slot is taken when the peer registers).
-    pub fn may_admit(&self, addr: std::net::SocketAddr) -> bool {
+    pub(crate) fn may_admit(&self, addr: std::net::SocketAddr) -> bool {
         let st = self.state.lock();
         let grace = self.ctx().config().peer_eviction_grace;
         !st.smartban.is_banned(addr.ip())

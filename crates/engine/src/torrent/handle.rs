@@ -9,30 +9,42 @@ use std::sync::Arc;
 /// A snapshot of a torrent's progress.
 #[derive(Debug, Clone)]
 pub struct TorrentStats {
+    /// The torrent's name (its file or top directory).
     pub name: String,
+    /// The info-hash in lowercase hex.
     pub info_hash: String,
+    /// Bytes of content.
     pub total_length: u64,
+    /// Pieces in the torrent.
     pub num_pieces: u32,
+    /// Pieces verified so far.
     pub have_pieces: u32,
     /// Bytes of verified pieces.
     pub verified_bytes: u64,
     /// Payload bytes received / sent on all connections.
     pub downloaded: u64,
+    /// Payload bytes sent on all connections.
     pub uploaded: u64,
     /// Bytes of pieces that failed their hash check.
     pub wasted: u64,
+    /// Payload bytes per second received now.
     pub download_rate: u64,
+    /// Payload bytes per second sent now.
     pub upload_rate: u64,
+    /// Connected peers.
     pub peers: usize,
     /// Distinct peers (by peer id) seen holding the whole torrent since it was added.
     pub complete_peers: usize,
+    /// Every wanted piece is verified.
     pub complete: bool,
+    /// Why the torrent stopped, if an error stopped it.
     pub error: Option<String>,
     /// A local fault (disk full, read-only directory) that paused the torrent until it
     /// is retried; verified data is kept.
     pub fault: Option<String>,
     /// A pause was asked for (peers are off once `state` says so).
     pub paused: bool,
+    /// What the torrent is doing.
     pub state: TorrentState,
     /// Seconds to completion at the current download rate (`None`: complete or stalled).
     pub eta_secs: Option<u64>,
@@ -40,6 +52,7 @@ pub struct TorrentStats {
     pub added_unix: u64,
     /// Seconds spent complete and running in this session.
     pub seeding_secs: u64,
+    /// Pieces are downloaded in order (see `AddTorrentOptions::sequential`).
     pub sequential: bool,
 }
 
@@ -50,8 +63,11 @@ pub enum TorrentState {
     /// Hashing existing data (a re-check).
     #[default]
     Checking,
+    /// Fetching pieces.
     Downloading,
+    /// Complete and serving peers.
     Seeding,
+    /// Paused by the user: no peers, trackers told.
     Paused,
     /// Stopped by an error (see [`TorrentStats::error`]).
     Error,
@@ -62,10 +78,13 @@ pub enum TorrentState {
 /// One file of a torrent and how much of it is verified.
 #[derive(Debug, Clone)]
 pub struct FileSnapshot {
+    /// Position in the metainfo's file list.
     pub index: usize,
     /// Relative to the download directory, as in the metainfo.
     pub path: std::path::PathBuf,
+    /// Bytes in the file.
     pub length: u64,
+    /// How much the file is wanted.
     pub priority: crate::FilePriority,
     /// Bytes of this file inside verified pieces.
     pub verified_bytes: u64,
@@ -74,6 +93,7 @@ pub struct FileSnapshot {
 /// One tracker as the announcer sees it.
 #[derive(Debug, Clone)]
 pub struct TrackerSnapshot {
+    /// The announce URL.
     pub url: String,
     /// BEP 12 tier (0 = first).
     pub tier: usize,
@@ -81,29 +101,39 @@ pub struct TrackerSnapshot {
     pub status: String,
     /// Peers the last successful announce returned.
     pub peers: u32,
+    /// What went wrong on the last announce, if it failed.
     pub last_error: Option<String>,
+    /// Seconds until the next announce, when one is scheduled.
     pub next_announce_secs: Option<u64>,
 }
 
 /// One connected peer.
 #[derive(Debug, Clone)]
 pub struct PeerSnapshot {
+    /// The peer's address as connected.
     pub addr: SocketAddr,
+    /// The client name from its extension handshake (`v`).
     pub client: Option<String>,
     /// Payload bytes this peer sent us / we sent it.
     pub downloaded: u64,
+    /// Payload bytes we sent it.
     pub uploaded: u64,
+    /// Payload bytes per second it sends us now.
     pub download_rate: u64,
+    /// Payload bytes per second we send it now.
     pub upload_rate: u64,
+    /// We dialled it (it did not dial us).
     pub outgoing: bool,
     /// The connection is encrypted (MSE/PE with RC4); false for plaintext, including
     /// an MSE handshake that selected the plaintext method.
     pub encrypted: bool,
     /// We choke the peer / the peer chokes us.
     pub am_choking: bool,
+    /// The peer chokes us.
     pub peer_choking: bool,
     /// We want something the peer has / the peer wants something we have.
     pub am_interested: bool,
+    /// The peer wants something we have.
     pub peer_interested: bool,
 }
 
@@ -122,10 +152,12 @@ impl TorrentHandle {
         &self.torrent
     }
 
+    /// The torrent's info-hash.
     pub fn info_hash(&self) -> [u8; 20] {
         self.torrent.info_hash
     }
 
+    /// A snapshot of the torrent's progress and rates.
     pub fn stats(&self) -> TorrentStats {
         let t = &self.torrent;
         let (have, peers, down_rate, up_rate, complete_peers, left, sequential) = {
@@ -192,6 +224,7 @@ impl TorrentHandle {
         }
     }
 
+    /// The connected peers, as they are now.
     pub fn peers(&self) -> Vec<PeerSnapshot> {
         let st = self.torrent.state.lock();
         st.peers
@@ -223,6 +256,7 @@ impl TorrentHandle {
         self.torrent.state.lock().smartban.is_banned(ip)
     }
 
+    /// Whether every wanted piece is verified.
     pub fn is_complete(&self) -> bool {
         self.torrent.is_complete()
     }

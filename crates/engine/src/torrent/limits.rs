@@ -16,7 +16,7 @@ pub(crate) struct TorrentLimiter {
 }
 
 impl TorrentLimiter {
-    pub fn new(limits: TorrentLimits) -> Self {
+    pub(crate) fn new(limits: TorrentLimits) -> Self {
         TorrentLimiter {
             upload: RateLimiter::new(limits.upload_rate),
             download: RateLimiter::new(limits.download_rate),
@@ -24,11 +24,11 @@ impl TorrentLimiter {
         }
     }
 
-    pub fn get(&self) -> TorrentLimits {
+    pub(crate) fn get(&self) -> TorrentLimits {
         *self.limits.lock()
     }
 
-    pub fn set(&self, limits: TorrentLimits) {
+    pub(crate) fn set(&self, limits: TorrentLimits) {
         self.upload.set_rate(limits.upload_rate);
         self.download.set_rate(limits.download_rate);
         *self.limits.lock() = limits;
@@ -37,7 +37,7 @@ impl TorrentLimiter {
 
 impl Torrent {
     /// Most peers for this torrent: its own limit, else the session's per-torrent one.
-    pub fn max_peers(&self) -> usize {
+    pub(crate) fn max_peers(&self) -> usize {
         self.limiter
             .get()
             .max_peers
@@ -52,6 +52,7 @@ impl TorrentHandle {
         self.torrent.limiter.set(limits);
     }
 
+    /// The torrent's own caps.
     pub fn limits(&self) -> TorrentLimits {
         self.torrent.limiter.get()
     }

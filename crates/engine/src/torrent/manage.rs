@@ -15,6 +15,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 impl TorrentHandle {
+    /// The torrent's metainfo.
     pub fn metainfo(&self) -> Arc<Metainfo> {
         self.torrent.meta.clone()
     }

@@ -53,7 +53,7 @@ pub(crate) enum Verdict {
 impl PieceTracker {
     /// The picker accepted a block of `piece` for writing; `completes` when it was the
     /// piece's last missing block.
-    pub fn on_accepted(&mut self, piece: u32, completes: bool) {
+    pub(crate) fn on_accepted(&mut self, piece: u32, completes: bool) {
         *self.writes_in_flight.entry(piece).or_insert(0) += 1;
         if completes {
             self.complete.insert(piece);
@@ -62,7 +62,7 @@ impl PieceTracker {
 
     /// `blocks` accepted blocks of `piece` are on disk. True when that finished a
     /// complete piece: its hash is to be checked now (the piece is `Hashing`).
-    pub fn on_written(&mut self, piece: u32, blocks: u32) -> bool {
+    pub(crate) fn on_written(&mut self, piece: u32, blocks: u32) -> bool {
         let left = match self.writes_in_flight.get_mut(&piece) {
             Some(n) => {
                 *n = n.saturating_sub(blocks);
@@ -83,14 +83,14 @@ impl PieceTracker {
 
     /// Writing (or hashing) `piece` failed for a local reason: its progress is
     /// forgotten and the picker must give its blocks out again.
-    pub fn on_local_failure(&mut self, piece: u32) {
+    pub(crate) fn on_local_failure(&mut self, piece: u32) {
         self.writes_in_flight.remove(&piece);
         self.complete.remove(&piece);
         self.hashing.remove(&piece);
     }
 
     /// The outcome of `piece`'s hash check.
-    pub fn on_hashed(&mut self, piece: u32, ok: bool) -> Verdict {
+    pub(crate) fn on_hashed(&mut self, piece: u32, ok: bool) -> Verdict {
         if !self.hashing.remove(&piece) {
             return Verdict::Stale;
         }
@@ -106,14 +106,14 @@ impl PieceTracker {
 
     /// Forgets all progress (a re-check replaced the set of verified pieces). Failure
     /// history is kept: smart ban still wants to learn from the next pass.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.writes_in_flight.clear();
         self.complete.clear();
         self.hashing.clear();
     }
 
     #[cfg(test)]
-    pub fn phase(&self, piece: u32) -> PiecePhase {
+    pub(crate) fn phase(&self, piece: u32) -> PiecePhase {
         if self.hashing.contains(&piece) {
             PiecePhase::Hashing
         } else if self.complete.contains(&piece) {

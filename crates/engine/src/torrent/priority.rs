@@ -34,13 +34,13 @@ pub(crate) struct Wishes {
 }
 
 impl Wishes {
-    pub fn priority_of(&self, file: usize) -> FilePriority {
+    pub(crate) fn priority_of(&self, file: usize) -> FilePriority {
         self.files.get(file).copied().unwrap_or_default()
     }
 
     /// Every streaming reader's pieces taken in turn (each reader's most urgent first,
     /// then each one's second, …), without repeats.
-    pub fn stream_pieces(&self) -> Vec<u32> {
+    pub(crate) fn stream_pieces(&self) -> Vec<u32> {
         let mut out = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let longest = self.streams.values().map(Vec::len).max().unwrap_or(0);
@@ -57,7 +57,7 @@ impl Wishes {
     }
 
     /// Whether the priority list changes as pieces are verified.
-    pub fn needs_refresh_on_verify(&self) -> bool {
+    pub(crate) fn needs_refresh_on_verify(&self) -> bool {
         self.sequential
     }
 }

@@ -62,7 +62,7 @@ pub(crate) struct PeerLive {
 }
 
 impl PeerLive {
-    pub fn new(now: Instant) -> Self {
+    pub(crate) fn new(now: Instant) -> Self {
         PeerLive {
             download_rate: AtomicU64::new(0),
             upload_rate: AtomicU64::new(0),
@@ -80,7 +80,7 @@ impl PeerLive {
         }
     }
 
-    pub fn get(v: &AtomicU64) -> u64 {
+    pub(crate) fn get(v: &AtomicU64) -> u64 {
         v.load(Ordering::Relaxed)
     }
 }
@@ -201,12 +201,12 @@ pub(crate) enum ControlEvent {
 }
 
 impl Torrent {
-    pub fn ctx(&self) -> &Arc<TorrentContext> {
+    pub(crate) fn ctx(&self) -> &Arc<TorrentContext> {
         &self.ctx
     }
 
     /// This torrent as the disk pool sees it now (its current store).
-    pub fn disk_target(&self) -> TorrentDisk {
+    pub(crate) fn disk_target(&self) -> TorrentDisk {
         TorrentDisk {
             info_hash: self.info_hash,
             store: self.store(),
@@ -215,30 +215,30 @@ impl Torrent {
         }
     }
 
-    pub fn num_pieces(&self) -> u32 {
+    pub(crate) fn num_pieces(&self) -> u32 {
         self.meta.info.num_pieces()
     }
 
-    pub fn is_complete(&self) -> bool {
+    pub(crate) fn is_complete(&self) -> bool {
         self.status.borrow().complete
     }
 
-    pub fn is_shutting_down(&self) -> bool {
+    pub(crate) fn is_shutting_down(&self) -> bool {
         *self.shutdown.borrow()
     }
 
     /// The piece store in use now.
-    pub fn store(&self) -> Arc<Store> {
+    pub(crate) fn store(&self) -> Arc<Store> {
         self.storage.read().clone()
     }
 
     /// Whether a pause was asked for (peers are refused from then on).
-    pub fn is_paused(&self) -> bool {
+    pub(crate) fn is_paused(&self) -> bool {
         *self.pause.borrow()
     }
 
     /// Sends `cmd` to every connected peer.
-    pub fn broadcast(&self, state: &SwarmState, cmd: PeerCommand) {
+    pub(crate) fn broadcast(&self, state: &SwarmState, cmd: PeerCommand) {
         for peer in state.peers.values() {
             let _ = peer.tx.send(cmd.clone());
         }
@@ -248,7 +248,7 @@ impl Torrent {
     /// problem with a private link's content stops the torrent; a disk fault pauses it
     /// until it is retried. The piece's received blocks are forgotten (they may not be
     /// on disk) without blaming the peers that sent them.
-    pub fn disk_fault(&self, piece: Option<u32>, error: crate::TorrentError) {
+    pub(crate) fn disk_fault(&self, piece: Option<u32>, error: crate::TorrentError) {
         if !matches!(error, crate::TorrentError::Disk(_)) {
             self.fail(error);
             return;
@@ -262,7 +262,7 @@ impl Torrent {
     }
 
     /// Stops the torrent with an error (e.g. disk failure); the control loop shuts down.
-    pub fn fail(&self, error: crate::TorrentError) {
+    pub(crate) fn fail(&self, error: crate::TorrentError) {
         if self.status.borrow().error.is_some() {
             // The first error is the one to report; later ones follow from it.
             self.shutdown.send_replace(true);

@@ -94,10 +94,12 @@ impl MemoryStream {
         (at_a, at_b)
     }
 
+    /// This end's address.
     pub fn local_addr(&self) -> SocketAddr {
         self.local
     }
 
+    /// The other end's address.
     pub fn peer_addr(&self) -> SocketAddr {
         self.peer
     }
@@ -294,6 +296,7 @@ impl fmt::Debug for MemoryNetwork {
 }
 
 impl MemoryNetwork {
+    /// An empty network: no listeners yet.
     pub fn new() -> Self {
         Self::default()
     }
@@ -342,6 +345,7 @@ pub struct MemoryListener {
 }
 
 impl MemoryListener {
+    /// The address the listener accepts on.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }

@@ -60,13 +60,13 @@ pub(crate) struct Connected {
 }
 
 impl Connected {
-    pub fn is_encrypted(&self) -> bool {
+    pub(crate) fn is_encrypted(&self) -> bool {
         self.cipher.is_some()
     }
 
     /// Sends `bytes`, encrypted when the connection is (used for our handshake on
     /// incoming connections).
-    pub async fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+    pub(crate) async fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
         match self.cipher.as_mut() {
             Some(c) => {
                 let mut buf = bytes.to_vec();
@@ -108,7 +108,7 @@ impl HandshakeError {
     /// True when the peer sent something no correct client sends (a bad key, VC,
     /// selection, pad or handshake). Policy mismatches, unknown torrents, peers that
     /// are not speaking MSE at all and network failures are ordinary.
-    pub fn is_peer_misbehaviour(&self) -> bool {
+    pub(crate) fn is_peer_misbehaviour(&self) -> bool {
         match self {
             HandshakeError::Mse(e) => matches!(
                 e,
@@ -124,7 +124,7 @@ impl HandshakeError {
 
     /// Whether a plaintext retry could succeed after this failed MSE attempt: the
     /// peer was reached but closed, stalled or did not speak MSE.
-    pub fn plaintext_may_help(&self) -> bool {
+    pub(crate) fn plaintext_may_help(&self) -> bool {
         matches!(
             self,
             HandshakeError::Closed
@@ -136,7 +136,7 @@ impl HandshakeError {
 
     /// Logs the failure with the peer's address: protocol violations at info,
     /// ordinary failures at debug.
-    pub fn log(&self, addr: SocketAddr, what: &str) {
+    pub(crate) fn log(&self, addr: SocketAddr, what: &str) {
         if self.is_peer_misbehaviour() {
             tracing::info!(%addr, reason = %self, "{what}");
         } else {

@@ -26,14 +26,14 @@ pub(crate) enum Listener {
 }
 
 impl Listener {
-    pub async fn bind(network: &Network, addr: SocketAddr) -> io::Result<Listener> {
+    pub(crate) async fn bind(network: &Network, addr: SocketAddr) -> io::Result<Listener> {
         match network {
             Network::Tcp => Ok(Listener::Tcp(TcpListener::bind(addr).await?)),
             Network::Memory(net) => Ok(Listener::Memory(net.listen(addr)?)),
         }
     }
 
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+    pub(crate) fn local_addr(&self) -> io::Result<SocketAddr> {
         match self {
             Listener::Tcp(l) => l.local_addr(),
             Listener::Memory(l) => Ok(l.local_addr()),
@@ -41,7 +41,7 @@ impl Listener {
     }
 
     /// The next incoming connection and its address.
-    pub async fn accept(&mut self) -> io::Result<(BoxStream, SocketAddr)> {
+    pub(crate) async fn accept(&mut self) -> io::Result<(BoxStream, SocketAddr)> {
         match self {
             Listener::Tcp(l) => {
                 let (stream, addr) = l.accept().await?;
