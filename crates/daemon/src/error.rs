@@ -6,6 +6,7 @@
 use crate::share::ShareError;
 use crate::state::StateError;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A request about a torrent (or the session) failed.
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +32,11 @@ pub enum ManagerError {
     Checking { id: String },
     /// It could not be started (its state on disk, its shared files, …).
     #[error("torrent {id} failed: {reason}")]
-    Failed { id: String, reason: String },
+    Failed {
+        id: String,
+        #[source]
+        reason: Arc<StartError>,
+    },
     /// The files of a private link are encrypted on disk.
     #[error("files of a private link cannot be streamed")]
     PrivateStream,
@@ -53,6 +58,43 @@ pub enum ManagerError {
     /// The state directory could not be written.
     #[error("{0}")]
     State(#[source] StateError),
+}
+
+/// Why a registered torrent could not be loaded or started. It stays in the list in
+/// the error state, keeping this as its reason (shared, hence held in an `Arc`).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// Its files in the state directory cannot be read or written.
+    #[error("{0}")]
+    State(#[from] StateError),
+    /// Its saved private link key does not parse.
+    #[error("{0}")]
+    BadKey(#[from] shoal_private::KeyParseError),
+    /// Its saved `meta.torrent` is not a valid torrent.
+    #[error("{0}")]
+    BadMeta(#[from] shoal_metainfo::MetainfoError),
+    /// Its saved `meta.torrent` has another info-hash than its directory's name.
+    #[error("meta.torrent does not match its directory")]
+    MetaMismatch,
+    /// A private link's torrent whose key was not saved.
+    #[error("the private link's key is missing")]
+    KeyMissing,
+    /// A private share whose shared path was not saved.
+    #[error("the shared path is missing")]
+    SharePathMissing,
+    /// The shared files cannot be opened again (gone, changed, unreadable).
+    #[error("{0}")]
+    Share(#[from] ShareError),
+    /// The task reopening the shared files ended without a result (a panic).
+    #[error("{0}")]
+    ShareTask(#[source] tokio::task::JoinError),
+    /// A private link whose fetched metadata describes several files.
+    #[error("this link is not a private share (its torrent has several files)")]
+    NotPrivateShare,
+    /// The engine refused the torrent.
+    #[error("{0}")]
+    Engine(#[from] shoal_engine::AddTorrentError),
 }
 
 /// Adding a torrent failed.

@@ -20,5 +20,5 @@ pub mod server;
 pub mod share;
 pub mod state;
 
-pub use error::{AddError, DaemonError, ManagerError};
+pub use error::{AddError, DaemonError, ManagerError, StartError};
 pub use server::Daemon;

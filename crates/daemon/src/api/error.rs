@@ -96,6 +96,7 @@ impl IntoResponse for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::StartError;
     use crate::state::StateError;
     use std::error::Error as _;
     use std::path::PathBuf;
@@ -133,7 +134,7 @@ mod tests {
             (
                 E::Failed {
                     id: id(),
-                    reason: "shared files gone".into(),
+                    reason: StartError::SharePathMissing.into(),
                 },
                 409,
             ),
@@ -221,17 +222,35 @@ mod tests {
 
         let e = ManagerError::Engine(shoal_engine::TorrentError::Busy);
         assert!(e.source().is_some());
+
+        let e = ManagerError::Failed {
+            id: id(),
+            reason: StartError::State(state_error()).into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            format!("torrent {} failed: {}", id(), state_error())
+        );
+        let reason = e.source().expect("the start error is the source");
+        assert!(reason.source().is_some(), "and the state error its source");
     }
 
     #[test]
     fn messages_are_one_line() {
         let e = ManagerError::Failed {
             id: id(),
-            reason: "first\nsecond".into(),
+            reason: StartError::State(StateError::Corrupt {
+                path: "/state/settings.json".into(),
+                message: "first\nsecond".into(),
+            })
+            .into(),
         };
         assert_eq!(
             ApiError::from(e).message,
-            format!("torrent {} failed: first second", id())
+            format!(
+                "torrent {} failed: /state/settings.json is damaged: first second",
+                id()
+            )
         );
     }
 }

@@ -1,6 +1,6 @@
 //! One torrent in the registry: its settings and where it is in its life.
 
-use crate::error::ManagerError;
+use crate::error::{ManagerError, StartError};
 use crate::state::hex;
 use crate::state::records::TorrentSettings;
 use shoal_engine::TorrentHandle;
@@ -17,7 +17,7 @@ pub(crate) enum Phase {
     /// In the engine.
     Running(TorrentHandle),
     /// Could not be added (bad state on disk, shared files gone, …).
-    Failed(String),
+    Failed(Arc<StartError>),
 }
 
 pub(crate) struct Entry {

@@ -62,7 +62,7 @@ impl Manager {
             }
             Phase::Failed(err) => {
                 s.state = TorrentStatus::Error;
-                s.error = Some(err.clone());
+                s.error = Some(err.to_string());
             }
             Phase::Running(h) => {
                 let st = h.stats();
