@@ -14,26 +14,50 @@ use std::sync::Arc;
 pub enum ManagerError {
     /// No torrent has this id (or prefix), or it was removed meanwhile.
     #[error("no torrent {id}")]
-    UnknownTorrent { id: String },
+    UnknownTorrent {
+        /// The id or prefix asked for.
+        id: String,
+    },
     /// The id prefix fits more than one torrent.
     #[error("id prefix {prefix} matches several torrents")]
-    AmbiguousId { prefix: String },
+    AmbiguousId {
+        /// The prefix asked for.
+        prefix: String,
+    },
     /// The torrent has no file of this index (a file asked for by index).
     #[error("no file {index} in torrent {id}")]
-    UnknownFile { id: String, index: usize },
+    UnknownFile {
+        /// The torrent's id (info-hash hex).
+        id: String,
+        /// The index asked for.
+        index: usize,
+    },
     /// A list of changes names a file the torrent does not have.
     #[error("no file {index} (the torrent has {files})")]
-    FileIndex { index: usize, files: usize },
+    FileIndex {
+        /// The index named.
+        index: usize,
+        /// Files of the torrent.
+        files: usize,
+    },
     /// Added by link and still fetching the torrent's metadata.
     #[error("torrent {id} has no metadata yet")]
-    MetadataPending { id: String },
+    MetadataPending {
+        /// The torrent's id (info-hash hex).
+        id: String,
+    },
     /// Its existing data is being checked before it runs.
     #[error("torrent {id} is being checked")]
-    Checking { id: String },
+    Checking {
+        /// The torrent's id (info-hash hex).
+        id: String,
+    },
     /// It could not be started (its state on disk, its shared files, …).
     #[error("torrent {id} failed: {reason}")]
     Failed {
+        /// The torrent's id (info-hash hex).
         id: String,
+        /// Why it could not be started, as its entry keeps it.
         #[source]
         reason: Arc<StartError>,
     },
@@ -45,10 +69,16 @@ pub enum ManagerError {
     MoveShared,
     /// A download directory must not depend on the daemon's working directory.
     #[error("download_dir must be an absolute path: {}", .path.display())]
-    RelativeDir { path: PathBuf },
+    RelativeDir {
+        /// The directory given.
+        path: PathBuf,
+    },
     /// A seeding goal that is not a ratio.
     #[error("seed_ratio {ratio} is not a ratio >= 0")]
-    BadSeedRatio { ratio: f64 },
+    BadSeedRatio {
+        /// The value given.
+        ratio: f64,
+    },
     /// The engine refused or failed the change.
     #[error("{0}")]
     Engine(#[source] shoal_engine::TorrentError),
@@ -103,18 +133,25 @@ pub enum StartError {
 pub enum AddError {
     /// See [`ManagerError::RelativeDir`].
     #[error("download_dir must be an absolute path: {}", .path.display())]
-    RelativeDir { path: PathBuf },
+    RelativeDir {
+        /// The directory given.
+        path: PathBuf,
+    },
+    /// The magnet link does not parse.
     #[error("invalid magnet link: {0}")]
     BadMagnet(#[source] shoal_metainfo::MagnetError),
     /// A link with a `#…` fragment whose key does not parse.
     #[error("invalid private link: {0}")]
     BadPrivateLink(#[source] shoal_private::LinkError),
+    /// The `.torrent` file is refused.
     #[error("not a valid torrent: {0}")]
     BadTorrentFile(#[source] shoal_metainfo::MetainfoError),
     /// The path to share cannot be resolved (missing, no permission).
     #[error("cannot share {}: {source}", .path.display())]
     SharePath {
+        /// The path given.
         path: PathBuf,
+        /// The OS error.
         source: std::io::Error,
     },
     /// The private share of the path could not be built.
@@ -128,12 +165,24 @@ pub enum AddError {
     ShareTask(#[source] tokio::task::JoinError),
     /// Not one priority per file of the torrent.
     #[error("files lists {given} priorities; the torrent has {files} files")]
-    PriorityCount { given: usize, files: usize },
+    PriorityCount {
+        /// Priorities given.
+        given: usize,
+        /// Files of the torrent.
+        files: usize,
+    },
+    /// The torrent is in the list already.
     #[error("torrent {id} is already added")]
-    Duplicate { id: String },
+    Duplicate {
+        /// The torrent's id (info-hash hex).
+        id: String,
+    },
     /// Its earlier copy is still leaving the engine.
     #[error("torrent {id} is still being removed; try again shortly")]
-    BeingRemoved { id: String },
+    BeingRemoved {
+        /// The torrent's id (info-hash hex).
+        id: String,
+    },
     /// Its state files could not be written.
     #[error("{0}")]
     State(#[source] StateError),
@@ -143,15 +192,21 @@ pub enum AddError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DaemonError {
+    /// The configuration cannot be read or used.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// The state directory cannot be used (locked by another daemon, unwritable, …).
     #[error(transparent)]
     State(#[from] crate::state::StateError),
+    /// The engine session did not start (e.g. its listening port is taken).
     #[error(transparent)]
     Session(#[from] shoal_engine::SessionError),
+    /// The API's socket cannot be bound.
     #[error("cannot serve the API on {addr}: {source}")]
     Api {
+        /// The address asked for.
         addr: std::net::SocketAddr,
+        /// The OS error.
         source: std::io::Error,
     },
 }

@@ -10,13 +10,17 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+/// A failed request: the HTTP status and the message sent as `{"error": "…"}`.
 #[derive(Debug)]
 pub struct ApiError {
+    /// The reply's status.
     pub status: StatusCode,
+    /// The message, on one line.
     pub message: String,
 }
 
 impl ApiError {
+    /// An error of any status.
     pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
@@ -24,6 +28,7 @@ impl ApiError {
         }
     }
 
+    /// A 400: the request cannot be right.
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         Self::new(StatusCode::BAD_REQUEST, message)
     }
