@@ -6,8 +6,11 @@ use std::time::Duration;
 /// `tokio::sync::watch` channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TransferStats {
+    /// Bytes sent to peers so far (`uploaded`).
     pub uploaded: u64,
+    /// Bytes received from peers so far (`downloaded`).
     pub downloaded: u64,
+    /// Bytes still missing for a complete download (`left`; 0 when seeding).
     pub left: u64,
 }
 
@@ -20,7 +23,9 @@ pub struct AnnouncerConfig {
     /// BEP 12 tiers of tracker URLs (`http://`, `https://`, `udp://`), best tier first.
     /// A single `announce` URL is one tier with one entry. Duplicate URLs are ignored.
     pub tiers: Vec<Vec<String>>,
+    /// The torrent's info-hash.
     pub info_hash: [u8; 20],
+    /// Our peer id, sent with every announce.
     pub peer_id: [u8; 20],
     /// Our listening port.
     pub port: u16,

@@ -5,6 +5,7 @@
 //! interval the tracker asks for (bounded by [`AnnouncerConfig::min_interval_floor`] and
 //! [`AnnouncerConfig::max_interval`]) and sends every non-empty peer list to a channel.
 //! See the `driver` module docs for the exact multitracker behaviour.
+#![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod config;

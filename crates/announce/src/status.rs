@@ -5,6 +5,7 @@ use std::time::Instant;
 /// One tracker as seen by the announce loop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackerStatus {
+    /// The announce URL.
     pub url: String,
     /// Index of its BEP 12 tier (0 = first).
     pub tier: usize,
@@ -18,6 +19,7 @@ pub struct TrackerStatus {
     pub next_announce: Option<Instant>,
     /// Seeders and leechers from the last successful announce.
     pub seeders: Option<u32>,
+    /// Leechers from the last successful announce.
     pub leechers: Option<u32>,
     /// Consecutive failures.
     pub failures: u32,

@@ -11,26 +11,70 @@ pub const MAX_DEPTH: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeError {
+    /// The input stops inside a value.
     #[error("input ends early at byte {at}")]
-    UnexpectedEof { at: usize },
+    UnexpectedEof {
+        /// Offset of the end of the input.
+        at: usize,
+    },
+    /// A byte that cannot start or continue a value here.
     #[error("unexpected byte {byte:#04x} at {at}")]
-    InvalidByte { at: usize, byte: u8 },
+    InvalidByte {
+        /// Offset of the byte.
+        at: usize,
+        /// The byte itself.
+        byte: u8,
+    },
+    /// `i03e` or `03:abc`: not canonical.
     #[error("integer or length with a leading zero at {at}")]
-    LeadingZero { at: usize },
+    LeadingZero {
+        /// Offset of the first digit.
+        at: usize,
+    },
+    /// `i-0e`: not canonical.
     #[error("negative zero at {at}")]
-    NegativeZero { at: usize },
+    NegativeZero {
+        /// Offset of the number.
+        at: usize,
+    },
+    /// An integer or a string length too large to represent.
     #[error("integer or length overflows at {at}")]
-    Overflow { at: usize },
+    Overflow {
+        /// Offset of the number.
+        at: usize,
+    },
+    /// A byte string longer than the rest of the input.
     #[error("string length at {at} runs past the end of the input")]
-    LengthBeyondInput { at: usize },
+    LengthBeyondInput {
+        /// Offset of the length prefix.
+        at: usize,
+    },
+    /// Lists and dictionaries nested deeper than [`DecodeOptions::max_depth`].
     #[error("nesting deeper than {max} levels at {at}")]
-    TooDeep { at: usize, max: usize },
+    TooDeep {
+        /// Offset of the list or dictionary one level too deep.
+        at: usize,
+        /// The depth allowed.
+        max: usize,
+    },
+    /// A dictionary key smaller than the one before it (when keys must be sorted).
     #[error("dictionary keys out of order at {at}")]
-    UnsortedKeys { at: usize },
+    UnsortedKeys {
+        /// Offset of the key.
+        at: usize,
+    },
+    /// A dictionary key that appeared before in the same dictionary.
     #[error("duplicate dictionary key at {at}")]
-    DuplicateKey { at: usize },
+    DuplicateKey {
+        /// Offset of the repeated key.
+        at: usize,
+    },
+    /// Bytes after a complete value where the input should end.
     #[error("trailing data after the value at {at}")]
-    TrailingData { at: usize },
+    TrailingData {
+        /// Offset of the first extra byte.
+        at: usize,
+    },
 }
 
 /// Decoder settings.

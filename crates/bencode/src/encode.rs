@@ -6,9 +6,13 @@ use std::collections::BTreeMap;
 /// An owned bencode value for building messages and files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OwnedValue {
+    /// `i<n>e`.
     Int(i64),
+    /// `<len>:<bytes>`: a byte string (not necessarily UTF-8).
     Bytes(Vec<u8>),
+    /// `l…e`.
     List(Vec<OwnedValue>),
+    /// `d…e`, keyed by raw bytes.
     Dict(BTreeMap<Vec<u8>, OwnedValue>),
     /// Already-encoded bencode, spliced into the output as-is (e.g. an `info` dictionary
     /// whose exact bytes must be preserved).
@@ -42,12 +46,14 @@ impl OwnedValue {
         }
     }
 
+    /// The value, bencoded.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
         self.encode_into(&mut out);
         out
     }
 
+    /// Appends the value, bencoded, to `out`.
     pub fn encode_into(&self, out: &mut Vec<u8>) {
         match self {
             OwnedValue::Int(n) => encode_int(out, *n),

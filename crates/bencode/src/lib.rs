@@ -4,6 +4,7 @@
 //! Decoding is strict by default: integers must be canonical (no leading zeros, no
 //! `-0`), dictionary keys must be sorted and unique, nesting is bounded and every length
 //! is checked against the remaining input before anything is sliced or allocated.
+#![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod decode;

@@ -5,9 +5,13 @@ use crate::OwnedValue;
 /// A decoded bencode value borrowing from the input buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value<'a> {
+    /// `i<n>e`.
     Int(i64),
+    /// `<len>:<bytes>`: a byte string (not necessarily UTF-8).
     Bytes(&'a [u8]),
+    /// `l…e`.
     List(Vec<Value<'a>>),
+    /// `d…e`.
     Dict(Dict<'a>),
 }
 
@@ -20,6 +24,7 @@ pub struct Dict<'a> {
 }
 
 impl<'a> Value<'a> {
+    /// The integer, if this is one.
     pub fn as_int(&self) -> Option<i64> {
         match self {
             Value::Int(i) => Some(*i),
@@ -27,6 +32,7 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// The byte string, if this is one.
     pub fn as_bytes(&self) -> Option<&'a [u8]> {
         match self {
             Value::Bytes(b) => Some(b),
@@ -39,6 +45,7 @@ impl<'a> Value<'a> {
         self.as_bytes().and_then(|b| std::str::from_utf8(b).ok())
     }
 
+    /// The list's items, if this is a list.
     pub fn as_list(&self) -> Option<&[Value<'a>]> {
         match self {
             Value::List(l) => Some(l),
@@ -46,6 +53,7 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// The dictionary, if this is one.
     pub fn as_dict(&self) -> Option<&Dict<'a>> {
         match self {
             Value::Dict(d) => Some(d),
@@ -75,22 +83,27 @@ impl<'a> Dict<'a> {
         self.entries.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
+    /// The integer under `key`, if there is one.
     pub fn get_int(&self, key: &[u8]) -> Option<i64> {
         self.get(key).and_then(Value::as_int)
     }
 
+    /// The byte string under `key`, if there is one.
     pub fn get_bytes(&self, key: &[u8]) -> Option<&'a [u8]> {
         self.get(key).and_then(Value::as_bytes)
     }
 
+    /// The UTF-8 string under `key`, if there is one.
     pub fn get_str(&self, key: &[u8]) -> Option<&'a str> {
         self.get(key).and_then(Value::as_str)
     }
 
+    /// The list under `key`, if there is one.
     pub fn get_list(&self, key: &[u8]) -> Option<&[Value<'a>]> {
         self.get(key).and_then(Value::as_list)
     }
 
+    /// The dictionary under `key`, if there is one.
     pub fn get_dict(&self, key: &[u8]) -> Option<&Dict<'a>> {
         self.get(key).and_then(Value::as_dict)
     }
@@ -100,14 +113,17 @@ impl<'a> Dict<'a> {
         self.raw
     }
 
+    /// The entries (key, value) in input order.
     pub fn iter(&self) -> impl Iterator<Item = (&'a [u8], &Value<'a>)> {
         self.entries.iter().map(|(k, v)| (*k, v))
     }
 
+    /// Number of entries.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether the dictionary has no entries.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

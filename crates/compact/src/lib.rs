@@ -2,6 +2,7 @@
 //! (BEP 5, BEP 32) and peer exchange (BEP 11) share — the IP's octets, then the port,
 //! big-endian: 6 bytes for IPv4, 18 for IPv6. Plus the one rule for which addresses
 //! learned from the network are worth sending anything to.
+#![warn(missing_docs, unreachable_pub)]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 

@@ -26,17 +26,21 @@ pub struct ConfigLayer {
     pub api_addr: Option<SocketAddr>,
     /// Default directory for new downloads.
     pub download_dir: Option<PathBuf>,
-    /// Session upload / download limits in bytes per second (0 = unlimited).
+    /// Session upload limit in bytes per second (0 = unlimited).
     pub upload_limit: Option<u64>,
+    /// Session download limit in bytes per second (0 = unlimited).
     pub download_limit: Option<u64>,
-    /// How many torrents may download / seed at once; the rest wait as "queued".
+    /// How many torrents may download at once; the rest wait as "queued".
     pub max_active_downloads: Option<usize>,
+    /// How many torrents may seed at once; the rest wait as "queued".
     pub max_active_seeds: Option<usize>,
-    /// Peer connections of all torrents together, and per torrent.
+    /// Peer connections of all torrents together.
     pub max_connections: Option<usize>,
+    /// Peer connections per torrent.
     pub max_peers_per_torrent: Option<usize>,
-    /// The mainline DHT, and the nodes to join it through (`HOST:PORT`).
+    /// The mainline DHT.
     pub dht: Option<bool>,
+    /// The nodes to join the DHT through (`HOST:PORT`).
     pub dht_bootstrap: Option<Vec<String>>,
     /// Local service discovery (LAN multicast).
     pub lsd: Option<bool>,
@@ -51,9 +55,9 @@ pub struct ConfigLayer {
     pub allowed_hosts: Option<Vec<String>>,
     /// Origins allowed to call the API from a browser (CORS); none by default.
     pub cors_origins: Option<Vec<String>>,
-    /// Default seeding goals: stop seeding at this upload/download ratio, or after
-    /// this many seconds of seeding.
+    /// Default seeding goal: stop seeding at this upload/download ratio.
     pub seed_ratio: Option<f64>,
+    /// Default seeding goal: stop seeding after this many seconds of seeding.
     pub seed_time_secs: Option<u64>,
 }
 
@@ -68,29 +72,38 @@ pub struct DaemonConfig {
     pub api_addr: SocketAddr,
     /// Default `STATE_DIR/downloads`.
     pub download_dir: PathBuf,
-    /// Default unlimited.
+    /// Session upload limit in bytes per second; default unlimited (`None`).
     pub upload_limit: Option<u64>,
+    /// Session download limit in bytes per second; default unlimited (`None`).
     pub download_limit: Option<u64>,
     /// Default 3 downloads and 10 seeds: a few transfers at full speed finish sooner
     /// than many sharing the line.
     pub max_active_downloads: usize,
+    /// Default 10 (see `max_active_downloads`).
     pub max_active_seeds: usize,
     /// Default 500 connections in all, 80 per torrent (the engine's defaults).
     pub max_connections: usize,
+    /// Default 80 (see `max_connections`).
     pub max_peers_per_torrent: usize,
     /// Default on, with the public routers.
     pub dht: bool,
+    /// Default empty: the public routers.
     pub dht_bootstrap: Vec<String>,
     /// Default on.
     pub lsd: bool,
+    /// Default on.
     pub pex: bool,
     /// Default `prefer`.
     pub encryption: EncryptionPolicy,
+    /// Default on.
     pub trackers: bool,
+    /// Default none: only the listen address and loopback names.
     pub allowed_hosts: Vec<String>,
+    /// Default none: no browser origin but our own.
     pub cors_origins: Vec<String>,
     /// Default none: seed until paused.
     pub seed_ratio: Option<f64>,
+    /// Default none: seed until paused.
     pub seed_time_secs: Option<u64>,
 }
 
@@ -98,16 +111,30 @@ pub struct DaemonConfig {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
+    /// The config file cannot be read.
     #[error("cannot read config file {path}: {source}")]
     Read {
+        /// The config file.
         path: PathBuf,
+        /// The OS error.
         source: std::io::Error,
     },
     /// Syntax errors and unknown keys; toml's message names the key and line.
     #[error("invalid config file {path}: {message}")]
-    Parse { path: PathBuf, message: String },
+    Parse {
+        /// The config file.
+        path: PathBuf,
+        /// toml's message, on one line.
+        message: String,
+    },
+    /// A setting whose value cannot be used.
     #[error("invalid setting {key}: {message}")]
-    Invalid { key: &'static str, message: String },
+    Invalid {
+        /// The setting's key.
+        key: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 impl ConfigLayer {

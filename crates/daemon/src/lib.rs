@@ -9,6 +9,7 @@
 //! - [`api`]: the axum router (contract: /work/notes/http-api.md, `openapi.json`).
 //! - [`server`]: start, serve, shut down.
 //! - [`share`], [`link`]: private shares of local paths and the links to give out.
+#![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod api;
@@ -20,5 +21,5 @@ pub mod server;
 pub mod share;
 pub mod state;
 
-pub use error::{AddError, DaemonError, ManagerError};
+pub use error::{AddError, DaemonError, ManagerError, StartError};
 pub use server::Daemon;

@@ -17,8 +17,11 @@ const DRAIN: Duration = Duration::from_secs(3);
 
 /// A started daemon.
 pub struct Daemon {
+    /// The torrent manager.
     pub manager: Arc<Manager>,
+    /// Where the API and web UI listen.
     pub api_addr: SocketAddr,
+    /// The file holding the API token.
     pub token_path: PathBuf,
     server: tokio::task::JoinHandle<()>,
     stop_server: tokio::sync::watch::Sender<bool>,

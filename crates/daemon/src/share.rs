@@ -17,23 +17,32 @@ const HEADER_ALLOWANCE: u64 = 64 * 1024;
 
 /// A private share ready to seed.
 pub struct PrivateShare {
+    /// The content key (part of the link).
     pub key: ContentKey,
+    /// The torrent of the ciphertext stream.
     pub meta: Metainfo,
+    /// Reads the stream, encrypting the files as it goes.
     pub source: PrivateSource,
+    /// How the stream maps to the files.
     pub layout: PrivateLayout,
     /// Entries of the path that are not part of the share (symlinks, devices, …).
     pub skipped: Vec<Skipped>,
 }
 
+/// Why a path could not be shared, or a share reopened.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ShareError {
+    /// The path cannot be scanned (missing, unreadable, too many files, …).
     #[error(transparent)]
     Scan(#[from] ScanError),
+    /// The list of files breaks the manifest's rules.
     #[error("cannot seal the list of files: {0}")]
     Seal(#[from] ManifestError),
+    /// The torrent of the stream cannot be created.
     #[error(transparent)]
     Create(#[from] CreateError),
+    /// The files no longer give the stream the torrent describes.
     #[error("the shared files changed since they were shared (the content no longer matches its torrent)")]
     Changed,
 }

@@ -23,6 +23,8 @@ pub const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Shortest period accepted for the periodic state save.
 pub(crate) const MIN_SAVE_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Settings of a [`DhtNode`](crate::DhtNode): its socket, bootstrap hosts, state file and
+/// the DHT's own settings.
 #[derive(Debug, Clone)]
 pub struct DhtNetConfig {
     /// Address of the UDP socket; its family is the family of the whole node (run two

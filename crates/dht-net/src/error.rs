@@ -9,17 +9,24 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DhtNetError {
+    /// The UDP socket could not be bound.
     #[error("cannot bind the DHT socket to {addr}: {source}")]
     Bind {
+        /// The address asked for.
         addr: SocketAddr,
+        /// Why binding failed.
         #[source]
         source: io::Error,
     },
+    /// The bound socket cannot report its address.
     #[error("cannot read the DHT socket's local address: {0}")]
     LocalAddr(#[source] io::Error),
+    /// The state file could not be written.
     #[error("cannot save the DHT state to {}: {source}", path.display())]
     Save {
+        /// The state file.
         path: PathBuf,
+        /// Why writing it failed.
         #[source]
         source: io::Error,
     },

@@ -32,6 +32,7 @@
 //! joins a running lookup first receives the peers found so far. State files are
 //! written atomically (temporary file, fsync, rename), and an older snapshot never
 //! replaces a newer one.
+#![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod config;

@@ -141,6 +141,7 @@ impl DhtNode {
         rx.await.ok()
     }
 
+    /// Whether the first bootstrap lookup has finished with a non-empty table.
     pub fn is_bootstrapped(&self) -> bool {
         *self.bootstrapped.borrow()
     }

@@ -35,6 +35,7 @@ impl PeerSearch {
         }
     }
 
+    /// The info-hash searched for.
     pub fn info_hash(&self) -> [u8; 20] {
         self.info_hash
     }

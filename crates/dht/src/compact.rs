@@ -10,13 +10,17 @@ pub use shoal_compact::{
     decode as decode_peer, encode_into as encode_peer, is_dialable as is_usable,
     to_bytes as peer_bytes, V4_LEN as PEER_V4_LEN, V6_LEN as PEER_V6_LEN,
 };
+/// Length of one compact IPv4 node info (id, address, port).
 pub const NODE_V4_LEN: usize = ID_LEN + PEER_V4_LEN;
+/// Length of one compact IPv6 node info (id, address, port).
 pub const NODE_V6_LEN: usize = ID_LEN + PEER_V6_LEN;
 
 /// A node's id and UDP address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NodeInfo {
+    /// The node's id.
     pub id: NodeId,
+    /// Where it listens (UDP).
     pub addr: SocketAddr,
 }
 

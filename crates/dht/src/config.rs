@@ -7,6 +7,8 @@ use crate::id::NodeId;
 use crate::lookup::LookupParams;
 use crate::ratelimit::RateLimitConfig;
 
+/// Settings of a [`Dht`](crate::Dht) node; [`Default`] gives values fit for the public
+/// network.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DhtConfig {
     /// Our node id; random when `None` (see [`crate::id::bep42_id`] to derive one from
@@ -23,7 +25,9 @@ pub struct DhtConfig {
     pub version: Option<Vec<u8>>,
     /// A query unanswered for this long has failed.
     pub query_timeout: Duration,
+    /// Tuning of every lookup.
     pub lookup: LookupParams,
+    /// Limits on answering incoming queries.
     pub rate_limit: RateLimitConfig,
     /// Peers stored per info-hash.
     pub max_peers_per_hash: usize,

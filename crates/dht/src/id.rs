@@ -25,6 +25,7 @@ impl NodeId {
         <[u8; ID_LEN]>::try_from(bytes).ok().map(NodeId)
     }
 
+    /// The id's 20 bytes.
     pub fn as_bytes(&self) -> &[u8; ID_LEN] {
         &self.0
     }
@@ -36,6 +37,7 @@ impl NodeId {
         NodeId(id)
     }
 
+    /// The XOR distance to `other`.
     pub fn distance(&self, other: &NodeId) -> Distance {
         let mut d = [0u8; ID_LEN];
         for (i, byte) in d.iter_mut().enumerate() {
@@ -84,6 +86,7 @@ impl NodeId {
 }
 
 impl Distance {
+    /// Number of leading zero bits (160 for a distance of zero).
     pub fn leading_zeros(&self) -> usize {
         let mut n = 0;
         for byte in self.0 {

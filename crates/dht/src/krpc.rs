@@ -28,9 +28,13 @@ pub const MAX_VALUES: usize = 256;
 
 /// KRPC error codes (BEP 5).
 pub mod error_code {
+    /// A generic error.
     pub const GENERIC: i64 = 201;
+    /// A server error.
     pub const SERVER: i64 = 202;
+    /// A protocol error: a malformed packet, invalid arguments or a bad token.
     pub const PROTOCOL: i64 = 203;
+    /// The method is unknown.
     pub const METHOD_UNKNOWN: i64 = 204;
 }
 
@@ -45,55 +49,78 @@ pub struct Message {
     pub read_only: bool,
     /// `ip`: BEP 42, the responder's view of the querier's address.
     pub ip: Option<SocketAddr>,
+    /// What the message is: a query, a response or an error.
     pub body: Body,
 }
 
+/// The three kinds of message (`y` = `q`, `r` or `e`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
+    /// `y = q`: a query.
     Query(Query),
+    /// `y = r`: an answer.
     Response(Response),
+    /// `y = e`: an error answer.
     Error(ErrorBody),
 }
 
+/// A query: the method and its arguments (`q`, `a`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
     /// The querier's node id.
     pub id: NodeId,
+    /// The method and its own arguments.
     pub kind: QueryKind,
     /// BEP 32 `want`: which node families the querier wants back.
     pub want: Option<Want>,
 }
 
+/// The node families asked for by a BEP 32 `want` list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Want {
+    /// `n4`: IPv4 nodes (`nodes`).
     pub v4: bool,
+    /// `n6`: IPv6 nodes (`nodes6`).
     pub v6: bool,
 }
 
+/// The query methods, with the arguments each takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QueryKind {
+    /// `ping`: are you there?
     Ping,
+    /// `find_node`: the nodes closest to `target`.
     FindNode {
+        /// The id looked for.
         target: NodeId,
     },
+    /// `get_peers`: peers of `info_hash`, or the nodes closest to it.
     GetPeers {
+        /// The torrent looked for.
         info_hash: NodeId,
     },
+    /// `announce_peer`: the querier downloads `info_hash` and listens on `port`.
     AnnouncePeer {
+        /// The torrent announced.
         info_hash: NodeId,
+        /// The querier's listening port.
         port: u16,
         /// Use the datagram's source port instead of `port`.
         implied_port: bool,
+        /// The write token from the responder's `get_peers` answer.
         token: Vec<u8>,
     },
     /// A method we do not implement (answered with error 204).
     Unknown {
+        /// The method name as sent.
         method: Vec<u8>,
     },
 }
 
+/// The arguments of an answer (`r`); which are set depends on the query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
+    /// The responder's node id.
     pub id: NodeId,
     /// `nodes`: IPv4 node infos.
     pub nodes: Vec<NodeInfo>,
@@ -101,6 +128,7 @@ pub struct Response {
     pub nodes6: Vec<NodeInfo>,
     /// `values`: compact peers.
     pub values: Vec<SocketAddr>,
+    /// `token`: the write token for a later `announce_peer` (a `get_peers` answer).
     pub token: Option<Vec<u8>>,
 }
 
@@ -117,9 +145,12 @@ impl Response {
     }
 }
 
+/// An error answer (`e`: code and message).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorBody {
+    /// The code, usually one of [`error_code`].
     pub code: i64,
+    /// The explanation.
     pub message: String,
 }
 
@@ -127,25 +158,39 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeError {
+    /// More than [`MAX_DATAGRAM_LEN`] bytes (the length given).
     #[error("datagram of {0} bytes is too large")]
     TooLarge(usize),
+    /// Not valid bencode.
     #[error("invalid bencode: {0}")]
     Bencode(#[from] shoal_bencode::DecodeError),
+    /// The bencode is not a dictionary.
     #[error("message is not a dictionary")]
     NotADict,
+    /// A required key (named) is absent.
     #[error("missing key {0:?}")]
     Missing(&'static str),
+    /// A key (named) has the wrong bencode type.
     #[error("key {0:?} has the wrong type")]
     WrongType(&'static str),
+    /// A key's value has a length the protocol does not allow.
     #[error("key {field:?} has invalid length {len}")]
-    BadLength { field: &'static str, len: usize },
+    BadLength {
+        /// The key.
+        field: &'static str,
+        /// Its length.
+        len: usize,
+    },
+    /// A key's (named) integer is out of range.
     #[error("key {0:?} is out of range")]
     OutOfRange(&'static str),
+    /// `y` is not `q`, `r` or `e`.
     #[error("unknown message type")]
     UnknownType,
 }
 
 impl Message {
+    /// The message as a bencoded datagram.
     pub fn encode(&self) -> Vec<u8> {
         let mut top = OwnedValue::dict();
         top.insert("t", self.transaction_id.clone());
@@ -181,6 +226,7 @@ impl Message {
         top.encode()
     }
 
+    /// Parses a datagram; see the module docs for what is checked.
     pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
         if bytes.len() > MAX_DATAGRAM_LEN {
             return Err(DecodeError::TooLarge(bytes.len()));

@@ -9,6 +9,7 @@
 //! The building blocks are public for reuse and testing: [`krpc`] (message codec),
 //! [`id`] (node ids, BEP 42), [`table`] (routing table), [`lookup`] (iterative lookups),
 //! [`tokens`], [`storage`] (announced peers), [`ratelimit`] and [`snapshot`].
+#![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod compact;

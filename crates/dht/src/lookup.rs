@@ -14,9 +14,12 @@ use std::time::{Duration, Instant};
 use crate::compact::{is_usable, NodeInfo};
 use crate::id::{Distance, NodeId};
 
+/// What a lookup asks each node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LookupKind {
+    /// `find_node`: for the nodes closest to the target.
     FindNode,
+    /// `get_peers`: for peers of the target info-hash, and write tokens.
     GetPeers,
 }
 
@@ -58,7 +61,9 @@ impl Default for LookupParams {
 /// Counters describing a lookup.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LookupStats {
+    /// Queries sent.
     pub queries: u32,
+    /// Answers received.
     pub responses: u32,
     /// Queries that timed out or got an error.
     pub failures: u32,
@@ -114,6 +119,7 @@ impl Candidate {
     }
 }
 
+/// One iterative lookup of a target; see the module docs.
 #[derive(Debug, Clone)]
 pub struct Lookup {
     target: NodeId,
@@ -139,10 +145,12 @@ impl Lookup {
         }
     }
 
+    /// The id or info-hash looked up.
     pub fn target(&self) -> NodeId {
         self.target
     }
 
+    /// What the lookup asks.
     pub fn kind(&self) -> LookupKind {
         self.kind
     }
@@ -424,6 +432,7 @@ impl Lookup {
         self.peers.len()
     }
 
+    /// The counters so far.
     pub fn stats(&self) -> LookupStats {
         let hops = self
             .cands

@@ -45,9 +45,13 @@ pub(crate) struct Pending {
 /// Counters for status displays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DhtStats {
+    /// Nodes in the routing table.
     pub nodes: usize,
+    /// Lookups running.
     pub lookups: usize,
+    /// Queries of ours awaiting an answer.
     pub pending_queries: usize,
+    /// Info-hashes we store announced peers for.
     pub stored_info_hashes: usize,
 }
 
@@ -128,18 +132,22 @@ impl Dht {
         }
     }
 
+    /// Our node id.
     pub fn id(&self) -> NodeId {
         self.id
     }
 
+    /// The routing table.
     pub fn table(&self) -> &RoutingTable {
         &self.table
     }
 
+    /// Whether a bootstrap lookup has finished with answers and a non-empty table.
     pub fn is_bootstrapped(&self) -> bool {
         self.bootstrapped
     }
 
+    /// Counters for status displays.
     pub fn stats(&self) -> DhtStats {
         DhtStats {
             nodes: self.table.len(),
@@ -159,6 +167,7 @@ impl Dht {
         self.transmit.pop_front()
     }
 
+    /// Next event for the owner.
     pub fn poll_event(&mut self) -> Option<DhtEvent> {
         self.events.pop_front()
     }

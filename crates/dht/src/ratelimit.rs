@@ -9,9 +9,13 @@ use std::time::{Duration, Instant};
 /// Limits for [`RateLimiter`]. Rates are queries per second; bursts are bucket sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimitConfig {
+    /// Queries one source IP may send in a burst.
     pub per_ip_burst: u32,
+    /// Queries per second one source IP may send, sustained.
     pub per_ip_rate: u32,
+    /// Queries all sources together may send in a burst.
     pub global_burst: u32,
+    /// Queries per second all sources together may send, sustained.
     pub global_rate: u32,
     /// Most source IPs tracked at once; new sources beyond it are refused until idle
     /// entries can be dropped.
@@ -73,6 +77,8 @@ impl Bucket {
     }
 }
 
+/// Decides which incoming queries are answered: token buckets per source IP and one
+/// global bucket.
 #[derive(Debug, Clone)]
 pub struct RateLimiter {
     cfg: RateLimitConfig,
@@ -82,6 +88,7 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
+    /// A limiter whose buckets start full.
     pub fn new(cfg: RateLimitConfig, now: Instant) -> RateLimiter {
         RateLimiter {
             cfg,

@@ -14,7 +14,9 @@ pub const MAX_SNAPSHOT_NODES: usize = 2048;
 /// A decoded snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
+    /// Our node id.
     pub id: NodeId,
+    /// The saved nodes, IPv4 and IPv6.
     pub nodes: Vec<NodeInfo>,
 }
 
@@ -22,10 +24,13 @@ pub struct Snapshot {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SnapshotError {
+    /// Not valid bencode.
     #[error("invalid bencode: {0}")]
     Bencode(#[from] shoal_bencode::DecodeError),
+    /// The bencode is not a dictionary.
     #[error("snapshot is not a dictionary")]
     NotADict,
+    /// A key (named) is missing or malformed.
     #[error("missing or invalid {0:?}")]
     Invalid(&'static str),
 }
@@ -44,6 +49,7 @@ pub fn encode(table: &RoutingTable) -> Vec<u8> {
     d.encode()
 }
 
+/// Reads a snapshot made by [`encode`].
 pub fn decode(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
     let value = shoal_bencode::decode(bytes)?;
     let d = value.as_dict().ok_or(SnapshotError::NotADict)?;

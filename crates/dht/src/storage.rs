@@ -11,6 +11,7 @@ use rand::Rng;
 /// How long an announced peer is kept without a fresh announce.
 pub const PEER_TTL: Duration = Duration::from_secs(30 * 60);
 
+/// Peers announced to us, per info-hash, expiring after [`PEER_TTL`].
 #[derive(Debug, Clone)]
 pub struct PeerStore {
     by_hash: BTreeMap<[u8; 20], Vec<(SocketAddr, Instant)>>,
@@ -19,6 +20,8 @@ pub struct PeerStore {
 }
 
 impl PeerStore {
+    /// A store keeping at most `max_peers_per_hash` peers for each of at most `max_hashes`
+    /// info-hashes (both at least 1).
     pub fn new(max_peers_per_hash: usize, max_hashes: usize) -> PeerStore {
         PeerStore {
             by_hash: BTreeMap::new(),
@@ -94,6 +97,7 @@ impl PeerStore {
         self.by_hash.len()
     }
 
+    /// Whether no peers are stored.
     pub fn is_empty(&self) -> bool {
         self.by_hash.is_empty()
     }

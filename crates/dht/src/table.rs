@@ -24,16 +24,21 @@ pub const BAD_AFTER_FAILURES: u8 = 2;
 /// Replacement candidates kept per bucket.
 pub const MAX_REPLACEMENTS: usize = 8;
 
+/// A node's standing (BEP 5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeState {
+    /// It answered recently (see [`ACTIVITY_WINDOW`]).
     Good,
+    /// Not heard from recently; worth a ping.
     Questionable,
+    /// It failed [`BAD_AFTER_FAILURES`] queries in a row; to be replaced.
     Bad,
 }
 
 /// A node in the table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
+    /// Its id and address.
     pub info: NodeInfo,
     /// Last time it answered one of our queries (`None`: never, e.g. restored).
     pub last_response: Option<Instant>,
@@ -56,6 +61,7 @@ impl Entry {
         }
     }
 
+    /// Its state at `now`.
     pub fn state(&self, now: Instant) -> NodeState {
         let recent = |t: Option<Instant>| {
             t.is_some_and(|t| now.saturating_duration_since(t) < ACTIVITY_WINDOW)
@@ -92,6 +98,7 @@ struct Bucket {
 /// Result of [`RoutingTable::heard_response`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InsertOutcome {
+    /// Added to a bucket.
     Added,
     /// Already present; its activity was refreshed.
     Updated,
@@ -99,6 +106,7 @@ pub enum InsertOutcome {
     /// set, that questionable node should be pinged; if it fails, the best candidate
     /// takes its place.
     Cached {
+        /// A questionable node of the full bucket to ping.
         ping: Option<NodeInfo>,
     },
     /// Our own id, or it conflicts with a good node (same id at another address, or
@@ -106,6 +114,7 @@ pub enum InsertOutcome {
     Rejected,
 }
 
+/// The routing table of the node whose id is `own_id`; see the module docs.
 #[derive(Debug, Clone)]
 pub struct RoutingTable {
     own: NodeId,
@@ -113,6 +122,7 @@ pub struct RoutingTable {
 }
 
 impl RoutingTable {
+    /// An empty table centred on `own`.
     pub fn new(own: NodeId) -> RoutingTable {
         RoutingTable {
             own,
@@ -120,6 +130,7 @@ impl RoutingTable {
         }
     }
 
+    /// The id the table is centred on.
     pub fn own_id(&self) -> NodeId {
         self.own
     }
@@ -129,18 +140,22 @@ impl RoutingTable {
         self.buckets.iter().map(|b| b.nodes.len()).sum()
     }
 
+    /// Whether the table holds no nodes.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// Number of buckets (1 until the first split).
     pub fn bucket_count(&self) -> usize {
         self.buckets.len()
     }
 
+    /// Every node, bucket by bucket (replacement candidates not included).
     pub fn iter(&self) -> impl Iterator<Item = &Entry> {
         self.buckets.iter().flat_map(|b| b.nodes.iter())
     }
 
+    /// The node with this id, if the table holds it.
     pub fn get(&self, id: &NodeId) -> Option<&Entry> {
         self.buckets[self.bucket_index(id)]
             .nodes

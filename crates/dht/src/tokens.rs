@@ -22,6 +22,8 @@ pub struct TokenSecrets {
 }
 
 impl TokenSecrets {
+    /// Fresh secrets drawn from `rng`; the first rotation is due [`TOKEN_ROTATION`]
+    /// after `now`.
     pub fn new(rng: &mut impl Rng, now: Instant) -> TokenSecrets {
         let current = rng.gen();
         TokenSecrets {

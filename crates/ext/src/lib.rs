@@ -5,6 +5,7 @@
 //!
 //! Nothing here touches sockets or clocks: callers pass payload bytes and `now` in and
 //! get messages, datagrams and decisions back.
+#![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod lsd;

@@ -34,7 +34,9 @@ const MAX_LINES: usize = 64;
 /// Which multicast group an announce is for (it decides the `Host` header).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LsdFamily {
+    /// `239.192.152.143:6771`.
     V4,
+    /// `[ff15::efc0:988f]:6771`.
     V6,
 }
 
@@ -61,6 +63,7 @@ impl LsdFamily {
 pub struct LsdAnnounce {
     /// The announcer's BitTorrent listen port.
     pub port: u16,
+    /// The torrents announced (`Infohash` headers).
     pub info_hashes: Vec<[u8; 20]>,
     /// Opaque token identifying the sender, to recognise our own announces.
     pub cookie: Option<String>,
@@ -70,12 +73,21 @@ pub struct LsdAnnounce {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LsdError {
+    /// Longer than any announce we accept.
     #[error("LSD datagram of {len} bytes exceeds {max}")]
-    TooLarge { len: usize, max: usize },
+    TooLarge {
+        /// Length of the datagram.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The request method is not `BT-SEARCH`.
     #[error("not a BT-SEARCH datagram")]
     NotBtSearch,
+    /// No `Port` header with a port other than 0.
     #[error("LSD announce without a valid Port header")]
     MissingPort,
+    /// No `Infohash` header with 40 hex digits.
     #[error("LSD announce without a valid Infohash header")]
     NoInfohash,
 }

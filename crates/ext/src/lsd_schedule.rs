@@ -17,9 +17,11 @@ pub const LSD_MIN_GAP: Duration = Duration::from_secs(1);
 /// A datagram to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LsdDatagram {
+    /// The multicast group it is for (send it from a socket of this family).
     pub family: LsdFamily,
     /// The multicast group and port to send to.
     pub dest: SocketAddr,
+    /// The announce, encoded.
     pub payload: Vec<u8>,
 }
 
@@ -55,6 +57,7 @@ impl LsdScheduler {
         }
     }
 
+    /// Our cookie: announces that carry it are our own, looped back.
     pub fn cookie(&self) -> &str {
         &self.cookie
     }
@@ -69,6 +72,7 @@ impl LsdScheduler {
         self.torrents.entry(info_hash).or_insert(now);
     }
 
+    /// Stops announcing `info_hash`.
     pub fn remove_torrent(&mut self, info_hash: &[u8; 20]) {
         self.torrents.remove(info_hash);
     }

@@ -26,38 +26,66 @@ const MSG_REJECT: i64 = 2;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetadataMessage<'a> {
     /// Asks for piece `piece` of the info dictionary.
-    Request { piece: u32 },
+    Request {
+        /// Index of the 16 KiB piece.
+        piece: u32,
+    },
     /// Carries piece `piece` of an info dictionary of `total_size` bytes.
     Data {
+        /// Index of the 16 KiB piece.
         piece: u32,
+        /// Length of the whole info dictionary.
         total_size: u64,
+        /// The piece's bytes.
         data: &'a [u8],
     },
     /// The sender will not send piece `piece` (it lacks the metadata or is rate limiting).
-    Reject { piece: u32 },
+    Reject {
+        /// Index of the 16 KiB piece.
+        piece: u32,
+    },
 }
 
 /// Why a `ut_metadata` payload was refused. All variants are the sender's fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum MetadataError {
+    /// The payload does not start with valid bencode.
     #[error("ut_metadata message is not valid bencode: {0}")]
     Bencode(#[from] DecodeError),
+    /// The payload's bencode is not a dictionary.
     #[error("ut_metadata message is not a dictionary")]
     NotADict,
+    /// A field (named) is missing or out of range.
     #[error("ut_metadata field `{0}` is missing or malformed")]
     BadField(&'static str),
     /// BEP 9: unknown message types must be ignored, so callers usually drop these.
     #[error("unknown ut_metadata msg_type {0}")]
     UnknownType(i64),
+    /// A `total_size` that is zero or too large.
     #[error("metadata size {size} is zero or above the limit of {max} bytes")]
-    BadTotalSize { size: u64, max: u64 },
+    BadTotalSize {
+        /// The size given.
+        size: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// A data message for a piece past the end of the dictionary.
     #[error("metadata piece {piece} is out of range ({pieces} pieces)")]
-    PieceOutOfRange { piece: u32, pieces: u32 },
+    PieceOutOfRange {
+        /// The piece given.
+        piece: u32,
+        /// Pieces of a dictionary of the given size.
+        pieces: u32,
+    },
+    /// A data message whose bytes are not the piece's length.
     #[error("metadata piece {piece} carries {got} bytes, expected {expected}")]
     WrongPieceLength {
+        /// The piece given.
         piece: u32,
+        /// The piece's length (16 KiB, or less for the last).
         expected: usize,
+        /// Bytes carried.
         got: usize,
     },
 }

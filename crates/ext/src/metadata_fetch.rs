@@ -47,10 +47,20 @@ const MAX_LATE: usize = 4;
 pub enum AddPeerError {
     /// Peer fault: an impossible or too large `metadata_size`.
     #[error("peer announced metadata size {size}, outside 1..={max}")]
-    InvalidSize { size: u64, max: u64 },
+    InvalidSize {
+        /// The size announced.
+        size: u64,
+        /// The limit.
+        max: u64,
+    },
     /// The peer disagrees with the size other peers announced first.
     #[error("peer announced metadata size {got}, but this fetch uses {expected}")]
-    SizeMismatch { expected: u64, got: u64 },
+    SizeMismatch {
+        /// The size this fetch uses.
+        expected: u64,
+        /// The size the peer announced.
+        got: u64,
+    },
     /// The peer already served metadata that failed verification.
     #[error("peer {0} is banned from this fetch")]
     Banned(u64),
@@ -68,14 +78,24 @@ pub enum DataError {
     UnknownPeer(u64),
     /// Peer fault: the message claims another total size than the fetch uses.
     #[error("data claims total size {got}, but this fetch uses {expected}")]
-    SizeMismatch { expected: u64, got: u64 },
+    SizeMismatch {
+        /// The size this fetch uses.
+        expected: u64,
+        /// The `total_size` of the message.
+        got: u64,
+    },
     /// Peer fault: bad piece index or length.
     #[error(transparent)]
     Invalid(#[from] MetadataError),
     /// The assembled bytes do not hash to the info-hash; everything was discarded.
     /// `banned` peers supplied all of it; `suspect` peers were among several suppliers.
     #[error("assembled metadata does not match the info-hash")]
-    HashMismatch { banned: Vec<u64>, suspect: Vec<u64> },
+    HashMismatch {
+        /// The peer that supplied every piece, now banned from the fetch.
+        banned: Vec<u64>,
+        /// The peers that shared the supplying, now suspect (see the module docs).
+        suspect: Vec<u64>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +184,7 @@ impl MetadataFetch {
         self
     }
 
+    /// The info-hash the metadata must hash to.
     pub fn info_hash(&self) -> [u8; 20] {
         self.info_hash
     }

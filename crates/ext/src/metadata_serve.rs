@@ -27,6 +27,7 @@ impl MetadataServer {
         }
     }
 
+    /// The info dictionary served.
     pub fn info_bytes(&self) -> &[u8] {
         &self.info
     }
@@ -36,6 +37,7 @@ impl MetadataServer {
         self.info.len() as u64
     }
 
+    /// Number of 16 KiB pieces of the dictionary.
     pub fn piece_count(&self) -> u32 {
         piece_count(self.total_size())
     }
@@ -91,6 +93,7 @@ pub struct ServeLimiter {
 }
 
 impl ServeLimiter {
+    /// Allows `max` requests per `window`; the first window starts at the first request.
     pub fn new(max: u32, window: Duration) -> Self {
         ServeLimiter {
             max,

@@ -40,14 +40,18 @@ pub const MAX_EARLY_MESSAGES: u32 = 3;
 pub struct PexFlags(pub u8);
 
 impl PexFlags {
+    /// Prefers encrypted connections (MSE).
     pub const PREFERS_ENCRYPTION: PexFlags = PexFlags(0x01);
     /// Seed or upload-only.
     pub const SEED: PexFlags = PexFlags(0x02);
+    /// Supports uTP (BEP 29).
     pub const SUPPORTS_UTP: PexFlags = PexFlags(0x04);
+    /// Supports the holepunch extension (BEP 55).
     pub const SUPPORTS_HOLEPUNCH: PexFlags = PexFlags(0x08);
     /// We reached the peer with an outgoing connection.
     pub const REACHABLE: PexFlags = PexFlags(0x10);
 
+    /// Whether every flag of `other` is set.
     pub fn contains(self, other: PexFlags) -> bool {
         self.0 & other.0 == other.0
     }
@@ -63,14 +67,18 @@ impl std::ops::BitOr for PexFlags {
 /// A peer announced in a PEX message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PexPeer {
+    /// Where the peer listens.
     pub addr: SocketAddr,
+    /// What the sender knows about it.
     pub flags: PexFlags,
 }
 
 /// One `ut_pex` message.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PexMessage {
+    /// Peers connected since the last message (`added`, `added6`).
     pub added: Vec<PexPeer>,
+    /// Peers disconnected since the last message (`dropped`, `dropped6`).
     pub dropped: Vec<SocketAddr>,
 }
 
@@ -78,10 +86,18 @@ pub struct PexMessage {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PexError {
+    /// Longer than any message we accept.
     #[error("ut_pex payload of {len} bytes exceeds {max}")]
-    TooLarge { len: usize, max: usize },
+    TooLarge {
+        /// Length of the payload.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The payload is not valid bencode.
     #[error("ut_pex payload is not valid bencode: {0}")]
     Bencode(#[from] DecodeError),
+    /// The payload's bencode is not a dictionary.
     #[error("ut_pex payload is not a dictionary")]
     NotADict,
     /// More than [`MAX_EARLY_MESSAGES`] messages in a row came sooner than
@@ -104,6 +120,7 @@ fn parse_compact(bytes: &[u8], width: usize) -> impl Iterator<Item = SocketAddr>
 }
 
 impl PexMessage {
+    /// Whether the message announces nothing.
     pub fn is_empty(&self) -> bool {
         self.added.is_empty() && self.dropped.is_empty()
     }

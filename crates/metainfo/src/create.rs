@@ -54,30 +54,50 @@ pub enum CreateError {
     /// Reading the source failed.
     #[error("{}: {source}", path.display())]
     Io {
+        /// The file or directory being read.
         path: PathBuf,
+        /// The OS error.
         source: std::io::Error,
     },
     /// The source holds no data (no files, or only empty ones).
     #[error("{}: nothing to share (no data)", path.display())]
-    Empty { path: PathBuf },
+    Empty {
+        /// The source path.
+        path: PathBuf,
+    },
     /// A name downloaders would have to rename (see the module docs).
     #[error("{}: file name is not portable (invalid UTF-8, reserved or trailing dot/space)", path.display())]
-    UnsafeName { path: PathBuf },
+    UnsafeName {
+        /// The file or directory so named.
+        path: PathBuf,
+    },
     /// Neither a regular file nor a directory.
     #[error("{}: not a regular file or directory", path.display())]
-    UnsupportedFileType { path: PathBuf },
+    UnsupportedFileType {
+        /// What was found.
+        path: PathBuf,
+    },
     /// A symbolic link leads back into a directory being walked.
     #[error("{}: symbolic link loop", path.display())]
-    SymlinkLoop { path: PathBuf },
+    SymlinkLoop {
+        /// The link.
+        path: PathBuf,
+    },
     /// More than [`crate::MAX_FILES`] files.
     #[error("more than {max} files")]
-    TooManyFiles { max: usize },
+    TooManyFiles {
+        /// The limit.
+        max: usize,
+    },
     /// Piece length not a power of two in 16 KiB..=256 MiB.
     #[error("piece length {0} must be a power of two from 16 KiB to 256 MiB")]
     BadPieceLength(u32),
     /// A file shrank while it was being hashed.
     #[error("{}: file changed while hashing", path.display())]
-    FileChanged { path: PathBuf },
+    FileChanged {
+        /// The file.
+        path: PathBuf,
+    },
     /// The generated torrent failed to parse back (a bug).
     #[error("generated torrent is invalid: {0}")]
     Invalid(#[from] MetainfoError),

@@ -14,18 +14,26 @@ pub enum MetainfoError {
     Bencode(#[from] DecodeError),
     /// A required key is absent.
     #[error("missing `{field}`")]
-    Missing { field: &'static str },
+    Missing {
+        /// The key, as a dotted path (`info.name`).
+        field: &'static str,
+    },
     /// A key has the wrong type or an unacceptable value.
     #[error("invalid `{field}`: {reason}")]
     Invalid {
+        /// The key, as a dotted path (`info.name`).
         field: &'static str,
+        /// What is wrong with it.
         reason: &'static str,
     },
     /// A key inside entry `index` of `info.files` is wrong.
     #[error("invalid `info.files[{index}].{field}`: {reason}")]
     InvalidFile {
+        /// Index of the entry in `info.files`.
         index: usize,
+        /// The key within the entry.
         field: &'static str,
+        /// What is wrong with it.
         reason: &'static str,
     },
     /// `info` has both `length` (single-file) and `files` (multi-file).
@@ -42,30 +50,55 @@ pub enum MetainfoError {
     LengthOverflow,
     /// The raw metainfo exceeds a limit of [`crate::limits`] (checked before decoding).
     #[error("metainfo has more {what} than the limit of {max}")]
-    TooLarge { what: &'static str, max: usize },
+    TooLarge {
+        /// What was counted (bytes, bencode values).
+        what: &'static str,
+        /// The limit.
+        max: usize,
+    },
     /// More hashes in `info.pieces` than we accept.
     #[error("`info.pieces` has {count} hashes (limit {max})")]
-    TooManyPieces { count: usize, max: usize },
+    TooManyPieces {
+        /// Hashes given.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
     /// More entries in `info.files` than we accept.
     #[error("`info.files` has {count} entries (limit {max})")]
-    TooManyFiles { count: usize, max: usize },
+    TooManyFiles {
+        /// Entries given.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
     /// A file path has more elements than we accept.
     #[error("`info.files[{index}].path` has {depth} elements (limit {max})")]
     PathTooDeep {
+        /// Index of the entry in `info.files`.
         index: usize,
+        /// Elements of its path.
         depth: usize,
+        /// The limit.
         max: usize,
     },
     /// `pieces` does not hold one hash per `piece length` bytes of content.
     #[error("`info.pieces` has {actual} hashes but the total length needs {expected}")]
-    PieceCountMismatch { expected: u64, actual: u64 },
+    PieceCountMismatch {
+        /// Hashes the total length and piece length call for.
+        expected: u64,
+        /// Hashes given.
+        actual: u64,
+    },
     /// A BitTorrent v2-only torrent (no v1 `pieces`).
     #[error("BitTorrent v2-only torrents are not supported")]
     V2Only,
     /// Metadata whose SHA-1 is not the expected info-hash.
     #[error("metadata hashes to {actual}, expected {expected}")]
     InfoHashMismatch {
+        /// The info-hash asked for.
         expected: InfoHash,
+        /// The SHA-1 of the metadata received.
         actual: InfoHash,
     },
 }

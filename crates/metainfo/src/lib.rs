@@ -11,6 +11,7 @@
 //! becomes the info-hash hex. Paths that still collide within a torrent — two equal paths,
 //! or a file where another entry needs a directory — are made unique by appending `.1`,
 //! `.2`, … to the later entry's clashing element (first come, first served).
+#![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod create;

@@ -52,10 +52,12 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
 /// For `so`, which is a list of ranges: keep `,` readable.
 const SELECT_ONLY: &AsciiSet = &COMPONENT.remove(b',');
 
-/// Most trackers, peer addresses and other parameters kept from one link; the rest are
-/// ignored (a link can come from anyone, and each tracker or peer costs work later).
+/// Most trackers (`tr`) kept from one link; the rest are ignored (a link can come from
+/// anyone, and each tracker or peer costs work later).
 pub const MAX_MAGNET_TRACKERS: usize = 256;
+/// Most peer addresses (`x.pe`) kept from one link; see [`MAX_MAGNET_TRACKERS`].
 pub const MAX_MAGNET_PEERS: usize = 1024;
+/// Most other parameters kept from one link; see [`MAX_MAGNET_TRACKERS`].
 pub const MAX_MAGNET_EXTRA: usize = 256;
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {

@@ -29,6 +29,7 @@
 //! [`is_plaintext_handshake`] and hands the stream to a [`Responder`] (including the
 //! bytes already read) only when it is not a plain BitTorrent handshake.
 
+#![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod detect;

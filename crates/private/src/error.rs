@@ -10,8 +10,10 @@ pub enum OpenError {
     /// The stream does not start with the private-content magic.
     #[error("not shoal private content")]
     NotPrivateContent,
+    /// A format version this build does not know.
     #[error("unsupported private content version {0}")]
     UnsupportedVersion(u32),
+    /// The header's length of the sealed manifest is too short or too long.
     #[error("sealed manifest length {0} is out of range")]
     BadSealedLength(u32),
     /// The key check in the header does not match the key from the link.
@@ -25,5 +27,10 @@ pub enum OpenError {
     Manifest(#[from] ManifestError),
     /// The manifest describes a stream of another length than the torrent's.
     #[error("torrent is {stream} bytes but its manifest describes {manifest}")]
-    LengthMismatch { stream: u64, manifest: u64 },
+    LengthMismatch {
+        /// The torrent's length.
+        stream: u64,
+        /// The stream length the header and manifest describe.
+        manifest: u64,
+    },
 }

@@ -27,8 +27,10 @@ pub struct ContentKey([u8; KEY_LEN]);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyParseError {
+    /// Not [`KEY_STRING_LEN`] characters long (the length given).
     #[error("key must be {KEY_STRING_LEN} base64url characters, got {0}")]
     BadLength(usize),
+    /// Characters outside the unpadded base64url alphabet.
     #[error("key is not valid unpadded base64url")]
     BadEncoding,
 }

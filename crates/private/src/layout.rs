@@ -27,11 +27,17 @@ pub struct PrivateLayout {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Segment {
     /// Bytes of [`PrivateLayout::region`]; `range` is also their stream offsets.
-    Header { range: Range<usize> },
+    Header {
+        /// Offsets into the region, which are also stream offsets.
+        range: Range<usize>,
+    },
     /// `len` bytes of file `index` (manifest order) starting at `file_offset`.
     File {
+        /// The file's index in the manifest.
         index: usize,
+        /// Where in the file the bytes start.
         file_offset: u64,
+        /// Number of bytes.
         len: usize,
     },
 }
@@ -90,6 +96,7 @@ impl PrivateLayout {
         }
     }
 
+    /// The files the stream carries after its header.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }

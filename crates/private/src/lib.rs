@@ -53,6 +53,7 @@
 //! A receiver with the wrong key is told so by the key check as soon as it has the first
 //! 32 bytes; a right key with a damaged manifest fails AEAD authentication. Either way
 //! no file has been created. Never reuse a key for a different share.
+#![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod cipher;

@@ -17,10 +17,13 @@ pub const KEY_PARAM: &str = "k";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LinkError {
+    /// No `k=` in the fragment.
     #[error("the link has no key (expected `#k=…` after the magnet link)")]
     MissingKey,
+    /// More than one `k=` in the fragment.
     #[error("the link has more than one key")]
     DuplicateKey,
+    /// The key does not parse.
     #[error("bad key in link: {0}")]
     BadKey(#[from] KeyParseError),
 }

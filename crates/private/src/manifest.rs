@@ -48,30 +48,43 @@ pub struct ManifestEntry {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ManifestError {
+    /// The plaintext does not start with valid bencode.
     #[error("manifest is not valid bencode: {0}")]
     Bencode(#[from] shoal_bencode::DecodeError),
+    /// A field (named) is missing or has the wrong type.
     #[error("manifest field `{0}` is missing or has the wrong type")]
     BadField(&'static str),
+    /// The padding after the bencode is not all zeros.
     #[error("manifest padding contains non-zero bytes")]
     BadPadding,
+    /// A name or path component the rules refuse (see the module docs).
     #[error("unsafe path component {0:?}")]
     UnsafeComponent(String),
+    /// A path over [`MAX_PATH_BYTES`] or [`MAX_PATH_DEPTH`].
     #[error("path is too long or too deep")]
     PathTooLong,
+    /// An entry with an empty path in a share of several files.
     #[error("a file with an empty path is only allowed as the sole entry")]
     EmptyPath,
+    /// Two entries with the same path.
     #[error("duplicate path {0:?}")]
     DuplicatePath(String),
+    /// An entry's path is also a directory of another entry's path.
     #[error("path {0:?} is both a file and a directory")]
     FileIsDirectory(String),
+    /// More than [`MAX_ENTRIES`] entries (the count given).
     #[error("manifest lists {0} files, more than {MAX_ENTRIES}")]
     TooManyEntries(usize),
+    /// A negative file length.
     #[error("file length {0} is invalid")]
     BadLength(i64),
+    /// The file lengths add up to more than [`MAX_TOTAL_LEN`].
     #[error("total length exceeds {MAX_TOTAL_LEN} bytes")]
     TotalTooLarge,
+    /// Permission bits outside [`MAX_MODE`].
     #[error("file mode {0:#o} is invalid")]
     BadMode(i64),
+    /// The encoded manifest (its length given) does not fit the sealed region.
     #[error("encoded manifest is {0} bytes, more than the limit")]
     TooLarge(usize),
 }

@@ -19,6 +19,7 @@ use crate::manifest::{
 /// Result of [`scan_path`].
 #[derive(Debug, Clone)]
 pub struct ScanReport {
+    /// The files shared, ready to be sealed.
     pub manifest: Manifest,
     /// Entries that were left out, with why.
     pub skipped: Vec<Skipped>,
@@ -27,7 +28,9 @@ pub struct ScanReport {
 /// One entry left out of a scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
+    /// The entry, as found below the scanned path.
     pub path: PathBuf,
+    /// Why it was left out.
     pub reason: SkipReason,
 }
 
@@ -35,6 +38,7 @@ pub struct Skipped {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SkipReason {
+    /// A symbolic link (never followed below the root).
     Symlink,
     /// A FIFO, socket or device.
     NotRegularFile,
@@ -48,14 +52,24 @@ pub enum SkipReason {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ScanError {
+    /// Reading the tree failed.
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
+    Io {
+        /// The file or directory being read.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The path to share is neither a regular file nor a directory.
     #[error("{}: not a regular file or directory", .0.display())]
     UnsupportedRoot(PathBuf),
+    /// The path to share has no name the manifest rules accept (e.g. `/`).
     #[error("{}: the name cannot be shared", .0.display())]
     BadRootName(PathBuf),
+    /// More than [`MAX_ENTRIES`] files.
     #[error("more than {MAX_ENTRIES} files")]
     TooManyFiles,
+    /// More than [`MAX_TOTAL_LEN`] bytes.
     #[error("more than {MAX_TOTAL_LEN} bytes in total")]
     TooLarge,
 }

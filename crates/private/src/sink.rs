@@ -55,6 +55,7 @@ impl PrivateSink {
         }
     }
 
+    /// How the stream maps to the received files.
     pub fn layout(&self) -> &PrivateLayout {
         &self.layout
     }

@@ -58,6 +58,7 @@ impl PrivateSource {
         }
     }
 
+    /// How the stream maps to the shared files.
     pub fn layout(&self) -> &PrivateLayout {
         &self.layout
     }

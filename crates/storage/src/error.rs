@@ -45,16 +45,37 @@ impl fmt::Display for IoOp {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LayoutError {
+    /// The piece length is zero.
     #[error("piece length is zero")]
     ZeroPieceLength,
+    /// The file lengths do not add up to the total length.
     #[error("file lengths add up to {sum:?} but the total length is {total}")]
-    LengthMismatch { sum: Option<u64>, total: u64 },
+    LengthMismatch {
+        /// Sum of the file lengths; `None` when it overflows a `u64`.
+        sum: Option<u64>,
+        /// The total length given.
+        total: u64,
+    },
+    /// A piece index would not fit a `u32`.
     #[error("{total} bytes in pieces of {piece_length} is more than 2^32 pieces")]
-    TooManyPieces { total: u64, piece_length: u32 },
+    TooManyPieces {
+        /// The total length.
+        total: u64,
+        /// The piece length.
+        piece_length: u32,
+    },
+    /// Not one SHA-1 per piece.
     #[error("expected {expected} piece hashes, got {actual}")]
-    HashCount { expected: u32, actual: usize },
+    HashCount {
+        /// Pieces of the layout.
+        expected: u32,
+        /// Hashes given.
+        actual: usize,
+    },
+    /// Two files with the same path.
     #[error("two files share the path {}", .0.display())]
     DuplicatePath(PathBuf),
+    /// A file's path is also a directory of another file's path.
     #[error("{} is both a file and a directory", .0.display())]
     PathConflict(PathBuf),
 }
@@ -66,33 +87,60 @@ pub enum LayoutError {
 pub enum StorageError {
     /// The block lies outside the torrent (a caller bug or a bad peer request).
     #[error("block out of range: piece {piece}, begin {begin}, length {length}")]
-    OutOfRange { piece: u32, begin: u32, length: u64 },
+    OutOfRange {
+        /// Piece index of the block.
+        piece: u32,
+        /// Offset of the block within the piece.
+        begin: u32,
+        /// Length of the block.
+        length: u64,
+    },
     /// The file holding the data does not exist or is shorter than needed.
     #[error("data not on disk: {} is missing or too short", path.display())]
-    Missing { path: PathBuf },
+    Missing {
+        /// The file (its full path).
+        path: PathBuf,
+    },
     /// No space left on the device, or the disk quota is exhausted.
     #[error("disk full while writing {}", path.display())]
-    DiskFull { path: PathBuf },
+    DiskFull {
+        /// The file being written.
+        path: PathBuf,
+    },
     /// The file system is mounted read-only.
     #[error("read-only file system at {}", path.display())]
-    ReadOnly { path: PathBuf },
+    ReadOnly {
+        /// The file being opened or written.
+        path: PathBuf,
+    },
     /// The OS refused access (EACCES / EPERM).
     #[error("permission denied ({op}) on {}", path.display())]
-    PermissionDenied { path: PathBuf, op: IoOp },
+    PermissionDenied {
+        /// The file refused.
+        path: PathBuf,
+        /// What was being done.
+        op: IoOp,
+    },
     /// The path is not a plain relative path, or resolving it would follow a symlink.
     #[error("unsafe path refused: {}", .0.display())]
     UnsafePath(PathBuf),
     /// Something other than a regular file sits where a torrent file belongs.
     #[error("not a regular file: {}", path.display())]
-    NotAFile { path: PathBuf },
+    NotAFile {
+        /// What sits there.
+        path: PathBuf,
+    },
     /// The layout or the piece-hash list is inconsistent.
     #[error("invalid layout: {0}")]
     InvalidLayout(#[from] LayoutError),
     /// Any other I/O failure.
     #[error("I/O error ({op}) on {}: {source}", path.display())]
     Io {
+        /// The file or directory concerned.
         path: PathBuf,
+        /// What was being done.
         op: IoOp,
+        /// The OS error.
         #[source]
         source: io::Error,
     },

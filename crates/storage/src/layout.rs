@@ -124,7 +124,7 @@ pub(crate) struct Segment {
 }
 
 impl Segment {
-    pub fn buf_range(&self) -> std::ops::Range<usize> {
+    pub(crate) fn buf_range(&self) -> std::ops::Range<usize> {
         self.buf_start..self.buf_start + self.len
     }
 }
@@ -140,7 +140,7 @@ pub(crate) struct Segments<'a> {
 }
 
 impl<'a> Segments<'a> {
-    pub fn new(ends: &'a [u64], offset: u64, len: usize) -> Self {
+    pub(crate) fn new(ends: &'a [u64], offset: u64, len: usize) -> Self {
         let file = ends.partition_point(|&e| e <= offset);
         Segments {
             ends,

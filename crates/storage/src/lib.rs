@@ -4,6 +4,7 @@
 //! Everything here blocks; the async engine calls it from blocking threads.
 //! Paths are confined to the storage root: only plain relative components are
 //! accepted and no symlink below the root is followed.
+#![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod check;

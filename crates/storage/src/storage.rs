@@ -109,10 +109,12 @@ impl Storage {
         })
     }
 
+    /// The layout the storage was opened with.
     pub fn layout(&self) -> &Layout {
         &self.layout
     }
 
+    /// The directory every file of the torrent lives below.
     pub fn root(&self) -> &Path {
         &self.root
     }

@@ -57,6 +57,7 @@ impl Default for ChokerConfig {
 /// One connected peer as the choker sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChokeCandidate {
+    /// The engine's key of the peer.
     pub peer: PeerKey,
     /// The peer is interested in our pieces.
     pub interested: bool,
@@ -70,17 +71,21 @@ pub struct ChokeCandidate {
     pub snubbed: bool,
     /// The peer has every piece.
     pub is_seed: bool,
+    /// When the connection was made (new peers are likelier optimistic unchokes).
     pub connected_at: Instant,
 }
 
 /// Changes to apply: send Unchoke to `unchoke`, Choke to `choke`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChokeDecision {
+    /// Peers to send Unchoke.
     pub unchoke: Vec<PeerKey>,
+    /// Peers to send Choke.
     pub choke: Vec<PeerKey>,
 }
 
 impl ChokeDecision {
+    /// Whether there is nothing to send.
     pub fn is_empty(&self) -> bool {
         self.unchoke.is_empty() && self.choke.is_empty()
     }
@@ -111,6 +116,8 @@ pub struct Choker {
 }
 
 impl Choker {
+    /// A choker whose first rechoke is due at `now`; `seed` drives its random choices
+    /// (ties, optimistic unchokes).
     pub fn new(cfg: ChokerConfig, now: Instant, seed: u64) -> Self {
         Choker {
             cfg,

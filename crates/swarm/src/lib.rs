@@ -3,6 +3,7 @@
 //! corrupt data ([`SmartBan`]). Everything is deterministic given its seed, so the engine's
 //! behaviour can be reproduced in tests.
 
+#![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod choker;

@@ -54,7 +54,9 @@ pub enum BlockOutcome {
     /// [`Picker::on_piece_failed`]. `cancel`: other peers that had this block requested
     /// (endgame); send each a Cancel. Their requests are already forgotten here.
     Accepted {
+        /// Every block of the piece is now received: hash it.
         piece_complete: bool,
+        /// Other peers' requests of this block to cancel (endgame).
         cancel: Vec<(PeerKey, BlockRef)>,
     },
     /// Already received from someone else (endgame race, or the piece is verified): drop.
@@ -144,6 +146,7 @@ impl Picker {
         }
     }
 
+    /// Number of pieces of the torrent.
     pub fn num_pieces(&self) -> u32 {
         self.geo.num_pieces()
     }
@@ -178,6 +181,7 @@ impl Picker {
         self.left_bytes
     }
 
+    /// Whether `piece` is wanted (see [`Picker::set_wanted`]).
     pub fn is_wanted(&self, piece: u32) -> bool {
         self.wanted.get(piece as usize)
     }

@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 /// Most failed pieces remembered at once.
-pub const MAX_PIECES: usize = 1024;
+pub(crate) const MAX_PIECES: usize = 1024;
 /// Most remembered blocks per piece (across repeated failures).
 const MAX_BLOCKS_PER_PIECE: usize = 4096;
 /// Strikes that get an IP banned.
@@ -36,6 +36,7 @@ pub struct SmartBan {
 }
 
 impl SmartBan {
+    /// Nothing remembered, nobody banned.
     pub fn new() -> Self {
         Self::default()
     }
@@ -112,16 +113,19 @@ impl SmartBan {
         false
     }
 
+    /// Whether `ip` is banned.
     pub fn is_banned(&self, ip: IpAddr) -> bool {
         self.banned.contains(&ip.to_canonical())
     }
 
+    /// Bans `ip` at once.
     pub fn ban(&mut self, ip: IpAddr) {
         let ip = ip.to_canonical();
         self.strikes.remove(&ip);
         self.banned.insert(ip);
     }
 
+    /// Lifts the ban of `ip`; it starts again with no strikes.
     pub fn unban(&mut self, ip: IpAddr) {
         self.banned.remove(&ip.to_canonical());
     }

@@ -14,7 +14,7 @@
 //! - [`logs`]: tracing output for a test run;
 //! - [`units`]: reading back printed byte amounts;
 //! - `dht` (feature `dht`): DHT settings for a loopback network.
-
+#![warn(missing_docs, unreachable_pub)]
 // Test code: a failed unwrap is a failed test, which is what a helper should do.
 #![allow(clippy::unwrap_used)]
 

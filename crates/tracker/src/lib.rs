@@ -8,6 +8,7 @@
 //! * [`compact`]: the compact peer formats shared by both.
 //!
 //! Nothing here performs I/O; the tokio driver lives in `shoal-announce`.
+#![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod compact;

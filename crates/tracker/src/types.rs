@@ -53,13 +53,19 @@ impl AnnounceEvent {
 /// Everything an announce tells the tracker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnnounceRequest {
+    /// The torrent's info-hash.
     pub info_hash: [u8; 20],
+    /// Our peer id.
     pub peer_id: [u8; 20],
     /// Our listening port.
     pub port: u16,
+    /// Bytes sent to peers so far.
     pub uploaded: u64,
+    /// Bytes received from peers so far.
     pub downloaded: u64,
+    /// Bytes still missing for a complete download (0 when seeding).
     pub left: u64,
+    /// Why this announce is sent (started, completed, stopped or a regular one).
     pub event: AnnounceEvent,
     /// How many peers we would like; `None` lets the tracker choose.
     pub numwant: Option<u32>,

@@ -12,8 +12,15 @@ pub struct Bitfield {
 /// Why a received bitfield payload was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BitfieldError {
+    /// The payload's length does not fit the number of pieces.
     #[error("bitfield is {got} bytes, expected {expected}")]
-    WrongLength { got: usize, expected: usize },
+    WrongLength {
+        /// Bytes received.
+        got: usize,
+        /// Bytes the number of pieces calls for.
+        expected: usize,
+    },
+    /// Bits past the last piece are set (the number of pieces given).
     #[error("bitfield has spare bits set past piece {0}")]
     SpareBitsSet(usize),
 }
@@ -69,6 +76,7 @@ impl Bitfield {
         self.len
     }
 
+    /// Whether the bitfield covers no pieces.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -78,6 +86,7 @@ impl Bitfield {
         self.ones
     }
 
+    /// Whether every piece is set.
     pub fn is_full(&self) -> bool {
         self.ones == self.len
     }

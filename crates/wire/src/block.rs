@@ -10,7 +10,10 @@ pub const MAX_REQUEST_LEN: u32 = 128 * 1024;
 /// One block of a piece: `length` bytes starting at byte `begin` of piece `piece`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BlockRef {
+    /// Index of the piece.
     pub piece: u32,
+    /// Offset of the block within the piece.
     pub begin: u32,
+    /// Length of the block in bytes.
     pub length: u32,
 }

@@ -4,14 +4,29 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum WireError {
+    /// A frame longer than the reader accepts.
     #[error("frame of {len} bytes exceeds the limit of {max}")]
-    FrameTooLarge { len: u32, max: u32 },
+    FrameTooLarge {
+        /// The length prefix.
+        len: u32,
+        /// The limit.
+        max: u32,
+    },
+    /// A message id this codec does not know.
     #[error("unknown message id {0}")]
     UnknownMessage(u8),
+    /// A payload of the wrong length for its message id.
     #[error("message id {id} with a {len}-byte payload")]
-    BadPayloadLength { id: u8, len: usize },
+    BadPayloadLength {
+        /// The message id.
+        id: u8,
+        /// The payload's length.
+        len: usize,
+    },
+    /// The extension handshake is not valid bencode.
     #[error("extension handshake is not bencode: {0}")]
     Bencode(#[from] shoal_bencode::DecodeError),
+    /// The extension handshake's bencode is not a dictionary.
     #[error("extension handshake is not a dictionary")]
     ExtensionHandshakeNotDict,
 }

@@ -25,7 +25,7 @@ const MAX_VERSION_LEN: usize = 256;
 
 /// Most extension names kept from a peer's `m` dictionaries (real clients send about
 /// ten); more are ignored, so repeated handshakes with fresh names cannot grow it.
-pub const MAX_EXTENSION_NAMES: usize = 128;
+pub(crate) const MAX_EXTENSION_NAMES: usize = 128;
 
 /// Longest extension name kept, in bytes.
 const MAX_EXTENSION_NAME_LEN: usize = 64;
@@ -46,7 +46,9 @@ pub struct ExtensionHandshake {
     pub yourip: Option<IpAddr>,
     /// Size of the info dictionary (BEP 9), capped at [`MAX_METADATA_SIZE`].
     pub metadata_size: Option<u64>,
+    /// Our IPv4 address (BEP 10 `ipv4`), as the sender reports it.
     pub ipv4: Option<Ipv4Addr>,
+    /// Our IPv6 address (BEP 10 `ipv6`), as the sender reports it.
     pub ipv6: Option<Ipv6Addr>,
     /// BEP 21: the sender is only seeding.
     pub upload_only: bool,

@@ -29,6 +29,7 @@ impl FrameReader {
         FrameReader { max_frame_len }
     }
 
+    /// The limit on frame bodies, in bytes.
     pub fn max_frame_len(&self) -> u32 {
         self.max_frame_len
     }

@@ -8,8 +8,10 @@ pub const PROTOCOL: &[u8; 19] = b"BitTorrent protocol";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum HandshakeError {
+    /// Not 68 bytes (the length given).
     #[error("handshake is {0} bytes, expected 68")]
     WrongLength(usize),
+    /// The length byte or protocol string is not `19`, `BitTorrent protocol`.
     #[error("handshake does not name the BitTorrent protocol")]
     BadProtocol,
 }
@@ -17,8 +19,11 @@ pub enum HandshakeError {
 /// A handshake: reserved capability bits, the torrent's info-hash and the sender's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Handshake {
+    /// Capability bits (BEP 10, BEP 6, BEP 5 and others).
     pub reserved: [u8; 8],
+    /// The torrent's info-hash.
     pub info_hash: [u8; 20],
+    /// The sender's peer id.
     pub peer_id: [u8; 20],
 }
 
@@ -44,6 +49,7 @@ impl Handshake {
         hs
     }
 
+    /// The 68 bytes on the wire.
     pub fn encode(&self) -> [u8; 68] {
         let mut out = [0u8; 68];
         out[0] = 19;
@@ -88,6 +94,7 @@ impl Handshake {
         self.bit(DHT)
     }
 
+    /// Sets or clears the BEP 5 DHT bit.
     pub fn set_dht(&mut self, on: bool) {
         self.set_bit(DHT, on);
     }

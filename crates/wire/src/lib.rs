@@ -2,6 +2,7 @@
 //! splitter, the BEP 10 extension handshake, and a per-connection state machine
 //! ([`PeerConnection`]) that turns received bytes and the current time into events
 //! and bytes to send.
+#![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod bitfield;

@@ -11,21 +11,37 @@ use crate::{BlockRef, WireError};
 
 /// Message ids on the wire.
 pub mod id {
+    /// `choke`.
     pub const CHOKE: u8 = 0;
+    /// `unchoke`.
     pub const UNCHOKE: u8 = 1;
+    /// `interested`.
     pub const INTERESTED: u8 = 2;
+    /// `not interested`.
     pub const NOT_INTERESTED: u8 = 3;
+    /// `have`.
     pub const HAVE: u8 = 4;
+    /// `bitfield`.
     pub const BITFIELD: u8 = 5;
+    /// `request`.
     pub const REQUEST: u8 = 6;
+    /// `piece`.
     pub const PIECE: u8 = 7;
+    /// `cancel`.
     pub const CANCEL: u8 = 8;
+    /// `port` (BEP 5).
     pub const PORT: u8 = 9;
+    /// `suggest` (BEP 6).
     pub const SUGGEST: u8 = 0x0d;
+    /// `have all` (BEP 6).
     pub const HAVE_ALL: u8 = 0x0e;
+    /// `have none` (BEP 6).
     pub const HAVE_NONE: u8 = 0x0f;
+    /// `reject request` (BEP 6).
     pub const REJECT: u8 = 0x10;
+    /// `allowed fast` (BEP 6).
     pub const ALLOWED_FAST: u8 = 0x11;
+    /// `extended` (BEP 10).
     pub const EXTENDED: u8 = 20;
 }
 
@@ -35,30 +51,50 @@ pub const PIECE_HEADER_LEN: usize = 4 + 1 + 4 + 4;
 /// One peer wire message.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Message {
+    /// A zero-length frame: keeps the connection open.
     KeepAlive,
+    /// We will not serve the receiver's requests.
     Choke,
+    /// We will serve the receiver's requests.
     Unchoke,
+    /// We want pieces the receiver has.
     Interested,
+    /// We no longer want pieces the receiver has.
     NotInterested,
+    /// We have this piece now.
     Have(u32),
     /// Raw bitfield payload; validate it with [`crate::Bitfield::from_payload`].
     Bitfield(Bytes),
+    /// Asks for a block.
     Request(BlockRef),
+    /// A block's data.
     Piece {
+        /// Index of the piece.
         piece: u32,
+        /// Offset of the block within the piece.
         begin: u32,
+        /// The block's bytes.
         data: Bytes,
     },
+    /// Withdraws a request.
     Cancel(BlockRef),
+    /// Our DHT port (BEP 5).
     Port(u16),
+    /// Suggests the receiver request this piece (BEP 6).
     Suggest(u32),
+    /// We have every piece (BEP 6).
     HaveAll,
+    /// We have no piece (BEP 6).
     HaveNone,
+    /// We will not serve this request (BEP 6).
     Reject(BlockRef),
+    /// The receiver may request this piece while choked (BEP 6).
     AllowedFast(u32),
     /// BEP 10: `id` 0 is the extension handshake, others are the receiver's local ids.
     Extended {
+        /// The id: 0 for the handshake, else the receiver's id of the extension.
         id: u8,
+        /// The extension's payload.
         payload: Bytes,
     },
 }

@@ -10,13 +10,17 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+/// A failed request: the HTTP status and the message sent as `{"error": "…"}`.
 #[derive(Debug)]
 pub struct ApiError {
+    /// The reply's status.
     pub status: StatusCode,
+    /// The message, on one line.
     pub message: String,
 }
 
 impl ApiError {
+    /// An error of any status.
     pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
@@ -24,6 +28,7 @@ impl ApiError {
         }
     }
 
+    /// A 400: the request cannot be right.
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         Self::new(StatusCode::BAD_REQUEST, message)
     }
@@ -96,6 +101,7 @@ impl IntoResponse for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::StartError;
     use crate::state::StateError;
     use std::error::Error as _;
     use std::path::PathBuf;
@@ -133,7 +139,7 @@ mod tests {
             (
                 E::Failed {
                     id: id(),
-                    reason: "shared files gone".into(),
+                    reason: StartError::SharePathMissing.into(),
                 },
                 409,
             ),
@@ -221,17 +227,35 @@ mod tests {
 
         let e = ManagerError::Engine(shoal_engine::TorrentError::Busy);
         assert!(e.source().is_some());
+
+        let e = ManagerError::Failed {
+            id: id(),
+            reason: StartError::State(state_error()).into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            format!("torrent {} failed: {}", id(), state_error())
+        );
+        let reason = e.source().expect("the start error is the source");
+        assert!(reason.source().is_some(), "and the state error its source");
     }
 
     #[test]
     fn messages_are_one_line() {
         let e = ManagerError::Failed {
             id: id(),
-            reason: "first\nsecond".into(),
+            reason: StartError::State(StateError::Corrupt {
+                path: "/state/settings.json".into(),
+                message: "first\nsecond".into(),
+            })
+            .into(),
         };
         assert_eq!(
             ApiError::from(e).message,
-            format!("torrent {} failed: first second", id())
+            format!(
+                "torrent {} failed: /state/settings.json is damaged: first second",
+                id()
+            )
         );
     }
 }

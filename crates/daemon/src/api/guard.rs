@@ -102,6 +102,8 @@ fn given_token(req: &Request) -> Option<String> {
     })
 }
 
+/// The middleware: refuses foreign `Host` headers, and requests to `/api/*` and
+/// `/stream/*` without the token; answers CORS preflights for configured origins.
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let g = &state.guard;
     let host = req

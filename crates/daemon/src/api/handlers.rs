@@ -17,22 +17,22 @@ fn id(state: &AppState, id: &str) -> ApiResult<[u8; 20]> {
     Ok(state.manager.resolve(id)?)
 }
 
-pub async fn get_session(State(s): State<AppState>) -> impl IntoResponse {
+pub(crate) async fn get_session(State(s): State<AppState>) -> impl IntoResponse {
     Json(s.manager.session_info())
 }
 
-pub async fn patch_session(
+pub(crate) async fn patch_session(
     State(s): State<AppState>,
     JsonBody(p): JsonBody<SessionPatch>,
 ) -> impl IntoResponse {
     Json(s.manager.patch_session(p.into()))
 }
 
-pub async fn list_torrents(State(s): State<AppState>) -> impl IntoResponse {
+pub(crate) async fn list_torrents(State(s): State<AppState>) -> impl IntoResponse {
     Json(s.manager.list())
 }
 
-pub async fn add_torrent(
+pub(crate) async fn add_torrent(
     State(s): State<AppState>,
     JsonBody(req): JsonBody<AddRequest>,
 ) -> ApiResult<impl IntoResponse> {
@@ -40,7 +40,7 @@ pub async fn add_torrent(
     Ok((StatusCode::CREATED, Json(added)))
 }
 
-pub async fn get_torrent(
+pub(crate) async fn get_torrent(
     State(s): State<AppState>,
     Path(i): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
@@ -48,7 +48,7 @@ pub async fn get_torrent(
     Ok(Json(s.manager.detail(&ih)?))
 }
 
-pub async fn patch_torrent(
+pub(crate) async fn patch_torrent(
     State(s): State<AppState>,
     Path(i): Path<String>,
     JsonBody(p): JsonBody<TorrentPatch>,
@@ -58,7 +58,7 @@ pub async fn patch_torrent(
     Ok(Json(s.manager.detail(&ih)?))
 }
 
-pub async fn remove_torrent(
+pub(crate) async fn remove_torrent(
     State(s): State<AppState>,
     Path(i): Path<String>,
     RawQuery(query): RawQuery,
@@ -81,25 +81,34 @@ pub async fn remove_torrent(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn pause(State(s): State<AppState>, Path(i): Path<String>) -> ApiResult<StatusCode> {
+pub(crate) async fn pause(
+    State(s): State<AppState>,
+    Path(i): Path<String>,
+) -> ApiResult<StatusCode> {
     let ih = id(&s, &i)?;
     s.manager.pause(&ih)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn resume(State(s): State<AppState>, Path(i): Path<String>) -> ApiResult<StatusCode> {
+pub(crate) async fn resume(
+    State(s): State<AppState>,
+    Path(i): Path<String>,
+) -> ApiResult<StatusCode> {
     let ih = id(&s, &i)?;
     s.manager.resume(&ih)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn recheck(State(s): State<AppState>, Path(i): Path<String>) -> ApiResult<StatusCode> {
+pub(crate) async fn recheck(
+    State(s): State<AppState>,
+    Path(i): Path<String>,
+) -> ApiResult<StatusCode> {
     let ih = id(&s, &i)?;
     s.manager.recheck(&ih)?;
     Ok(StatusCode::ACCEPTED)
 }
 
-pub async fn move_torrent(
+pub(crate) async fn move_torrent(
     State(s): State<AppState>,
     Path(i): Path<String>,
     JsonBody(req): JsonBody<MoveRequest>,
@@ -109,7 +118,7 @@ pub async fn move_torrent(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn files(
+pub(crate) async fn files(
     State(s): State<AppState>,
     Path(i): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
@@ -117,7 +126,7 @@ pub async fn files(
     Ok(Json(s.manager.files(&ih)?))
 }
 
-pub async fn patch_files(
+pub(crate) async fn patch_files(
     State(s): State<AppState>,
     Path(i): Path<String>,
     JsonBody(p): JsonBody<FilesPatch>,
@@ -128,7 +137,7 @@ pub async fn patch_files(
     Ok(Json(s.manager.files(&ih)?))
 }
 
-pub async fn peers(
+pub(crate) async fn peers(
     State(s): State<AppState>,
     Path(i): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
@@ -136,7 +145,7 @@ pub async fn peers(
     Ok(Json(s.manager.peers(&ih)?))
 }
 
-pub async fn pieces(
+pub(crate) async fn pieces(
     State(s): State<AppState>,
     Path(i): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
@@ -144,7 +153,7 @@ pub async fn pieces(
     Ok(Json(s.manager.pieces(&ih)?))
 }
 
-pub async fn trackers(
+pub(crate) async fn trackers(
     State(s): State<AppState>,
     Path(i): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
@@ -152,7 +161,7 @@ pub async fn trackers(
     Ok(Json(s.manager.trackers(&ih)?))
 }
 
-pub async fn qr(State(s): State<AppState>, Path(i): Path<String>) -> ApiResult<Response> {
+pub(crate) async fn qr(State(s): State<AppState>, Path(i): Path<String>) -> ApiResult<Response> {
     let ih = id(&s, &i)?;
     let link = s.manager.link_of(&ih)?;
     // Not a server fault: the link (a magnet the user gave, say) is simply too long.
@@ -172,10 +181,10 @@ pub async fn qr(State(s): State<AppState>, Path(i): Path<String>) -> ApiResult<R
         .into_response())
 }
 
-pub async fn openapi() -> impl IntoResponse {
+pub(crate) async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
 }
 
-pub async fn no_route() -> ApiError {
+pub(crate) async fn no_route() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "no such route")
 }

@@ -13,7 +13,7 @@ pub const MAX_BODY: usize = 16 * 1024 * 1024;
 /// rest of the body is a few fields).
 pub const MAX_TORRENT_FILE: usize = MAX_BODY / 4 * 3 - 64 * 1024;
 
-pub struct JsonBody<T>(pub T);
+pub(crate) struct JsonBody<T>(pub T);
 
 impl<S, T> FromRequest<S> for JsonBody<T>
 where

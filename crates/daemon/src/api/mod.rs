@@ -26,13 +26,17 @@ pub const OPENAPI_JSON: &str = include_str!("../../openapi.json");
 /// What every handler gets.
 #[derive(Clone)]
 pub struct AppState {
+    /// The torrent manager.
     pub manager: Arc<Manager>,
+    /// The Host, token and CORS checks.
     pub guard: Arc<guard::Guard>,
 }
 
 /// One route: method, path (axum syntax, same as OpenAPI's), handler.
 pub struct Route {
+    /// The HTTP method.
     pub method: Method,
+    /// The path, in axum's syntax (`/api/v1/torrents/{id}`).
     pub path: &'static str,
     handler: MethodRouter<AppState>,
 }

@@ -18,7 +18,7 @@ const CHUNK: u64 = 256 * 1024;
 
 /// A parsed `Range` header against a file of `len` bytes.
 #[derive(Debug, PartialEq, Eq)]
-pub enum RangeSpec {
+pub(crate) enum RangeSpec {
     /// No (usable) Range header: the whole file, 200.
     Whole,
     /// One satisfiable range, 206.
@@ -28,7 +28,7 @@ pub enum RangeSpec {
 }
 
 /// Parses `bytes=a-b`, `bytes=a-`, `bytes=-n` (the first range of a list).
-pub fn parse_range(value: Option<&str>, len: u64) -> RangeSpec {
+pub(crate) fn parse_range(value: Option<&str>, len: u64) -> RangeSpec {
     let Some(value) = value else {
         return RangeSpec::Whole;
     };
@@ -69,7 +69,7 @@ pub fn parse_range(value: Option<&str>, len: u64) -> RangeSpec {
 }
 
 /// A content type from the file name; active content is never labelled as such.
-pub fn content_type(path: &str) -> &'static str {
+pub(crate) fn content_type(path: &str) -> &'static str {
     let ext = path
         .rsplit_once('.')
         .map(|(_, e)| e.to_ascii_lowercase())
@@ -96,7 +96,7 @@ pub fn content_type(path: &str) -> &'static str {
     }
 }
 
-pub async fn stream(
+pub(crate) async fn stream(
     State(s): State<AppState>,
     Path((id, index)): Path<(String, String)>,
     headers: HeaderMap,

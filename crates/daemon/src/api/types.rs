@@ -20,13 +20,19 @@ pub use crate::manager::info::{
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SessionPatch {
+    /// New session upload limit in bytes per second (`null` or 0: unlimited).
     #[serde(default, deserialize_with = "nullable")]
     pub upload_limit: Option<Option<u64>>,
+    /// New session download limit in bytes per second (`null` or 0: unlimited).
     #[serde(default, deserialize_with = "nullable")]
     pub download_limit: Option<Option<u64>>,
+    /// New cap on peer connections of all torrents.
     pub max_connections: Option<usize>,
+    /// New cap on peer connections per torrent.
     pub max_peers_per_torrent: Option<usize>,
+    /// New number of torrents that may download at once.
     pub max_active_downloads: Option<usize>,
+    /// New number of torrents that may seed at once.
     pub max_active_seeds: Option<usize>,
 }
 
@@ -34,6 +40,7 @@ pub struct SessionPatch {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AddRequest {
+    /// A magnet link, or a private link (`magnet:?…#k=KEY`).
     pub magnet: Option<String>,
     /// Base64 of the .torrent file.
     pub torrent: Option<String>,
@@ -41,11 +48,15 @@ pub struct AddRequest {
     pub path: Option<String>,
     /// For `path`: a private link (default) or a plain magnet.
     pub private: Option<bool>,
+    /// Where to download (absolute); the configured directory when absent.
     pub download_dir: Option<String>,
+    /// Add it paused.
     #[serde(default)]
     pub paused: bool,
+    /// Download pieces in order (for streaming).
     #[serde(default)]
     pub sequential: bool,
+    /// One priority per file, or empty for all normal.
     #[serde(default)]
     pub files: Vec<FilePriority>,
     /// Extension: peers to connect to (`HOST:PORT`), kept across restarts.
@@ -57,23 +68,32 @@ pub struct AddRequest {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TorrentPatch {
+    /// Download pieces in order, or not.
     pub sequential: Option<bool>,
+    /// Its own upload limit in bytes per second (`null` or 0: none).
     #[serde(default, deserialize_with = "nullable")]
     pub upload_limit: Option<Option<u64>>,
+    /// Its own download limit in bytes per second (`null` or 0: none).
     #[serde(default, deserialize_with = "nullable")]
     pub download_limit: Option<Option<u64>>,
+    /// Its own peer cap (`null`: the session's per-torrent cap).
     #[serde(default, deserialize_with = "nullable")]
     pub max_peers: Option<Option<usize>>,
+    /// Stop seeding at this ratio (`null`: no ratio goal).
     #[serde(default, deserialize_with = "nullable")]
     pub seed_ratio: Option<Option<f64>>,
+    /// Stop seeding after this many seconds of seeding (`null`: no time goal).
     #[serde(default, deserialize_with = "nullable")]
     pub seed_time_secs: Option<Option<u64>>,
 }
 
+/// One entry of a [`FilesPatch`].
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FilePriorityChange {
+    /// The file's index in the torrent.
     pub index: usize,
+    /// Its new priority.
     pub priority: FilePriority,
 }
 
@@ -81,6 +101,7 @@ pub struct FilePriorityChange {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FilesPatch {
+    /// The files to change; others keep their priority.
     pub priorities: Vec<FilePriorityChange>,
 }
 
@@ -88,6 +109,7 @@ pub struct FilesPatch {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MoveRequest {
+    /// The new directory (absolute); the files are moved there.
     pub download_dir: String,
 }
 
@@ -160,6 +182,7 @@ impl From<&FilePriorityChange> for FileChange {
 /// The error body of every failed request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
+    /// The error's message, on one line.
     pub error: String,
 }
 

@@ -10,7 +10,8 @@ const APP_JS: &str = include_str!("../../assets/app.js");
 const STYLE_CSS: &str = include_str!("../../assets/style.css");
 
 /// Only our own origin; images may also be data:/blob: URLs (QR codes, previews).
-pub const CSP: &str = "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; \
+pub(crate) const CSP: &str =
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; \
      script-src 'self'; style-src 'self'; connect-src 'self'; object-src 'none'; \
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
@@ -28,14 +29,14 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     )
 }
 
-pub async fn index() -> impl IntoResponse {
+pub(crate) async fn index() -> impl IntoResponse {
     asset("text/html; charset=utf-8", INDEX_HTML)
 }
 
-pub async fn app_js() -> impl IntoResponse {
+pub(crate) async fn app_js() -> impl IntoResponse {
     asset("text/javascript; charset=utf-8", APP_JS)
 }
 
-pub async fn style_css() -> impl IntoResponse {
+pub(crate) async fn style_css() -> impl IntoResponse {
     asset("text/css; charset=utf-8", STYLE_CSS)
 }

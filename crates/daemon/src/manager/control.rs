@@ -31,6 +31,7 @@ impl Manager {
         Ok(out)
     }
 
+    /// Pauses the torrent; it stays paused across restarts until resumed.
     pub fn pause(&self, ih: &[u8; 20]) -> Result<(), ManagerError> {
         self.update_settings(ih, |e| {
             e.settings.paused = true;
@@ -44,6 +45,7 @@ impl Manager {
         Ok(())
     }
 
+    /// Lets a paused torrent run again (when the queue has a slot for it).
     pub fn resume(&self, ih: &[u8; 20]) -> Result<(), ManagerError> {
         self.update_settings(ih, |e| {
             e.settings.paused = false;
@@ -123,6 +125,7 @@ impl Manager {
         })
     }
 
+    /// Changes the torrent's settings (saved, and applied to the engine at once).
     pub fn patch(&self, ih: &[u8; 20], p: TorrentChanges) -> Result<(), ManagerError> {
         if let Some(Some(ratio)) = p.seed_ratio {
             if !ratio.is_finite() || ratio < 0.0 {
@@ -162,6 +165,7 @@ impl Manager {
         })
     }
 
+    /// Sets the priorities of some files; the others keep theirs.
     pub fn set_file_priorities(
         &self,
         ih: &[u8; 20],
@@ -210,6 +214,8 @@ impl Manager {
         self.state.save_limits(&saved)
     }
 
+    /// Changes the session's limits (applied at once, and kept for the next start);
+    /// returns the session as it is now.
     pub fn patch_session(&self, p: SessionChanges) -> SessionInfo {
         let limits = {
             let mut l = self.limits.lock();

@@ -13,12 +13,12 @@ pub(crate) struct EngineAddGate {
 
 impl EngineAddGate {
     /// The next start task to reach its engine add waits there until `release`.
-    pub fn arm(&self) {
+    pub(crate) fn arm(&self) {
         self.armed.store(true, Ordering::SeqCst);
     }
 
     /// Called by start tasks; holds only the first one after `arm`.
-    pub async fn pass(&self) {
+    pub(crate) async fn pass(&self) {
         if self.armed.swap(false, Ordering::SeqCst) {
             let released = self.release.notified();
             self.entered.notify_one();
@@ -27,12 +27,12 @@ impl EngineAddGate {
     }
 
     /// Waits until a start task is held at the gate.
-    pub async fn wait_entered(&self) {
+    pub(crate) async fn wait_entered(&self) {
         self.entered.notified().await;
     }
 
     /// Lets the held start task go on.
-    pub fn release(&self) {
+    pub(crate) fn release(&self) {
         self.release.notify_one();
     }
 }

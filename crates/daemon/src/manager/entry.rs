@@ -1,6 +1,6 @@
 //! One torrent in the registry: its settings and where it is in its life.
 
-use crate::error::ManagerError;
+use crate::error::{ManagerError, StartError};
 use crate::state::hex;
 use crate::state::records::TorrentSettings;
 use shoal_engine::TorrentHandle;
@@ -17,7 +17,7 @@ pub(crate) enum Phase {
     /// In the engine.
     Running(TorrentHandle),
     /// Could not be added (bad state on disk, shared files gone, …).
-    Failed(String),
+    Failed(Arc<StartError>),
 }
 
 pub(crate) struct Entry {
@@ -37,7 +37,7 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
-    pub fn running(&self) -> Option<&TorrentHandle> {
+    pub(crate) fn running(&self) -> Option<&TorrentHandle> {
         match &self.phase {
             Phase::Running(h) => Some(h),
             _ => None,
@@ -45,7 +45,7 @@ impl Entry {
     }
 
     /// The engine torrent, or why an operation that needs it cannot run yet.
-    pub fn running_or_err(&self) -> Result<&TorrentHandle, ManagerError> {
+    pub(crate) fn running_or_err(&self) -> Result<&TorrentHandle, ManagerError> {
         let id = || hex(&self.info_hash);
         match &self.phase {
             Phase::Running(h) => Ok(h),

@@ -7,6 +7,7 @@
 
 use super::persist::{stamped_files, stamps};
 use super::{Entry, Manager, Phase};
+use crate::error::StartError;
 use crate::share::reopen_share;
 use crate::state::hex;
 use crate::state::records::{ContentKind, ResumeRecord};
@@ -52,19 +53,18 @@ impl Manager {
                 last_saved: None,
             };
             let mut resume = None;
-            let problem = (|| -> Result<(), String> {
-                if let Some(secret) = dir.load_secret().map_err(|e| e.to_string())? {
-                    let key = ContentKey::parse(&secret.key).map_err(|e| e.to_string())?;
-                    entry.key = Some(key);
+            let problem = (|| -> Result<(), StartError> {
+                if let Some(secret) = dir.load_secret()? {
+                    entry.key = Some(ContentKey::parse(&secret.key)?);
                 }
-                if let Some(bytes) = dir.load_meta().map_err(|e| e.to_string())? {
-                    let meta = Metainfo::from_bytes(&bytes).map_err(|e| e.to_string())?;
+                if let Some(bytes) = dir.load_meta()? {
+                    let meta = Metainfo::from_bytes(&bytes)?;
                     if meta.info_hash.0 != ih {
-                        return Err("meta.torrent does not match its directory".into());
+                        return Err(StartError::MetaMismatch);
                     }
                     entry.meta = Some(Arc::new(meta));
                 }
-                resume = dir.load_resume().map_err(|e| e.to_string())?;
+                resume = dir.load_resume()?;
                 Ok(())
             })();
             if let Some(r) = &resume {
@@ -73,7 +73,7 @@ impl Manager {
             match problem {
                 Err(e) => {
                     tracing::warn!(id = %hex(&ih), "cannot load torrent: {e}");
-                    entry.phase = Phase::Failed(e);
+                    entry.phase = Phase::Failed(Arc::new(e));
                 }
                 Ok(()) if entry.meta.is_some() => to_start.push(ih),
                 Ok(()) => to_fetch.push(ih),
@@ -146,7 +146,7 @@ impl Manager {
         let kind = prepared.settings.kind;
         #[cfg(test)]
         self.engine_add_gate.pass().await;
-        let outcome = self.add_to_engine(&ih, prepared).await;
+        let outcome = self.add_to_engine(&ih, prepared).await.map_err(Arc::new);
         let removed = {
             let mut reg = self.registry.lock();
             // Left in the map until the engine removal below is done.
@@ -157,7 +157,7 @@ impl Manager {
                         Ok(handle) => entry.phase = Phase::Running(handle.clone()),
                         Err(e) => {
                             tracing::warn!(id = %hex(&ih), "cannot start torrent: {e}");
-                            entry.phase = Phase::Failed(e.clone());
+                            entry.phase = Phase::Failed(Arc::clone(e));
                         }
                     }
                 }
@@ -181,7 +181,7 @@ impl Manager {
         &self,
         ih: &[u8; 20],
         job: StartJob,
-    ) -> Result<shoal_engine::TorrentHandle, String> {
+    ) -> Result<shoal_engine::TorrentHandle, StartError> {
         let StartJob {
             meta,
             settings,
@@ -195,23 +195,18 @@ impl Manager {
         let content = match settings.kind {
             ContentKind::Files => Content::Files,
             ContentKind::PrivateReceive => {
-                Content::PrivateReceive(key.ok_or("the private link's key is missing")?)
+                Content::PrivateReceive(key.ok_or(StartError::KeyMissing)?)
             }
             ContentKind::PrivateSend => {
-                let key = key.ok_or("the private link's key is missing")?;
-                let secret = self
-                    .state
-                    .torrent_dir(ih)
-                    .load_secret()
-                    .map_err(|e| e.to_string())?;
+                let key = key.ok_or(StartError::KeyMissing)?;
+                let secret = self.state.torrent_dir(ih).load_secret()?;
                 let path = secret
                     .and_then(|s| s.source)
-                    .ok_or("the shared path is missing")?;
+                    .ok_or(StartError::SharePathMissing)?;
                 let meta = meta.clone();
                 let source = tokio::task::spawn_blocking(move || reopen_share(&path, &key, &meta))
                     .await
-                    .map_err(|e| e.to_string())?
-                    .map_err(|e| e.to_string())?;
+                    .map_err(StartError::ShareTask)??;
                 skip_check = true;
                 Content::PrivateSend(source)
             }
@@ -251,7 +246,7 @@ impl Manager {
             limits: self.effective_limits(&settings.limits),
         };
         let meta_owned = (**meta).clone();
-        match self
+        let added = match self
             .session
             .add_torrent(meta_owned.clone(), opts.clone(), |_| {})
             .await
@@ -262,13 +257,11 @@ impl Manager {
                     resume: None,
                     ..opts
                 };
-                self.session
-                    .add_torrent(meta_owned, opts, |_| {})
-                    .await
-                    .map_err(|e| e.to_string())
+                self.session.add_torrent(meta_owned, opts, |_| {}).await
             }
-            other => other.map_err(|e| e.to_string()),
-        }
+            other => other,
+        };
+        Ok(added?)
     }
 
     /// Fetches a magnet's metadata in the background (retrying until it arrives or the
@@ -293,14 +286,17 @@ impl Manager {
                     .await
                 {
                     Ok(meta) => {
-                        if let Err(e) = me.metadata_arrived(ih, meta) {
-                            let mut reg = me.registry.lock();
-                            if let Some(entry) = reg.entries.get_mut(&ih) {
-                                entry.phase = Phase::Failed(e);
+                        match me.metadata_arrived(ih, meta) {
+                            Ok(true) => me.start_torrent(ih, None, false).await,
+                            // Removed meanwhile: nothing to start.
+                            Ok(false) => {}
+                            Err(e) => {
+                                let mut reg = me.registry.lock();
+                                if let Some(entry) = reg.entries.get_mut(&ih) {
+                                    entry.phase = Phase::Failed(Arc::new(e));
+                                }
                             }
-                            return;
                         }
-                        me.start_torrent(ih, None, false).await;
                         return;
                     }
                     Err(e) => {
@@ -320,16 +316,19 @@ impl Manager {
         }
     }
 
-    /// Stores fetched metadata and records it in the entry.
-    fn metadata_arrived(&self, ih: [u8; 20], meta: Metainfo) -> Result<(), String> {
+    /// Stores fetched metadata and records it in the entry: `false` when the torrent
+    /// was removed meanwhile.
+    fn metadata_arrived(&self, ih: [u8; 20], meta: Metainfo) -> Result<bool, StartError> {
         let dir = self.state.torrent_dir(&ih);
-        dir.save_meta(&meta.to_bytes()).map_err(|e| e.to_string())?;
+        dir.save_meta(&meta.to_bytes())?;
         let mut reg = self.registry.lock();
-        let entry = reg.entries.get_mut(&ih).ok_or("removed")?;
+        let Some(entry) = reg.entries.get_mut(&ih) else {
+            return Ok(false);
+        };
         if entry.settings.kind == ContentKind::PrivateReceive
             && (meta.info.multi_file || meta.info.files.len() != 1)
         {
-            return Err("this link is not a private share (its torrent has several files)".into());
+            return Err(StartError::NotPrivateShare);
         }
         if !entry.settings.file_priorities.is_empty()
             && entry.settings.file_priorities.len() != meta.info.files.len()
@@ -344,7 +343,7 @@ impl Manager {
         let settings = entry.settings.clone();
         drop(reg);
         self.save_settings(&ih, &settings);
-        Ok(())
+        Ok(true)
     }
 }
 

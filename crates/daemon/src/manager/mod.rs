@@ -40,11 +40,17 @@ const SAVE_EVERY_TICKS: u64 = 3;
 /// Session-wide settings that the API may change while running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RuntimeLimits {
+    /// Session upload limit in bytes per second (`None`: unlimited).
     pub upload_limit: Option<u64>,
+    /// Session download limit in bytes per second (`None`: unlimited).
     pub download_limit: Option<u64>,
+    /// Peer connections of all torrents together.
     pub max_connections: usize,
+    /// Peer connections per torrent, unless the torrent sets its own.
     pub max_peers_per_torrent: usize,
+    /// Torrents that may download at once.
     pub max_active_downloads: usize,
+    /// Torrents that may seed at once.
     pub max_active_seeds: usize,
 }
 
@@ -78,11 +84,11 @@ pub(crate) struct Registry {
 
 impl Registry {
     /// The entry of a torrent, or the error that there is none.
-    pub fn get(&self, ih: &[u8; 20]) -> Result<&Entry, ManagerError> {
+    pub(crate) fn get(&self, ih: &[u8; 20]) -> Result<&Entry, ManagerError> {
         self.entries.get(ih).ok_or_else(|| unknown(ih))
     }
 
-    pub fn get_mut(&mut self, ih: &[u8; 20]) -> Result<&mut Entry, ManagerError> {
+    pub(crate) fn get_mut(&mut self, ih: &[u8; 20]) -> Result<&mut Entry, ManagerError> {
         self.entries.get_mut(ih).ok_or_else(|| unknown(ih))
     }
 }
@@ -170,10 +176,12 @@ impl Manager {
         Ok(manager)
     }
 
+    /// The configuration the daemon started with.
     pub fn config(&self) -> &DaemonConfig {
         &self.config
     }
 
+    /// The state directory.
     pub fn state_dir(&self) -> &StateDir {
         &self.state
     }
@@ -187,10 +195,12 @@ impl Manager {
         *self.api_addr.lock() = Some(addr);
     }
 
+    /// Where the API listens, once it does.
     pub fn api_addr(&self) -> Option<SocketAddr> {
         *self.api_addr.lock()
     }
 
+    /// The session's limits now.
     pub fn limits(&self) -> RuntimeLimits {
         *self.limits.lock()
     }

@@ -5,6 +5,7 @@
 /// What the planner needs to know about one torrent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Candidate<Id> {
+    /// The torrent.
     pub id: Id,
     /// Position in the add order (lower = earlier).
     pub order: u64,

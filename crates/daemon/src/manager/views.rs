@@ -62,7 +62,7 @@ impl Manager {
             }
             Phase::Failed(err) => {
                 s.state = TorrentStatus::Error;
-                s.error = Some(err.clone());
+                s.error = Some(err.to_string());
             }
             Phase::Running(h) => {
                 let st = h.stats();
@@ -112,6 +112,7 @@ impl Manager {
         entries.into_iter().map(|e| self.summary_of(e)).collect()
     }
 
+    /// One torrent with its settings.
     pub fn detail(&self, ih: &[u8; 20]) -> Result<TorrentDetail, ManagerError> {
         let link = self.link_of(ih)?;
         let reg = self.registry.lock();
@@ -198,6 +199,7 @@ impl Manager {
         })
     }
 
+    /// The torrent's files; an error until it runs in the engine.
     pub fn files(&self, ih: &[u8; 20]) -> Result<Vec<FileInfo>, ManagerError> {
         let h = self.handle(ih)?;
         Ok(h.files()
@@ -216,6 +218,7 @@ impl Manager {
             .collect())
     }
 
+    /// The torrent's connected peers.
     pub fn peers(&self, ih: &[u8; 20]) -> Result<Vec<PeerInfo>, ManagerError> {
         let h = self.handle(ih)?;
         Ok(h.peers()
@@ -237,6 +240,7 @@ impl Manager {
             .collect())
     }
 
+    /// Which pieces the torrent has.
     pub fn pieces(&self, ih: &[u8; 20]) -> Result<PiecesInfo, ManagerError> {
         let h = self.handle(ih)?;
         let have = h.have_pieces();
@@ -247,6 +251,7 @@ impl Manager {
         })
     }
 
+    /// The torrent's trackers.
     pub fn trackers(&self, ih: &[u8; 20]) -> Result<Vec<TrackerInfo>, ManagerError> {
         let h = self.handle(ih)?;
         Ok(h.trackers()
@@ -262,6 +267,7 @@ impl Manager {
             .collect())
     }
 
+    /// The session: addresses, limits and totals.
     pub fn session_info(&self) -> SessionInfo {
         let limits = self.limits();
         let stats = self.session.session_stats();

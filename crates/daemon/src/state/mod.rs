@@ -28,16 +28,28 @@ pub use torrent_dir::TorrentDir;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StateError {
+    /// A file or directory of it cannot be read or written.
     #[error("{what} {path}: {source}")]
     Io {
+        /// What was being done (`cannot write`, …).
         what: &'static str,
+        /// The file or directory.
         path: PathBuf,
+        /// The OS error.
         source: io::Error,
     },
+    /// Another daemon holds the directory's lock.
     #[error("another shoal daemon is using the state directory {0}")]
     Locked(PathBuf),
+    /// A file that does not parse (or a record that cannot be written as JSON).
     #[error("{path} is damaged: {message}")]
-    Corrupt { path: PathBuf, message: String },
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// No running daemon has published its API address in the directory.
     #[error("no daemon is running for state directory {0} (no api.json)")]
     NotRunning(PathBuf),
 }
@@ -52,7 +64,9 @@ impl StateError {
 /// Where a running daemon's API is (`STATE/daemon/api.json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiInfo {
+    /// Where the API listens.
     pub address: SocketAddr,
+    /// The daemon's process id.
     pub pid: u32,
 }
 
@@ -141,10 +155,12 @@ impl StateDir {
         })
     }
 
+    /// The state directory itself.
     pub fn root(&self) -> &Path {
         &self.root
     }
 
+    /// The file holding the API token (`STATE/daemon/token`).
     pub fn token_path(&self) -> PathBuf {
         self.dir.join("token")
     }
@@ -177,6 +193,7 @@ impl StateDir {
         write_atomic(&path, &bytes, 0o644).map_err(StateError::io("cannot write", &path))
     }
 
+    /// Withdraws the published API address (at shutdown).
     pub fn remove_api_info(&self) {
         let _ = remove_durable(&self.dir.join("api.json"));
     }

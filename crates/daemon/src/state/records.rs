@@ -29,6 +29,7 @@ pub struct TorrentSettings {
     /// metadata is stored.
     #[serde(default)]
     pub magnet: Option<String>,
+    /// Where its files are.
     pub download_dir: PathBuf,
     /// Peers to connect to (`HOST:PORT`): given when added, and a magnet's `x.pe`.
     #[serde(default)]
@@ -36,22 +37,29 @@ pub struct TorrentSettings {
     /// Paused by the user (or by a reached seeding goal).
     #[serde(default)]
     pub paused: bool,
+    /// Download pieces in order (for streaming).
     #[serde(default)]
     pub sequential: bool,
+    /// One priority per file, or empty for all normal.
     #[serde(default)]
     pub file_priorities: Vec<FilePriority>,
+    /// Its own rate limits and peer cap.
     #[serde(default)]
     pub limits: TorrentLimits,
+    /// Stop seeding at this ratio (`None`: no ratio goal).
     #[serde(default)]
     pub seed_ratio: Option<f64>,
+    /// Stop seeding after this many seconds of seeding (`None`: no time goal).
     #[serde(default)]
     pub seed_time_secs: Option<u64>,
     /// A seeding goal paused the torrent; a later resume by the user seeds on.
     #[serde(default)]
     pub goal_reached: bool,
+    /// When it was added (seconds since the Unix epoch).
     pub added_unix: u64,
     /// Position in the add order, for queueing.
     pub queue_order: u64,
+    /// Plain files or a private link, sent or received.
     #[serde(default)]
     pub kind: ContentKind,
 }
@@ -59,7 +67,9 @@ pub struct TorrentSettings {
 /// When and how big a file was at the last save, to tell whether it changed since.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileStamp {
+    /// Length in bytes.
     pub len: u64,
+    /// Modification time, nanoseconds since the Unix epoch (negative before it).
     pub mtime_ns: i128,
 }
 
@@ -86,7 +96,9 @@ impl FileStamp {
 pub struct ResumeRecord {
     /// BEP 3 bitfield of verified pieces, base64.
     pub pieces: String,
+    /// Payload bytes sent, over all runs.
     pub uploaded: u64,
+    /// Payload bytes received, over all runs.
     pub downloaded: u64,
     /// Seconds spent seeding in earlier runs and this one up to the save.
     pub seeding_secs: u64,
@@ -98,7 +110,9 @@ pub struct ResumeRecord {
 /// send the path of the shared files.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct SecretRecord {
+    /// The content key, as in the link.
     pub key: String,
+    /// For a private link we send: the path of the shared files.
     #[serde(default)]
     pub source: Option<PathBuf>,
 }

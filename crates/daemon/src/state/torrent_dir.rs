@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
+/// The directory of one torrent; see the module docs for its files.
 #[derive(Debug, Clone)]
 pub struct TorrentDir {
     path: PathBuf,
@@ -19,6 +20,7 @@ impl TorrentDir {
         TorrentDir { path }
     }
 
+    /// The directory.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -70,34 +72,42 @@ impl TorrentDir {
             })
     }
 
+    /// Writes `meta.torrent` (atomically, like every write here).
     pub fn save_meta(&self, torrent_bytes: &[u8]) -> Result<(), StateError> {
         self.write("meta.torrent", torrent_bytes, 0o644)
     }
 
+    /// Reads `meta.torrent`; `None` when there is none yet.
     pub fn load_meta(&self) -> Result<Option<Vec<u8>>, StateError> {
         self.read("meta.torrent")
     }
 
+    /// Writes `settings.json`.
     pub fn save_settings(&self, settings: &TorrentSettings) -> Result<(), StateError> {
         self.write_json("settings.json", settings, 0o644)
     }
 
+    /// Reads `settings.json`; `None` when there is none.
     pub fn load_settings(&self) -> Result<Option<TorrentSettings>, StateError> {
         self.read_json("settings.json")
     }
 
+    /// Writes `resume.json`.
     pub fn save_resume(&self, resume: &ResumeRecord) -> Result<(), StateError> {
         self.write_json("resume.json", resume, 0o644)
     }
 
+    /// Reads `resume.json`; `None` when there is none.
     pub fn load_resume(&self) -> Result<Option<ResumeRecord>, StateError> {
         self.read_json("resume.json")
     }
 
+    /// Writes `secret.json` (mode 0600).
     pub fn save_secret(&self, secret: &SecretRecord) -> Result<(), StateError> {
         self.write_json("secret.json", secret, 0o600)
     }
 
+    /// Reads `secret.json`; `None` when there is none (not a private link).
     pub fn load_secret(&self) -> Result<Option<SecretRecord>, StateError> {
         self.read_json("secret.json")
     }

@@ -19,7 +19,14 @@ pub enum PrivateStoreError {
     Content(OpenError),
     /// The block lies outside the torrent (a caller bug or a bad peer request).
     #[error("block out of range: piece {piece}, begin {begin}, length {length}")]
-    OutOfRange { piece: u32, begin: u32, length: u64 },
+    OutOfRange {
+        /// Piece index of the block.
+        piece: u32,
+        /// Offset of the block within the piece.
+        begin: u32,
+        /// Length of the block.
+        length: u64,
+    },
     /// The torrent's geometry does not fit private content.
     #[error("invalid private torrent: {0}")]
     BadTorrent(&'static str),
@@ -28,7 +35,10 @@ pub enum PrivateStoreError {
     ReadOnly,
     /// The bytes asked for have not been stored yet.
     #[error("data at stream offset {offset} is not stored yet")]
-    Missing { offset: u64 },
+    Missing {
+        /// Stream offset of the bytes asked for.
+        offset: u64,
+    },
     /// The content is not complete (its header has not been opened yet).
     #[error("the private content has not been opened yet")]
     NotOpen,

@@ -78,18 +78,22 @@ impl PrivateStore {
         })
     }
 
+    /// Whether this store serves a share (rather than receiving one).
     pub fn is_sender(&self) -> bool {
         matches!(self.role, Role::Sender(_))
     }
 
+    /// Length of the whole stream (the torrent's length), header included.
     pub fn stream_len(&self) -> u64 {
         self.geo.stream_len
     }
 
+    /// The torrent's piece length.
     pub fn piece_length(&self) -> u32 {
         self.geo.piece_length
     }
 
+    /// Number of pieces of the torrent.
     pub fn num_pieces(&self) -> u32 {
         self.geo.num_pieces()
     }

@@ -6,14 +6,19 @@ use shoal_wire::{BlockRef, BLOCK_SIZE};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum GeometryError {
+    /// The piece length is zero.
     #[error("piece length is zero")]
     ZeroPieceLength,
     #[error(
         "{num_pieces} pieces of {piece_length} bytes cannot hold {total_length} bytes exactly"
     )]
+    /// The number of pieces does not fit the total length and piece length.
     PieceCountMismatch {
+        /// Pieces the torrent lists.
         num_pieces: u32,
+        /// Bytes per piece (the last may be shorter).
         piece_length: u32,
+        /// Bytes of the whole torrent.
         total_length: u64,
     },
 }

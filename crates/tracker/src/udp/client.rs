@@ -44,9 +44,11 @@ impl Default for UdpConfig {
 /// Result of one queued operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UdpEvent {
+    /// The tracker answered an announce.
     Announced(AnnounceResponse),
     /// Stats in the order of the requested hashes (a tracker may return fewer).
     Scraped(Vec<ScrapeStats>),
+    /// The operation failed (an error packet, or no answer after every retry).
     Failed(TrackerError),
 }
 

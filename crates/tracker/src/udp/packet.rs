@@ -10,9 +10,13 @@ use crate::types::{AnnounceEvent, ScrapeStats};
 
 /// Magic `connection_id` of a connect request.
 pub const PROTOCOL_ID: u64 = 0x0417_2710_1980;
+/// `action` of connect packets.
 pub const ACTION_CONNECT: u32 = 0;
+/// `action` of announce packets.
 pub const ACTION_ANNOUNCE: u32 = 1;
+/// `action` of scrape packets.
 pub const ACTION_SCRAPE: u32 = 2;
+/// `action` of a tracker's error packet.
 pub const ACTION_ERROR: u32 = 3;
 /// Most info hashes one scrape request may carry (keeps the packet under typical MTUs).
 pub const MAX_SCRAPE_HASHES: usize = 74;
@@ -25,16 +29,22 @@ const ANNOUNCE_RESP_HEADER: usize = 20;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PacketError {
+    /// The packet ends before its fixed fields do.
     #[error("packet too short")]
     TooShort,
+    /// A connect request longer than 16 bytes.
     #[error("unexpected packet length")]
     BadLength,
+    /// An `action` this codec does not know.
     #[error("unknown action {0}")]
     UnknownAction(u32),
+    /// A connect request whose `connection_id` is not [`PROTOCOL_ID`].
     #[error("connect request without the protocol id")]
     BadProtocolId,
+    /// An announce `event` code outside 0..=3.
     #[error("unknown announce event {0}")]
     BadEvent(u32),
+    /// A scrape request with no info-hashes, more than [`MAX_SCRAPE_HASHES`], or a partial one.
     #[error("scrape request with no or too many info hashes")]
     BadHashCount,
 }
@@ -42,32 +52,49 @@ pub enum PacketError {
 /// The announce request body (BEP 15 layout, fields in wire order).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnnouncePacket {
+    /// The id from the tracker's connect answer.
     pub connection_id: u64,
+    /// Echoed by the answer.
     pub transaction_id: u32,
+    /// The torrent's info-hash.
     pub info_hash: [u8; 20],
+    /// The announcing peer's id.
     pub peer_id: [u8; 20],
+    /// Bytes received from peers so far.
     pub downloaded: u64,
+    /// Bytes still missing for a complete download.
     pub left: u64,
+    /// Bytes sent to peers so far.
     pub uploaded: u64,
+    /// Why the announce is sent.
     pub event: AnnounceEvent,
     /// 0 = use the sender's address.
     pub ip: u32,
+    /// Random per-session value that identifies the client across IP changes.
     pub key: u32,
     /// -1 = tracker default.
     pub num_want: i32,
+    /// The announcing peer's listening port.
     pub port: u16,
 }
 
 /// A client → tracker packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
+    /// Asks for a connection id.
     Connect {
+        /// Echoed by the answer.
         transaction_id: u32,
     },
+    /// An announce.
     Announce(AnnouncePacket),
+    /// Asks for the swarm sizes of some torrents.
     Scrape {
+        /// The id from the tracker's connect answer.
         connection_id: u64,
+        /// Echoed by the answer.
         transaction_id: u32,
+        /// The torrents, at most [`MAX_SCRAPE_HASHES`].
         info_hashes: Vec<[u8; 20]>,
     },
 }
@@ -75,23 +102,38 @@ pub enum Request {
 /// A tracker → client packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {
+    /// Grants a connection id.
     Connect {
+        /// The request's transaction id.
         transaction_id: u32,
+        /// The id to put in announces and scrapes.
         connection_id: u64,
     },
+    /// Answers an announce.
     Announce {
+        /// The request's transaction id.
         transaction_id: u32,
+        /// Seconds to wait before the next regular announce.
         interval: u32,
+        /// Peers still downloading.
         leechers: u32,
+        /// Peers with the whole torrent.
         seeders: u32,
+        /// Peers to connect to (IPv4 or IPv6, as the request was sent).
         peers: Vec<SocketAddr>,
     },
+    /// Answers a scrape.
     Scrape {
+        /// The request's transaction id.
         transaction_id: u32,
+        /// One entry per info-hash asked for, in order.
         stats: Vec<ScrapeStats>,
     },
+    /// The tracker refused a request.
     Error {
+        /// The request's transaction id.
         transaction_id: u32,
+        /// The tracker's explanation.
         message: String,
     },
 }

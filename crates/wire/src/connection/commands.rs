@@ -80,6 +80,7 @@ impl PeerConnection {
         }
     }
 
+    /// Unchokes the peer (sends `unchoke` unless it is unchoked already).
     pub fn unchoke(&mut self) {
         if self.am_choking {
             self.am_choking = false;
@@ -87,6 +88,7 @@ impl PeerConnection {
         }
     }
 
+    /// Tells the peer whether we are interested (sends the message on a change only).
     pub fn set_interested(&mut self, yes: bool) {
         if self.am_interested != yes {
             self.am_interested = yes;

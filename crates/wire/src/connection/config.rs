@@ -8,8 +8,11 @@ use std::time::Duration;
 /// [`super::PeerConnection::set_torrent_layout`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionConfig {
+    /// Number of pieces of the torrent (0: not known yet).
     pub num_pieces: u32,
+    /// The torrent's piece length.
     pub piece_length: u32,
+    /// The torrent's total length in bytes.
     pub total_length: u64,
     /// Both sides set the fast extension bit (BEP 6).
     pub fast: bool,

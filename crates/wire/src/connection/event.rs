@@ -13,15 +13,21 @@ pub enum PeerEvent {
     Have(u32),
     /// The peer's bitfield arrived (`peer_pieces` replaced).
     Bitfield,
+    /// The peer has every piece (BEP 6).
     HaveAll,
+    /// The peer has no piece (BEP 6).
     HaveNone,
     /// The peer choked us. Without the fast extension every outstanding request is
     /// dropped and returned here; with it, the peer rejects them one by one.
     Choked {
+        /// Our requests the choke dropped (empty with the fast extension).
         dropped: Vec<BlockRef>,
     },
+    /// The peer unchoked us: requests may be sent.
     Unchoked,
+    /// The peer is interested in our pieces.
     Interested,
+    /// The peer is no longer interested in our pieces.
     NotInterested,
     /// A validated request for a piece we announced, allowed by our choke state.
     Request(BlockRef),
@@ -29,7 +35,9 @@ pub enum PeerEvent {
     Cancel(BlockRef),
     /// Data for one of our outstanding requests (now no longer outstanding).
     Block {
+        /// The block requested.
         block: BlockRef,
+        /// Its data.
         data: Bytes,
     },
     /// The peer refused one of our requests (no longer outstanding).
@@ -38,14 +46,18 @@ pub enum PeerEvent {
     RequestTimedOut(BlockRef),
     /// The peer lets us request this piece while choked.
     AllowedFast(u32),
+    /// The peer suggests we request this piece (BEP 6).
     Suggest(u32),
     /// The peer's extension handshake arrived or was updated.
     ExtensionHandshake,
     /// Any other extension message; `id` is our local id from our `m` dictionary.
     Extended {
+        /// Our local id of the extension.
         id: u8,
+        /// The message after the id.
         payload: Bytes,
     },
+    /// The peer's DHT port (BEP 5).
     Port(u16),
 }
 

@@ -300,6 +300,7 @@ impl PeerConnection {
 
     // ---- output ----
 
+    /// Next event for the engine.
     pub fn poll_event(&mut self) -> Option<PeerEvent> {
         self.events.pop_front()
     }
@@ -323,28 +324,34 @@ impl PeerConnection {
         &mut self.out
     }
 
+    /// Whether there are bytes to write.
     pub fn has_output(&self) -> bool {
         !self.out.is_empty()
     }
 
     // ---- state ----
 
+    /// The connection's settings.
     pub fn config(&self) -> &ConnectionConfig {
         &self.cfg
     }
 
+    /// Whether we choke the peer.
     pub fn am_choking(&self) -> bool {
         self.am_choking
     }
 
+    /// Whether we are interested in the peer's pieces.
     pub fn am_interested(&self) -> bool {
         self.am_interested
     }
 
+    /// Whether the peer chokes us.
     pub fn peer_choking(&self) -> bool {
         self.peer_choking
     }
 
+    /// Whether the peer is interested in our pieces.
     pub fn peer_interested(&self) -> bool {
         self.peer_interested
     }
@@ -354,6 +361,8 @@ impl PeerConnection {
         &self.peer_pieces
     }
 
+    /// Whether the peer has every piece (or said so with `have all` before the layout
+    /// was known).
     pub fn peer_is_seed(&self) -> bool {
         if self.layout_known() {
             self.peer_pieces.is_full()
@@ -372,6 +381,7 @@ impl PeerConnection {
         self.outstanding.len()
     }
 
+    /// Whether `block` is one of our requests in flight.
     pub fn is_outstanding(&self, block: &BlockRef) -> bool {
         self.outstanding.contains(block)
     }
@@ -439,6 +449,7 @@ impl PeerConnection {
         self.peer_requests.contains(block)
     }
 
+    /// Number of requests the peer has pending with us.
     pub fn peer_requests_pending(&self) -> usize {
         self.peer_requests.len()
     }
@@ -468,6 +479,7 @@ impl PeerConnection {
         self.snubbed
     }
 
+    /// The peer's extension handshake, once received.
     pub fn peer_extensions(&self) -> Option<&ExtensionHandshake> {
         self.peer_ext.as_ref()
     }
