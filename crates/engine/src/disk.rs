@@ -30,6 +30,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc as async_mpsc;
 
 /// What a torrent gives the disk pool with each job.
+/// Fields are public: a record the torrent fills for every job and a worker reads.
 #[derive(Clone)]
 pub(crate) struct TorrentDisk {
     /// Tells the torrents' running hashes apart inside a worker.
@@ -42,6 +43,7 @@ pub(crate) struct TorrentDisk {
 }
 
 /// A block read for an upload, handed back to the peer task that asked for it.
+/// Fields are public: a plain reply, taken apart by its receiver.
 #[derive(Debug)]
 pub(crate) struct BlockRead {
     pub block: BlockRef,

@@ -13,7 +13,7 @@ pub(super) fn connect_more(t: &Arc<Torrent>) {
         return;
     }
     let now = crate::clock::now();
-    let mut guard = t.state.lock();
+    let mut guard = t.swarm();
     let st = &mut *guard;
     let room = DialRoom {
         max: t.max_peers(),
@@ -37,13 +37,13 @@ pub(super) fn connect_more(t: &Arc<Torrent>) {
 /// Dials `addr` and runs the connection; `_slot` holds its place under the session's
 /// connection cap until the end.
 async fn connect(t: Arc<Torrent>, addr: SocketAddr, _slot: ConnectionSlot) {
-    let result = crate::transport::dial(t.ctx(), addr, t.info_hash).await;
-    t.state.lock().connecting -= 1;
+    let result = crate::transport::dial(t.ctx(), addr, t.info_hash()).await;
+    t.swarm().connecting -= 1;
     let now = crate::clock::now();
     match result {
         Ok(conn) => {
             let outcome = crate::peer::run(t.clone(), conn, addr, true).await;
-            let mut st = t.state.lock();
+            let mut st = t.swarm();
             // Still complete: the seed is left alone for a while. A re-check or a new
             // file selection may have made us need data since the connection ended (a
             // graceful close takes a moment), and then it is dialled again soon.
@@ -55,8 +55,8 @@ async fn connect(t: Arc<Torrent>, addr: SocketAddr, _slot: ConnectionSlot) {
         }
         Err(e) => {
             e.log(addr, "connection attempt failed");
-            t.state.lock().book.release(addr, true, now);
+            t.swarm().book.release(addr, true, now);
         }
     }
-    let _ = t.control_tx.send(ControlEvent::PeerGone);
+    t.send_control(ControlEvent::PeerGone);
 }

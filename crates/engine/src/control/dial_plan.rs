@@ -8,6 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 /// The torrent's peer cap against what holds slots under it now.
+/// Fields are public: a plain input of `plan_dials`, built fresh by each caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct DialRoom {
     pub max: usize,

@@ -52,11 +52,11 @@ pub(crate) fn spawn_torrent(
 }
 
 fn transfer_stats(t: &Torrent) -> TransferStats {
-    let verified = t.counters.verified_bytes.load(Ordering::Relaxed);
+    let verified = t.counters().verified_bytes.load(Ordering::Relaxed);
     TransferStats {
-        uploaded: t.counters.uploaded.load(Ordering::Relaxed),
-        downloaded: t.counters.downloaded.load(Ordering::Relaxed),
-        left: t.meta.info.total_length.saturating_sub(verified),
+        uploaded: t.counters().uploaded.load(Ordering::Relaxed),
+        downloaded: t.counters().downloaded.load(Ordering::Relaxed),
+        left: t.meta().info.total_length.saturating_sub(verified),
     }
 }
 
@@ -65,13 +65,13 @@ fn start_announcer(
     peers_tx: mpsc::Sender<Vec<SocketAddr>>,
 ) -> Option<(Announcer, watch::Sender<TransferStats>)> {
     let cfg = &t.ctx().config();
-    let tiers = t.meta.announce_list.clone();
+    let tiers = t.meta().announce_list.clone();
     if !cfg.use_trackers || tiers.iter().all(|tier| tier.is_empty()) {
         return None;
     }
     let (stats_tx, stats_rx) = watch::channel(transfer_stats(t));
     let mut announce_cfg =
-        AnnouncerConfig::new(tiers, t.info_hash, cfg.peer_id, t.ctx().listen_port());
+        AnnouncerConfig::new(tiers, t.info_hash(), cfg.peer_id, t.ctx().listen_port());
     announce_cfg.user_agent = crate::CLIENT_NAME.to_string();
     announce_cfg.min_interval_floor = cfg.min_announce_interval;
     announce_cfg.retry_base = cfg.min_announce_interval.min(Duration::from_secs(30));
@@ -82,8 +82,8 @@ fn start_announcer(
 async fn control_loop(t: Arc<Torrent>, events: mpsc::UnboundedReceiver<ControlEvent>) {
     let mut inputs = Inputs {
         events,
-        shutdown: t.shutdown.subscribe(),
-        pause: t.pause.subscribe(),
+        shutdown: t.shutdown_signal(),
+        pause: t.pause_signal(),
     };
     let mut phases = PhaseMachine::new(t.ctx().config().disk_retry_interval);
     // The fault that stopped the last active phase, shown while it is waited out.
@@ -94,12 +94,12 @@ async fn control_loop(t: Arc<Torrent>, events: mpsc::UnboundedReceiver<ControlEv
             Phase::Paused => {
                 phases.handle_asks(inputs.asks());
                 if phases.phase() == Phase::Paused {
-                    t.status.send_modify(|s| s.paused = true);
+                    t.set_paused(true);
                     wait_paused(&t, &mut phases, &mut inputs).await;
                 }
             }
             Phase::Active => {
-                t.status.send_modify(|s| s.paused = false);
+                t.set_paused(false);
                 fault = run_active(&t, &mut phases, &mut inputs).await;
             }
             Phase::Faulted { .. } => {
@@ -119,7 +119,7 @@ async fn control_loop(t: Arc<Torrent>, events: mpsc::UnboundedReceiver<ControlEv
     if let Ok(Err(e)) = flushed.await {
         tracing::error!(error = %e, "flushing files failed");
     }
-    t.status.send_modify(|s| s.stopped = true);
+    t.set_stopped();
 }
 
 /// What the control loop listens to: the torrent's events and its shutdown and pause
@@ -169,12 +169,9 @@ async fn wait_out_fault(
 ) {
     let retry = t.ctx().config().disk_retry_interval;
     if let Some(error) = &error {
-        tracing::error!(torrent = %t.meta.info.name, %error, retry_secs = retry.as_secs_f64(), "paused by a disk fault; verified data is kept");
+        tracing::error!(torrent = %t.meta().info.name, %error, retry_secs = retry.as_secs_f64(), "paused by a disk fault; verified data is kept");
     }
-    t.status.send_modify(|s| {
-        s.paused = true;
-        s.fault = error;
-    });
+    t.set_fault(error);
     inputs.pause.mark_unchanged();
     while let Some(deadline) = phases.poll_timeout() {
         tokio::select! {
@@ -199,14 +196,14 @@ async fn wait_out_fault(
             _ => {}
         }
     }
-    t.status.send_modify(|s| s.fault = None);
+    t.set_fault(None);
 }
 
 /// Starts a re-check because data we had verified is gone from disk (the machine
 /// decided one is due). The re-check pauses the torrent, finds what is left, and the
 /// download then fetches the rest again.
 fn recheck_missing(t: &Arc<Torrent>) {
-    tracing::warn!(torrent = %t.meta.info.name, "data we had is missing from disk; re-checking");
+    tracing::warn!(torrent = %t.meta().info.name, "data we had is missing from disk; re-checking");
     let handle = TorrentHandle::new(t.clone());
     t.ctx().spawn(async move {
         if let Err(e) = handle.recheck().await {
@@ -226,9 +223,9 @@ async fn run_active(
     let (peers_tx, mut peers_rx) = mpsc::channel(16);
     let announcer = start_announcer(t, peers_tx);
     let (found_tx, mut found_rx) = mpsc::unbounded_channel();
-    let _discovery = (!t.meta.info.private).then(|| {
+    let _discovery = (!t.meta().info.private).then(|| {
         let interest = Interest {
-            info_hash: t.info_hash,
+            info_hash: t.info_hash(),
             announce: true,
             port: t.ctx().listen_port(),
         };
@@ -258,7 +255,7 @@ async fn run_active(
                 let now = crate::clock::now();
                 if t.is_complete() {
                     let secs = now.duration_since(last_tick).as_secs_f64().round() as u64;
-                    t.counters.seeding_secs.fetch_add(secs, Ordering::Relaxed);
+                    t.counters().seeding_secs.fetch_add(secs, Ordering::Relaxed);
                 }
                 last_tick = now;
                 if now >= next_file_check {
@@ -269,14 +266,14 @@ async fn run_active(
                 }
                 if let Some((announcer, stats_tx)) = &announcer {
                     stats_tx.send_replace(transfer_stats(t));
-                    *t.trackers.lock() = announcer.status();
+                    t.set_trackers(announcer.status());
                 }
             }
             _ = tokio::time::sleep_until(choker.poll_timeout().into()) => rechoke(t, &mut choker),
             event = inputs.events.recv() => match event {
                 Some(ControlEvent::Rechoke) | Some(ControlEvent::PeerGone) => rechoke(t, &mut choker),
                 Some(ControlEvent::Completed) => {
-                    tracing::info!(torrent = %t.meta.info.name, "download complete");
+                    tracing::info!(torrent = %t.meta().info.name, "download complete");
                     if let Some((announcer, stats_tx)) = &announcer {
                         stats_tx.send_replace(transfer_stats(t));
                         announcer.completed();
@@ -329,18 +326,18 @@ async fn disconnect_all(
     announcer: Option<(Announcer, watch::Sender<TransferStats>)>,
 ) {
     {
-        let st = t.state.lock();
+        let st = t.swarm();
         t.broadcast(&st, PeerCommand::Disconnect(DisconnectReason::ShuttingDown));
     }
     if let Some((announcer, stats_tx)) = announcer {
         stats_tx.send_replace(transfer_stats(t));
         announcer.stop(Duration::from_secs(3)).await;
-        *t.trackers.lock() = Vec::new();
+        t.set_trackers(Vec::new());
     }
     let deadline = crate::clock::now() + Duration::from_secs(2);
     loop {
         {
-            let st = t.state.lock();
+            let st = t.swarm();
             if st.peers.is_empty() && st.connecting == 0 {
                 break;
             }
@@ -356,7 +353,7 @@ async fn disconnect_all(
 
 fn add_peers(t: &Arc<Torrent>, addrs: &[SocketAddr], persistent: bool) {
     let now = crate::clock::now();
-    let mut st = t.state.lock();
+    let mut st = t.swarm();
     for addr in addrs {
         if *addr != t.ctx().advertised_addr() {
             st.book.add(*addr, persistent, now);
@@ -368,7 +365,7 @@ fn add_peers(t: &Arc<Torrent>, addrs: &[SocketAddr], persistent: bool) {
 fn rechoke(t: &Arc<Torrent>, choker: &mut Choker) {
     let now = crate::clock::now();
     let seeding = t.is_complete();
-    let st = t.state.lock();
+    let st = t.swarm();
     let candidates: Vec<ChokeCandidate> = st
         .peers
         .iter()

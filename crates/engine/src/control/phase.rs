@@ -55,6 +55,7 @@ pub(super) enum Phase {
 }
 
 /// What is asked of the torrent now, as read from its shutdown and pause channels.
+/// Fields are public: a plain input of the phase machine, read from two channels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(super) struct Asks {
     pub shutdown: bool,

@@ -97,6 +97,7 @@ impl Sinks {
 }
 
 /// What a subscriber wants.
+/// Fields are public: a plain request from a subscriber, with no invariant across them.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Interest {
     pub info_hash: [u8; 20],

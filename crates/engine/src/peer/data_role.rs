@@ -130,7 +130,7 @@ impl Role for PeerLogic {
 fn download_delay(t: &Torrent) -> Option<Duration> {
     let now = crate::clock::now();
     let session = t.ctx().download_limiter().delay(now);
-    let torrent = t.limiter.download.delay(now);
+    let torrent = t.limiter().download.delay(now);
     let wait = session.max(torrent)?;
     Some(wait + wait.mul_f64(rand::random::<f64>() * 0.5))
 }
@@ -140,10 +140,13 @@ fn download_delay(t: &Torrent) -> Option<Duration> {
 /// reads once, so a full-size read each would put the bucket n × 256 KiB into debt and
 /// leave every peer unread for that long (request and idle timeouts at low rates).
 fn read_cap(t: &Torrent) -> usize {
-    let rate = [t.ctx().download_limiter().rate(), t.limiter.download.rate()]
-        .into_iter()
-        .flatten()
-        .min();
+    let rate = [
+        t.ctx().download_limiter().rate(),
+        t.limiter().download.rate(),
+    ]
+    .into_iter()
+    .flatten()
+    .min();
     match rate {
         None => READ_CHUNK,
         Some(r) => usize::try_from(r / 8)
@@ -156,5 +159,5 @@ fn read_cap(t: &Torrent) -> usize {
 fn charge_download(t: &Torrent, n: usize) {
     let now = crate::clock::now();
     t.ctx().download_limiter().charge(n as u64, now);
-    t.limiter.download.charge(n as u64, now);
+    t.limiter().download.charge(n as u64, now);
 }

@@ -66,7 +66,7 @@ impl Handover {
 
     /// Hands `torrent` to every connection parked for it; returns how many took it.
     pub(crate) fn adopt(&self, torrent: &Arc<Torrent>) -> usize {
-        let Some(list) = self.parked.lock().remove(&torrent.info_hash) else {
+        let Some(list) = self.parked.lock().remove(&torrent.info_hash()) else {
             return 0;
         };
         list.into_iter()

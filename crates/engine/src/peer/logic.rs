@@ -174,10 +174,10 @@ impl PeerLogic {
         conn: PeerConnection,
         outbox: Outbox,
     ) -> Self {
-        let info = &t.meta.info;
+        let info = &t.meta().info;
         let extensions = conn.config().extensions;
         let now = crate::clock::now();
-        let our_have = t.state.lock().picker.have().clone();
+        let our_have = t.swarm().picker.have().clone();
         let private = info.private;
         let pex_enabled = extensions && t.ctx().config().pex && !private;
         let dht = theirs.supports_dht() && t.ctx().discovery().dht().is_some();
@@ -208,13 +208,13 @@ impl PeerLogic {
 
             extensions,
             dht,
-            metadata_limiter: t.metadata.limiter(),
+            metadata_limiter: t.metadata().limiter(),
             pex_enabled,
             pex: PexState::new(private).excluding(addr),
             pex_recheck_at: now,
             commands,
             reads_rx,
-            shutdown: t.shutdown.subscribe(),
+            shutdown: t.shutdown_signal(),
             t,
         }
     }
@@ -243,7 +243,7 @@ impl PeerLogic {
             }
             let hs = ExtensionHandshake {
                 m,
-                metadata_size: Some(self.t.metadata.total_size()),
+                metadata_size: Some(self.t.metadata().total_size()),
                 v: Some(crate::CLIENT_NAME.to_string()),
                 p: Some(self.t.ctx().listen_port()),
                 reqq: Some(MAX_PEER_REQUESTS as u32),
@@ -267,7 +267,7 @@ impl PeerLogic {
 
     pub(super) fn count_as_complete(&mut self) {
         self.counted_seed = true;
-        let mut st = self.t.state.lock();
+        let mut st = self.t.swarm();
         if st.seeds_seen.len() < crate::torrent::MAX_SEEDS_SEEN {
             st.seeds_seen.insert(self.peer_id);
         }
@@ -321,8 +321,7 @@ impl PeerLogic {
                 // and was reset); then the request still stands.
                 let wanted_again = self
                     .t
-                    .state
-                    .lock()
+                    .swarm()
                     .picker
                     .requested_by(block)
                     .any(|k| k == self.key);
@@ -336,8 +335,7 @@ impl PeerLogic {
                 if !self.conn.am_interested() && !self.t.is_complete() {
                     let interesting = self
                         .t
-                        .state
-                        .lock()
+                        .swarm()
                         .picker
                         .is_interesting(self.conn.peer_pieces());
                     self.conn.set_interested(interesting);
@@ -358,7 +356,7 @@ impl PeerLogic {
         match event {
             PeerEvent::Have(piece) => {
                 if self.counted.set(piece as usize) {
-                    let mut st = self.t.state.lock();
+                    let mut st = self.t.swarm();
                     st.picker.add_peer_piece(piece);
                     if !self.conn.am_interested() && !st.picker.have().get(piece as usize) {
                         let interesting = st.picker.is_interesting(self.conn.peer_pieces());
@@ -370,7 +368,7 @@ impl PeerLogic {
             PeerEvent::Bitfield | PeerEvent::HaveAll => {
                 self.counted = self.conn.peer_pieces().clone();
                 let interesting = {
-                    let mut st = self.t.state.lock();
+                    let mut st = self.t.swarm();
                     st.picker.add_peer_pieces(&self.counted);
                     st.picker.is_interesting(&self.counted)
                 };
@@ -382,18 +380,18 @@ impl PeerLogic {
             | PeerEvent::AllowedFast(_)
             | PeerEvent::Suggest(_) => {}
             PeerEvent::Choked { dropped } => {
-                let mut st = self.t.state.lock();
+                let mut st = self.t.swarm();
                 for block in dropped {
                     st.picker.on_request_dropped(self.key, block);
                 }
             }
             PeerEvent::Interested => {
                 self.live.peer_interested.store(true, Ordering::Relaxed);
-                let _ = self.t.control_tx.send(ControlEvent::Rechoke);
+                self.t.send_control(ControlEvent::Rechoke);
             }
             PeerEvent::NotInterested => {
                 self.live.peer_interested.store(false, Ordering::Relaxed);
-                let _ = self.t.control_tx.send(ControlEvent::Rechoke);
+                self.t.send_control(ControlEvent::Rechoke);
             }
             PeerEvent::Request(block) => {
                 if self.our_have.get(block.piece as usize) {
@@ -405,11 +403,7 @@ impl PeerLogic {
             PeerEvent::Cancel(block) => self.serve_queue.retain(|b| *b != block),
             PeerEvent::Block { block, data } => self.on_block(block, data)?,
             PeerEvent::Rejected(block) | PeerEvent::RequestTimedOut(block) => {
-                self.t
-                    .state
-                    .lock()
-                    .picker
-                    .on_request_dropped(self.key, block);
+                self.t.swarm().picker.on_request_dropped(self.key, block);
             }
             PeerEvent::ExtensionHandshake => {
                 let (client, port) = match self.conn.peer_extensions() {
@@ -446,7 +440,7 @@ impl PeerLogic {
     /// Answers a ut_metadata request with a piece of our info dictionary, or a reject
     /// when the piece does not exist or the peer asks too often.
     fn on_metadata_request(&mut self, payload: &[u8]) {
-        let total = self.t.metadata.total_size();
+        let total = self.t.metadata().total_size();
         let Ok(MetadataMessage::Request { piece }) = MetadataMessage::decode(payload, total) else {
             return; // data or reject messages are not for us; unknown types are ignored
         };
@@ -457,10 +451,11 @@ impl PeerLogic {
         else {
             return;
         };
-        let reply =
-            self.t
-                .metadata
-                .handle_request(&mut self.metadata_limiter, piece, crate::clock::now());
+        let reply = self.t.metadata().handle_request(
+            &mut self.metadata_limiter,
+            piece,
+            crate::clock::now(),
+        );
         self.conn.send_extended(their_id, &reply.encode());
     }
 
@@ -468,11 +463,11 @@ impl PeerLogic {
     /// disk workers, which write it and verify the piece once it is complete.
     fn on_block(&mut self, block: BlockRef, data: Bytes) -> Result<(), Exit> {
         self.t
-            .counters
+            .counters()
             .downloaded
             .fetch_add(data.len() as u64, Ordering::Relaxed);
         let accepted = {
-            let mut st = self.t.state.lock();
+            let mut st = self.t.swarm();
             match st.picker.on_block(self.key, block) {
                 BlockOutcome::Accepted {
                     piece_complete,
@@ -512,7 +507,7 @@ impl PeerLogic {
         }
         self.picks.clear();
         let nothing_left = {
-            let mut st = self.t.state.lock();
+            let mut st = self.t.swarm();
             if choked {
                 st.picker.pick_in(
                     self.key,
@@ -537,7 +532,7 @@ impl PeerLogic {
         }
         if refused {
             // Not sent (already in flight, or the pipeline is full): give it back.
-            let mut st = self.t.state.lock();
+            let mut st = self.t.swarm();
             for &block in &self.picks {
                 if !self.conn.is_outstanding(&block) {
                     st.picker.on_request_dropped(self.key, block);
@@ -552,7 +547,7 @@ impl PeerLogic {
 
     /// Releases everything this connection held in the torrent.
     pub(super) fn unregister(&mut self) {
-        let mut st = self.t.state.lock();
+        let mut st = self.t.swarm();
         st.picker.on_peer_gone(self.key);
         st.picker.remove_peer_pieces(&self.counted);
         st.peers.remove(&self.key);

@@ -105,6 +105,7 @@ pub(crate) enum FetchNews {
 }
 
 /// What a fetch gives each of its connections.
+/// Fields are public: the fetch fills them in and the connection takes them apart.
 pub(crate) struct FetchLink {
     pub fetch: Arc<Mutex<MetadataFetch>>,
     /// This connection's key in the fetch.

@@ -29,6 +29,7 @@ use tokio::sync::mpsc;
 const MAX_KEY_IPS: usize = 4096;
 
 /// How a connection ended, for the address book.
+/// Fields are public: a plain result for the dialler's address book.
 pub(crate) struct PeerOutcome {
     /// Payload moved in either direction: the address is worth keeping.
     pub useful: bool,
@@ -63,7 +64,7 @@ pub(crate) async fn run(
     };
     let link = Link::new(stream, &leftover, decrypt);
     let outbox = Outbox::new(encrypt, link.supports_sendfile());
-    let ours = crate::handshake::ours(t.ctx(), t.info_hash);
+    let ours = crate::handshake::ours(t.ctx(), t.info_hash());
     let config = logic::connection_config(t.ctx().config(), &ours, &theirs);
     let wire = PeerConnection::new(config, crate::clock::now());
     let peer = PeerSide {
@@ -93,7 +94,7 @@ async fn trade(
     peer: PeerSide,
 ) -> PeerOutcome {
     let addr = peer.addr;
-    let info = &t.meta.info;
+    let info = &t.meta().info;
     if let Err(e) = wire.set_torrent_layout(info.num_pieces(), info.piece_length, info.total_length)
     {
         tracing::info!(%addr, reason = %e, "disconnecting misbehaving peer");
@@ -115,7 +116,7 @@ async fn trade(
     if matches!(&exit, Exit::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof) {
         // Only the outbox reports this: sendfile met the end of a file that should hold
         // the block, so the file was truncated under us.
-        let _ = t.control_tx.send(ControlEvent::DataMissing);
+        t.send_control(ControlEvent::DataMissing);
     }
     if matches!(exit, Exit::Closed) {
         // A peer that leaves once it got everything missing from us is complete even if
@@ -126,7 +127,7 @@ async fn trade(
     let useful = logic.exchanged_payload();
     let both_seeds = matches!(exit, Exit::Local(DisconnectReason::BothSeeds));
     logic.unregister();
-    let _ = t.control_tx.send(ControlEvent::PeerGone);
+    t.send_control(ControlEvent::PeerGone);
     PeerOutcome { useful, both_seeds }
 }
 
@@ -148,7 +149,7 @@ async fn promote(
         return;
     };
     let claimed = {
-        let mut st = t.state.lock();
+        let mut st = t.swarm();
         let grace = t.ctx().config().peer_eviction_grace;
         let now = crate::clock::now();
         if !st.make_room_for_newcomer(t.max_peers(), grace, now) {
@@ -161,7 +162,7 @@ async fn promote(
     let outcome = trade(t.clone(), link, wire, outbox, peer).await;
     if claimed {
         let now = crate::clock::now();
-        let mut st = t.state.lock();
+        let mut st = t.swarm();
         if outcome.both_seeds && t.is_complete() {
             st.book.release_finished(addr, now);
         } else {
@@ -182,7 +183,7 @@ fn register(t: &Arc<Torrent>, peer: &PeerSide) -> Option<Registered> {
         tracing::debug!(%addr, "connected to ourselves; dropping");
         return None;
     }
-    let mut st = t.state.lock();
+    let mut st = t.swarm();
     if st.peers.values().any(|p| p.peer_id == theirs.peer_id) {
         tracing::debug!(%addr, "already connected to this peer id");
         return None;

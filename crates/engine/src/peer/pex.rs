@@ -51,7 +51,7 @@ impl PeerLogic {
     /// The other peers of the torrent that can be dialled: their listening address
     /// (known for outgoing connections, and for incoming ones that told us their port).
     fn connected_peers(&self) -> Vec<PexPeer> {
-        let st = self.t.state.lock();
+        let st = self.t.swarm();
         st.peers
             .iter()
             .filter(|(key, _)| **key != self.key)
@@ -87,7 +87,7 @@ impl PeerLogic {
                 let addrs: Vec<SocketAddr> = msg.added.iter().map(|p| p.addr).collect();
                 if !addrs.is_empty() {
                     tracing::debug!(addr = %self.addr, count = addrs.len(), "peers from PEX");
-                    let _ = self.t.control_tx.send(ControlEvent::Discovered(addrs));
+                    self.t.send_control(ControlEvent::Discovered(addrs));
                 }
             }
             Ok(None) => {}
@@ -105,7 +105,7 @@ impl PeerLogic {
         if port == 0 {
             return;
         }
-        let mut st = self.t.state.lock();
+        let mut st = self.t.swarm();
         if let Some(p) = st.peers.get_mut(&self.key) {
             if p.listen_addr.is_none() {
                 p.listen_addr = Some(SocketAddr::new(self.addr.ip(), port));

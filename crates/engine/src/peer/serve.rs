@@ -34,7 +34,7 @@ impl PeerLogic {
                 self.serve_wait = Some(now + wait);
                 break;
             }
-            if let Err(wait) = self.t.limiter.upload.try_take(len, now) {
+            if let Err(wait) = self.t.limiter().upload.try_take(len, now) {
                 self.t.ctx().upload_limiter().give_back(len);
                 self.serve_wait = Some(now + wait);
                 break;
@@ -61,7 +61,7 @@ impl PeerLogic {
         if !self.conn.peer_request_pending(&block) {
             let len = u64::from(block.length);
             self.t.ctx().upload_limiter().give_back(len);
-            self.t.limiter.upload.give_back(len);
+            self.t.limiter().upload.give_back(len);
             return;
         }
         match self.conn.send_block_data(block, &data) {
@@ -72,10 +72,10 @@ impl PeerLogic {
 
     fn record_sent(&mut self, block: BlockRef) {
         self.t
-            .counters
+            .counters()
             .uploaded
             .fetch_add(u64::from(block.length), Ordering::Relaxed);
-        let piece_size = self.t.meta.info.piece_size(block.piece);
+        let piece_size = self.t.meta().info.piece_size(block.piece);
         self.given
             .record(block.piece, block.begin, block.length, piece_size);
     }
@@ -85,7 +85,7 @@ impl PeerLogic {
         tracing::debug!(addr = %self.addr, piece = block.piece, %error, "cannot read a block we have");
         self.conn.reject(block);
         // Truncated or deleted under us: find out what is left.
-        let _ = self.t.control_tx.send(ControlEvent::DataMissing);
+        self.t.send_control(ControlEvent::DataMissing);
     }
 
     fn start_block(&mut self, block: BlockRef) -> Result<Serving, crate::StoreError> {

@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// What the accept loop and its handshake tasks share.
+/// Fields are public to the session: handles the accept loop shares, set once.
 pub(super) struct Listener {
     pub ctx: Arc<TorrentContext>,
     pub registry: Arc<Registry>,
@@ -81,7 +82,7 @@ async fn incoming(
         tracing::debug!(%addr, "connection limit reached: incoming peer refused");
         return;
     };
-    let ours = handshake::ours(torrent.ctx(), torrent.info_hash);
+    let ours = handshake::ours(torrent.ctx(), torrent.info_hash());
     if conn.send(&ours.encode()).await.is_err() {
         return;
     }

@@ -33,7 +33,7 @@ impl Registry {
     }
 
     pub(super) fn insert(&self, torrent: Arc<Torrent>) {
-        self.torrents.lock().insert(torrent.info_hash, torrent);
+        self.torrents.lock().insert(torrent.info_hash(), torrent);
     }
 
     pub(super) fn remove(&self, info_hash: &[u8; 20]) {

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
 /// What the tasks running a torrent receive.
+/// Fields are public: each receiver goes to the task that owns it.
 pub(crate) struct TorrentInbox {
     /// For the control task.
     pub control: mpsc::UnboundedReceiver<ControlEvent>,

@@ -16,6 +16,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// What the eviction decision needs to know of one connected peer.
+/// Fields are public: a plain snapshot the decision reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Occupant {
     pub key: PeerKey,
@@ -74,6 +75,7 @@ pub(crate) enum Admission {
 }
 
 /// A torrent's peer cap and the grace before an idle peer may give way.
+/// Fields are public: two plain settings with no invariant between them.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SlotPolicy {
     pub max: usize,
@@ -153,7 +155,7 @@ impl Torrent {
     /// Whether an incoming peer from `addr` may be taken now: not banned, and a slot is
     /// free or can be made (the slot is taken when the peer registers).
     pub(crate) fn may_admit(&self, addr: std::net::SocketAddr) -> bool {
-        let st = self.state.lock();
+        let st = self.swarm();
         let grace = self.ctx().config().peer_eviction_grace;
         !st.smartban.is_banned(addr.ip())
             && st.has_room_for_newcomer(self.max_peers(), grace, crate::clock::now())

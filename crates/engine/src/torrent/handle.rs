@@ -161,7 +161,7 @@ impl TorrentHandle {
     pub fn stats(&self) -> TorrentStats {
         let t = &self.torrent;
         let (have, peers, down_rate, up_rate, complete_peers, left, sequential) = {
-            let st = t.state.lock();
+            let st = t.swarm();
             let down = st
                 .peers
                 .values()
@@ -226,7 +226,7 @@ impl TorrentHandle {
 
     /// The connected peers, as they are now.
     pub fn peers(&self) -> Vec<PeerSnapshot> {
-        let st = self.torrent.state.lock();
+        let st = self.torrent.swarm();
         st.peers
             .values()
             .map(|p| PeerSnapshot {
@@ -248,12 +248,12 @@ impl TorrentHandle {
 
     /// Adds addresses to connect to; they are retried while the torrent runs.
     pub fn add_peers(&self, addrs: Vec<SocketAddr>) {
-        let _ = self.torrent.control_tx.send(ControlEvent::Peers(addrs));
+        self.torrent.send_control(ControlEvent::Peers(addrs));
     }
 
     /// Whether peers from `ip` are banned (they sent data that failed verification).
     pub fn is_banned(&self, ip: std::net::IpAddr) -> bool {
-        self.torrent.state.lock().smartban.is_banned(ip)
+        self.torrent.swarm().smartban.is_banned(ip)
     }
 
     /// Whether every wanted piece is verified.

@@ -8,6 +8,8 @@ use crate::ratelimit::RateLimiter;
 use parking_lot::Mutex;
 
 /// A torrent's limits and the buckets enforcing its rates.
+/// The buckets are public: each is a thread-safe bucket that peer tasks charge
+/// directly; the limits behind the mutex change only through the methods.
 #[derive(Debug)]
 pub(crate) struct TorrentLimiter {
     limits: Mutex<TorrentLimits>,

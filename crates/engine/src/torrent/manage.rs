@@ -155,7 +155,7 @@ impl TorrentHandle {
             });
         }
         let complete = {
-            let mut st = t.state.lock();
+            let mut st = t.swarm();
             let st = &mut *st;
             st.wishes.files = priorities.to_vec();
             apply_wanted(&t.meta, &mut st.picker, &mut st.wishes);
@@ -175,7 +175,7 @@ impl TorrentHandle {
     /// Picks pieces in order (lowest missing first) when on, rarest first when off.
     pub fn set_sequential(&self, on: bool) {
         let t = &self.torrent;
-        let mut st = t.state.lock();
+        let mut st = t.swarm();
         let st = &mut *st;
         st.wishes.sequential = on;
         st.wishes.cursor = 0;
@@ -191,7 +191,7 @@ impl TorrentHandle {
     /// Every file with its priority and verified bytes.
     pub fn files(&self) -> Vec<FileSnapshot> {
         let t = &self.torrent;
-        let st = t.state.lock();
+        let st = t.swarm();
         let have = st.picker.have();
         let pl = u64::from(t.meta.info.piece_length);
         t.meta
@@ -222,7 +222,7 @@ impl TorrentHandle {
 
     /// The verified pieces.
     pub fn have_pieces(&self) -> Bitfield {
-        self.torrent.state.lock().picker.have().clone()
+        self.torrent.swarm().picker.have().clone()
     }
 
     /// What a restart needs to skip re-hashing: the verified pieces and the counters.
@@ -289,7 +289,7 @@ impl TorrentHandle {
 fn reset_have(t: &Arc<Torrent>, have: &Bitfield) {
     let info = &t.meta.info;
     let complete = {
-        let mut st = t.state.lock();
+        let mut st = t.swarm();
         let st = &mut *st;
         let mut picker = Picker::new(
             info.num_pieces(),
@@ -323,9 +323,9 @@ fn update_complete(t: &Arc<Torrent>, complete: bool) {
     let was = t.is_complete();
     if complete && !was {
         t.status.send_modify(|s| s.complete = true);
-        let _ = t.control_tx.send(ControlEvent::Completed);
+        t.send_control(ControlEvent::Completed);
     } else if !complete && was {
         t.status.send_modify(|s| s.complete = false);
-        t.state.lock().book.retry_all(crate::clock::now());
+        t.swarm().book.retry_all(crate::clock::now());
     }
 }

@@ -20,6 +20,8 @@ const SEQUENTIAL_WINDOW: usize = 1024;
 const HIGH_FILE_PIECES: usize = 1024;
 
 /// The inputs of the picker's wanted set and priority list.
+/// Fields are public to the torrent: set at creation (`create.rs`), changed only by
+/// this module's functions under the torrent's lock.
 #[derive(Debug, Default)]
 pub(crate) struct Wishes {
     /// Per file in metainfo order; empty = all `Normal`.

@@ -43,22 +43,24 @@ pub(crate) enum PeerCommand {
 }
 
 /// Counters a peer task publishes for the choker and for statistics, lock-free.
+/// Fields are public: each is a plain atomic with no invariant between them; the peer
+/// task writes them and the control task and snapshots read them.
 #[derive(Debug)]
 pub(crate) struct PeerLive {
-    pub download_rate: AtomicU64,
-    pub upload_rate: AtomicU64,
-    pub downloaded: AtomicU64,
-    pub uploaded: AtomicU64,
-    pub peer_interested: AtomicBool,
-    pub am_choking: AtomicBool,
-    pub am_interested: AtomicBool,
-    pub peer_choking: AtomicBool,
-    pub snubbed: AtomicBool,
-    pub is_seed: AtomicBool,
+    pub(crate) download_rate: AtomicU64,
+    pub(crate) upload_rate: AtomicU64,
+    pub(crate) downloaded: AtomicU64,
+    pub(crate) uploaded: AtomicU64,
+    pub(crate) peer_interested: AtomicBool,
+    pub(crate) am_choking: AtomicBool,
+    pub(crate) am_interested: AtomicBool,
+    pub(crate) peer_choking: AtomicBool,
+    pub(crate) snubbed: AtomicBool,
+    pub(crate) is_seed: AtomicBool,
     /// Told to leave to make room for a newcomer (no longer counts against the cap).
-    pub evicted: AtomicBool,
-    pub connected_at: Instant,
-    pub client: Mutex<Option<String>>,
+    pub(crate) evicted: AtomicBool,
+    pub(crate) connected_at: Instant,
+    pub(crate) client: Mutex<Option<String>>,
 }
 
 impl PeerLive {
@@ -85,99 +87,112 @@ impl PeerLive {
     }
 }
 
-/// A live connection as seen from the torrent.
+/// A live connection as seen from the torrent. Fields are public: the entry is a
+/// record written once when the peer registers and read under the torrent's lock.
 #[derive(Debug)]
 pub(crate) struct PeerEntry {
-    pub addr: SocketAddr,
-    pub peer_id: [u8; 20],
-    pub outgoing: bool,
+    pub(crate) addr: SocketAddr,
+    pub(crate) peer_id: [u8; 20],
+    pub(crate) outgoing: bool,
     /// The connection is RC4-encrypted (MSE selected RC4).
-    pub encrypted: bool,
+    pub(crate) encrypted: bool,
     /// Where the peer accepts connections: the dialled address for outgoing
     /// connections, the IP plus the extension handshake's `p` for incoming ones.
-    pub listen_addr: Option<SocketAddr>,
-    pub tx: mpsc::UnboundedSender<PeerCommand>,
-    pub live: Arc<PeerLive>,
+    pub(crate) listen_addr: Option<SocketAddr>,
+    pub(crate) tx: mpsc::UnboundedSender<PeerCommand>,
+    pub(crate) live: Arc<PeerLive>,
 }
 
 /// Mutable torrent state behind the mutex.
+///
+/// Fields are public inside the crate on purpose: a peer task updates the picker,
+/// the piece tracker and the peer table under one short lock per event instead of a
+/// round trip to an actor (see ARCHITECTURE.md). Each field is a type that owns its
+/// own invariants (`Picker`, `PeerBook`, `PieceTracker`, `SmartBan`); what spans two
+/// of them is a method on `SwarmState` (`torrent/eviction.rs`, `torrent/verify.rs`).
 pub(crate) struct SwarmState {
-    pub picker: Picker,
-    pub peers: HashMap<PeerKey, PeerEntry>,
-    pub next_key: PeerKey,
-    pub book: PeerBook,
+    pub(crate) picker: Picker,
+    pub(crate) peers: HashMap<PeerKey, PeerEntry>,
+    pub(crate) next_key: PeerKey,
+    pub(crate) book: PeerBook,
     /// Outgoing connection attempts under way.
-    pub connecting: usize,
+    pub(crate) connecting: usize,
     /// Progress of pieces between block acceptance and their hash check.
-    pub pieces: PieceTracker,
-    pub smartban: SmartBan,
+    pub(crate) pieces: PieceTracker,
+    pub(crate) smartban: SmartBan,
     /// IP of every peer key that may still be named by the picker as a block sender.
-    pub key_ips: HashMap<PeerKey, IpAddr>,
+    pub(crate) key_ips: HashMap<PeerKey, IpAddr>,
     /// Peer ids seen holding every piece (at most [`MAX_SEEDS_SEEN`]).
-    pub seeds_seen: HashSet<[u8; 20]>,
+    pub(crate) seeds_seen: HashSet<[u8; 20]>,
     /// What decides the picker's wanted set and priority list (see `priority.rs`).
-    pub wishes: super::priority::Wishes,
+    pub(crate) wishes: super::priority::Wishes,
 }
 
 /// Most distinct complete peers remembered for statistics.
 pub(crate) const MAX_SEEDS_SEEN: usize = 100_000;
 
-/// Whether the torrent finished, stopped or failed.
+/// Whether the torrent finished, stopped or failed: the value of the torrent's status
+/// channel, read by snapshots and waiters as a whole. Fields are public: it is a
+/// plain record; only `Torrent`'s methods send a new one.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Status {
-    pub complete: bool,
-    pub error: Option<crate::TorrentError>,
-    pub stopped: bool,
+    pub(crate) complete: bool,
+    pub(crate) error: Option<crate::TorrentError>,
+    pub(crate) stopped: bool,
     /// Peers are off and trackers were told `stopped` (see [`Torrent::pause`]).
-    pub paused: bool,
+    pub(crate) paused: bool,
     /// A re-check is hashing the data.
-    pub checking: bool,
+    pub(crate) checking: bool,
     /// A local fault (disk full, read-only directory) paused the torrent; it is retried
     /// after [`crate::SessionConfig::disk_retry_interval`]. Verified pieces are kept.
-    pub fault: Option<crate::TorrentError>,
+    pub(crate) fault: Option<crate::TorrentError>,
 }
 
-/// Byte counters for the whole torrent (payload only).
+/// Byte counters for the whole torrent (payload only). Fields are public: each is a
+/// plain atomic that peer tasks add to and snapshots read.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub downloaded: AtomicU64,
-    pub uploaded: AtomicU64,
-    pub wasted: AtomicU64,
-    pub verified_bytes: AtomicU64,
+    pub(crate) downloaded: AtomicU64,
+    pub(crate) uploaded: AtomicU64,
+    pub(crate) wasted: AtomicU64,
+    pub(crate) verified_bytes: AtomicU64,
     /// Seconds spent complete and not paused.
-    pub seeding_secs: AtomicU64,
+    pub(crate) seeding_secs: AtomicU64,
 }
 
 /// Everything one torrent shares between its tasks.
+///
+/// Fields are `pub(super)`: the impl of `Torrent` is split by purpose across
+/// `torrent/*.rs`; everything outside `torrent/` goes through the methods below.
 pub(crate) struct Torrent {
-    pub info_hash: [u8; 20],
-    pub meta: Arc<Metainfo>,
+    pub(super) info_hash: [u8; 20],
+    pub(super) meta: Arc<Metainfo>,
     /// Where the pieces live; replaced when the data is moved (see [`Torrent::store`]).
-    pub storage: RwLock<Arc<Store>>,
-    pub download_dir: RwLock<PathBuf>,
+    pub(super) storage: RwLock<Arc<Store>>,
+    pub(super) download_dir: RwLock<PathBuf>,
     /// Asked-for pause state; the control loop applies it and reports it in `status`.
-    pub pause: watch::Sender<bool>,
+    pub(super) pause: watch::Sender<bool>,
     /// Bumped after every verified piece (streaming readers wait on it).
-    pub verified_tick: watch::Sender<u64>,
+    pub(super) verified_tick: watch::Sender<u64>,
     /// The announcer's view of each tracker, refreshed every second while running.
-    pub trackers: Mutex<Vec<shoal_announce::TrackerStatus>>,
+    pub(super) trackers: Mutex<Vec<shoal_announce::TrackerStatus>>,
     /// Rate and peer limits of this torrent.
-    pub limiter: super::limits::TorrentLimiter,
+    pub(super) limiter: super::limits::TorrentLimiter,
     /// When the torrent was added (seconds since the Unix epoch).
-    pub added_unix: u64,
+    pub(super) added_unix: u64,
     /// Answers peers' ut_metadata requests with our info dictionary (BEP 9).
-    pub metadata: shoal_ext::MetadataServer,
+    pub(super) metadata: shoal_ext::MetadataServer,
     /// What the torrent uses of its session (never the session itself).
-    pub(crate) ctx: Arc<TorrentContext>,
-    pub state: Mutex<SwarmState>,
+    pub(super) ctx: Arc<TorrentContext>,
+    pub(super) state: Mutex<SwarmState>,
     /// How pieces are verified (handed to the disk pool with each job).
-    pub(crate) verifier: Arc<PieceVerifier>,
+    pub(super) verifier: Arc<PieceVerifier>,
     /// Where the disk pool reports this torrent's writes and checks.
-    pub(crate) disk_events: mpsc::UnboundedSender<DiskEvent>,
-    pub control_tx: mpsc::UnboundedSender<ControlEvent>,
-    pub status: watch::Sender<Status>,
-    pub shutdown: watch::Sender<bool>,
-    pub counters: Counters,
+    pub(super) disk_events: mpsc::UnboundedSender<DiskEvent>,
+    pub(super) control_tx: mpsc::UnboundedSender<ControlEvent>,
+    pub(super) status: watch::Sender<Status>,
+    pub(super) shutdown: watch::Sender<bool>,
+    pub(super) counters: Counters,
 }
 
 /// Messages to the torrent's control task.
@@ -201,8 +216,81 @@ pub(crate) enum ControlEvent {
 }
 
 impl Torrent {
+    /// What the torrent uses of its session.
     pub(crate) fn ctx(&self) -> &Arc<TorrentContext> {
         &self.ctx
+    }
+
+    /// The torrent's info-hash (v1).
+    pub(crate) fn info_hash(&self) -> [u8; 20] {
+        self.info_hash
+    }
+
+    /// The torrent's metainfo.
+    pub(crate) fn meta(&self) -> &Arc<Metainfo> {
+        &self.meta
+    }
+
+    /// The swarm state, locked. Never hold the guard across an `.await`, disk I/O or
+    /// hashing.
+    pub(crate) fn swarm(&self) -> parking_lot::MutexGuard<'_, SwarmState> {
+        self.state.lock()
+    }
+
+    /// Rate and peer limits of this torrent.
+    pub(crate) fn limiter(&self) -> &super::limits::TorrentLimiter {
+        &self.limiter
+    }
+
+    /// Our info dictionary, served to peers over ut_metadata.
+    pub(crate) fn metadata(&self) -> &shoal_ext::MetadataServer {
+        &self.metadata
+    }
+
+    /// The torrent's byte counters.
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Tells the control task about `event` (ignored once it has ended).
+    pub(crate) fn send_control(&self, event: ControlEvent) {
+        let _ = self.control_tx.send(event);
+    }
+
+    /// Changes when the torrent starts shutting down.
+    pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    /// Changes when a pause or resume is asked for.
+    pub(crate) fn pause_signal(&self) -> watch::Receiver<bool> {
+        self.pause.subscribe()
+    }
+
+    /// The announcer's latest view of each tracker.
+    pub(crate) fn set_trackers(&self, trackers: Vec<shoal_announce::TrackerStatus>) {
+        *self.trackers.lock() = trackers;
+    }
+
+    /// Records that peers are off (`true`) or back on (`false`).
+    pub(crate) fn set_paused(&self, paused: bool) {
+        self.status.send_modify(|s| s.paused = paused);
+    }
+
+    /// Records a disk fault that paused the torrent until it is retried (`None`: the
+    /// retry starts).
+    pub(crate) fn set_fault(&self, fault: Option<crate::TorrentError>) {
+        self.status.send_modify(|s| {
+            if fault.is_some() {
+                s.paused = true;
+            }
+            s.fault = fault;
+        });
+    }
+
+    /// Records that the control task has ended (files flushed and closed).
+    pub(crate) fn set_stopped(&self) {
+        self.status.send_modify(|s| s.stopped = true);
     }
 
     /// This torrent as the disk pool sees it now (its current store).
@@ -254,7 +342,7 @@ impl Torrent {
             return;
         }
         if let Some(piece) = piece {
-            let mut st = self.state.lock();
+            let mut st = self.swarm();
             st.pieces.on_local_failure(piece);
             let _ = st.picker.on_piece_failed(piece);
         }

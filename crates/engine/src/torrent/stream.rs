@@ -36,7 +36,7 @@ impl std::fmt::Debug for StreamPriority {
 impl Drop for StreamPriority {
     fn drop(&mut self) {
         let t = &self.torrent;
-        let mut st = t.state.lock();
+        let mut st = t.swarm();
         let st = &mut *st;
         if st.wishes.streams.remove(&self.id).is_some() {
             refresh_priority(
@@ -59,7 +59,7 @@ impl TorrentHandle {
         let pieces: Vec<u32> = byte_pieces(&t.meta, range.start..end)
             .take(MAX_STREAM_PIECES)
             .collect();
-        let mut st = t.state.lock();
+        let mut st = t.swarm();
         let st = &mut *st;
         let id = st.wishes.next_stream;
         st.wishes.next_stream += 1;
@@ -92,7 +92,7 @@ impl TorrentHandle {
         let mut status = t.status.subscribe();
         loop {
             {
-                let st = t.state.lock();
+                let st = t.swarm();
                 if pieces.clone().all(|p| st.picker.have().get(p as usize)) {
                     return Ok(());
                 }
@@ -125,7 +125,7 @@ impl TorrentHandle {
             return Ok(Bytes::new());
         }
         {
-            let st = t.state.lock();
+            let st = t.swarm();
             if !byte_pieces(&t.meta, offset..end).all(|p| st.picker.have().get(p as usize)) {
                 return Err(TorrentError::NotAvailable);
             }

@@ -34,12 +34,12 @@ pub(crate) async fn apply_disk_events(
         let Some(event) = event else { return };
         match event {
             DiskEvent::Written { piece, blocks } => {
-                if t.state.lock().pieces.on_written(piece, blocks) {
+                if t.swarm().pieces.on_written(piece, blocks) {
                     t.ctx().disk().verify(&t.disk_target(), piece);
                 }
             }
             DiskEvent::Verified { piece, ok } => {
-                let verdict = t.state.lock().pieces.on_hashed(piece, ok);
+                let verdict = t.swarm().pieces.on_hashed(piece, ok);
                 match verdict {
                     Verdict::Passed { after_failure } => on_pass(&t, piece, after_failure).await,
                     Verdict::Failed => on_fail(&t, piece).await,
@@ -57,7 +57,7 @@ async fn on_pass(t: &Arc<Torrent>, piece: u32, after_failure: bool) {
     if after_failure {
         if let Some(blocks) = block_digests(t, piece).await {
             let good: Vec<(u32, [u8; 20])> = blocks.into_iter().collect();
-            let culprits = t.state.lock().smartban.on_piece_passed(piece, &good);
+            let culprits = t.swarm().smartban.on_piece_passed(piece, &good);
             for ip in culprits {
                 ban(t, ip, DisconnectReason::BannedCorrupt);
             }
@@ -65,7 +65,7 @@ async fn on_pass(t: &Arc<Torrent>, piece: u32, after_failure: bool) {
     }
     let size = u64::from(t.meta.info.piece_size(piece));
     let complete = {
-        let mut st = t.state.lock();
+        let mut st = t.swarm();
         let st = &mut *st;
         st.picker.on_piece_verified(piece);
         let store = t.store();
@@ -88,8 +88,8 @@ async fn on_pass(t: &Arc<Torrent>, piece: u32, after_failure: bool) {
                 t.status.send_modify(|s| s.complete = true);
                 // Peer tasks check for "both sides are seeds" after their next step; a
                 // seed that stays silent would otherwise hold its slot until it times out.
-                t.broadcast(&t.state.lock(), PeerCommand::Wake);
-                let _ = t.control_tx.send(ControlEvent::Completed);
+                t.broadcast(&t.swarm(), PeerCommand::Wake);
+                t.send_control(ControlEvent::Completed);
             }
             Ok(Err(e)) => t.fail(e.into_torrent_error()),
             Err(e) => t.fail(TorrentError::Job(Arc::new(e))),
@@ -103,7 +103,7 @@ async fn on_fail(t: &Arc<Torrent>, piece: u32) {
     // Read back what each peer sent before the piece is downloaded again.
     let digests = block_digests(t, piece).await.unwrap_or_default();
     let senders: Vec<(u32, IpAddr)> = {
-        let mut st = t.state.lock();
+        let mut st = t.swarm();
         let senders = st.picker.on_piece_failed(piece);
         senders
             .into_iter()
@@ -122,7 +122,7 @@ async fn on_fail(t: &Arc<Torrent>, piece: u32) {
         .collect();
     let mut to_ban = Vec::new();
     {
-        let mut st = t.state.lock();
+        let mut st = t.swarm();
         st.smartban.on_piece_failed(piece, &blocks);
         let first = senders.first().map(|(_, ip)| *ip);
         if let Some(ip) = first {
@@ -140,7 +140,7 @@ async fn on_fail(t: &Arc<Torrent>, piece: u32) {
 /// Bans `ip` and disconnects every connection from it.
 fn ban(t: &Arc<Torrent>, ip: IpAddr, reason: DisconnectReason) {
     tracing::warn!(torrent = %t.meta.info.name, %ip, %reason, "banning peer");
-    let st = &mut *t.state.lock();
+    let st = &mut *t.swarm();
     st.smartban.ban(ip);
     for peer in st.peers.values().filter(|p| p.addr.ip() == ip) {
         let _ = peer.tx.send(PeerCommand::Disconnect(reason));

@@ -33,6 +33,7 @@ use std::io;
 use std::net::SocketAddr;
 
 /// The RC4 keystreams of an encrypted connection, one per direction.
+/// Fields are public: the two keystreams go separate ways (input side, outbox).
 pub(crate) struct Cipher {
     /// Applied to every byte we send.
     pub encrypt: Rc4Stream,
@@ -49,6 +50,7 @@ impl Cipher {
 
 /// A connection whose peer handshake has been read (and, for outgoing connections,
 /// ours sent).
+/// Fields are public: the peer driver takes the connection apart into its parts.
 pub(crate) struct Connected {
     pub stream: BoxStream,
     pub theirs: Handshake,
