@@ -19,6 +19,7 @@ mod error;
 mod handshake;
 mod hasher;
 mod magnet;
+mod net;
 mod peer;
 mod pending_handshakes;
 mod ratelimit;
@@ -33,11 +34,11 @@ pub use config::{
 };
 pub use error::{AddTorrentError, RemoveError, SessionError, StoreError, TorrentError};
 pub use magnet::MetadataError;
+pub use net::{MemoryListener, MemoryNetwork, MemoryStream, Network, PIPE_CAPACITY};
 pub use session::{Session, SessionStats};
 pub use shoal_mse::EncryptionPolicy;
 pub use torrent::{FileSnapshot, TorrentState, TrackerSnapshot};
 pub use torrent::{PeerSnapshot, StreamPriority, TorrentHandle, TorrentStats};
-pub use transport::{MemoryListener, MemoryNetwork, MemoryStream, Network, PIPE_CAPACITY};
 
 /// Our client name as sent in the extension handshake and tracker user agent.
 pub const CLIENT_NAME: &str = concat!("shoal ", env!("CARGO_PKG_VERSION"));

@@ -22,7 +22,7 @@ pub(super) struct Listener {
     pub closed: CancellationToken,
 }
 
-pub(super) async fn accept_loop(listener: Arc<Listener>, mut socket: transport::Listener) {
+pub(super) async fn accept_loop(listener: Arc<Listener>, mut socket: crate::net::Listener) {
     loop {
         let accepted = tokio::select! {
             accepted = socket.accept() => accepted,

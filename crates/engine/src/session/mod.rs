@@ -18,11 +18,11 @@ use crate::discovery::Discovery;
 use crate::disk::DiskPool;
 use crate::error::StoreError;
 use crate::error::{AddTorrentError, RemoveError, SessionError};
+use crate::net::{self, Network};
 use crate::peer::Handover;
 use crate::pending_handshakes::PendingHandshakes;
 use crate::store::Store;
 use crate::torrent::TorrentHandle;
-use crate::transport::{self, Network};
 use incoming::Listener;
 use registry::Registry;
 use shoal_metainfo::Metainfo;
@@ -63,7 +63,7 @@ impl Session {
         {
             return Err(SessionError::UdpOnMemoryNetwork);
         }
-        let socket = transport::Listener::bind(&config.network, config.listen_addr)
+        let socket = net::Listener::bind(&config.network, config.listen_addr)
             .await
             .map_err(listen_error)?;
         let local_addr = socket.local_addr().map_err(listen_error)?;

@@ -4,9 +4,9 @@
 
 use super::handshake_read::read_handshake;
 use super::mse;
-use super::peer_stream::{self, BoxStream};
 use super::{Cipher, Connected, HandshakeError};
 use crate::context::TorrentContext;
+use crate::net::{self as peer_stream, BoxStream};
 use shoal_mse::{is_plaintext_handshake, Responder};
 
 /// Reads the peer's handshake (through MSE when it starts with one) within the

@@ -7,10 +7,10 @@
 
 use super::handshake_read::read_handshake;
 use super::mse;
-use super::peer_stream;
 use super::{Cipher, Connected, HandshakeError};
 use crate::context::TorrentContext;
 use crate::handshake;
+use crate::net as peer_stream;
 use shoal_mse::{EncryptionPolicy, Initiator};
 use std::net::SocketAddr;
 
@@ -46,7 +46,7 @@ async fn attempt(
 ) -> Result<Connected, HandshakeError> {
     let timeout = ctx.config().connect_timeout;
     let network = &ctx.config().network;
-    let connecting = super::connect(network, ctx.advertised_addr(), addr);
+    let connecting = crate::net::connect(network, ctx.advertised_addr(), addr);
     let stream = match tokio::time::timeout(timeout, connecting).await {
         Err(_) => return Err(HandshakeError::ConnectTimeout),
         Ok(Err(e)) => return Err(HandshakeError::Connect(e)),

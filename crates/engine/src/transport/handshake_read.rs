@@ -1,8 +1,8 @@
 //! Reading the peer's 68-byte BitTorrent handshake from bytes already received plus
 //! the stream, decrypting as it goes when the connection is encrypted.
 
-use super::peer_stream::{self, PeerStream};
 use super::HandshakeError;
+use crate::net::{self as peer_stream, PeerStream};
 use shoal_mse::Rc4Stream;
 use shoal_wire::Handshake;
 

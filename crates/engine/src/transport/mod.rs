@@ -2,30 +2,24 @@
 //! or first an MSE/PE handshake (`shoal-mse`) carrying it, as the session's
 //! [`shoal_mse::EncryptionPolicy`] says.
 //!
-//! Layering: a connection is a [`PeerStream`] (`peer_stream`: TCP, or the in-memory
-//! pipes of `memory`; `network` opens them). `dial` (outgoing) and `accept` (incoming)
+//! Layering: a connection is a [`PeerStream`] from the socket layer (`crate::net`:
+//! TCP, or the in-memory network). `dial` (outgoing) and `accept` (incoming)
 //! drive the sans-IO MSE state machine over it (`mse`), then exchange the BitTorrent
 //! handshakes through the negotiated cipher (`handshake_read`). The result,
 //! [`Connected`], carries the stream, the
 //! peer's handshake, the two RC4 keystreams when RC4 was selected (positioned right
 //! after the handshake bytes) and any payload bytes that arrived with the handshake.
 //! From there the peer task encrypts what it writes (`peer/outbox.rs`) and decrypts
-//! what it reads (`peer/mod.rs`); plaintext connections never touch a cipher.
+//! what it reads (`peer/driver.rs`); plaintext connections never touch a cipher.
 
 mod accept;
 mod dial;
 mod handshake_read;
-mod memory;
 mod mse;
-mod network;
-mod peer_stream;
 
+pub(crate) use crate::net::{readable, writable, BoxStream, PeerStream};
 pub(crate) use accept::accept;
 pub(crate) use dial::dial;
-pub use memory::{MemoryListener, MemoryNetwork, MemoryStream, PIPE_CAPACITY};
-pub use network::Network;
-pub(crate) use network::{connect, Listener};
-pub(crate) use peer_stream::{readable, writable, BoxStream, PeerStream};
 
 use shoal_mse::{MseError, Rc4Stream, Rc4Streams};
 use shoal_wire::Handshake;
@@ -73,9 +67,9 @@ impl Connected {
             Some(c) => {
                 let mut buf = bytes.to_vec();
                 c.encrypt.apply(&mut buf);
-                peer_stream::write_all(&*self.stream, &buf).await
+                crate::net::write_all(&*self.stream, &buf).await
             }
-            None => peer_stream::write_all(&*self.stream, bytes).await,
+            None => crate::net::write_all(&*self.stream, bytes).await,
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Drives a sans-IO MSE handshake (`shoal_mse::Initiator` or `Responder`) over a peer
 //! stream: write what it has to send, feed it what arrives, until it is established.
 
-use super::peer_stream::{self, PeerStream};
 use super::HandshakeError;
+use crate::net::{self as peer_stream, PeerStream};
 use shoal_mse::{Established, Initiator, MseError, Responder};
 
 /// Bytes read per call during the handshake (it is at most a few hundred bytes long).
