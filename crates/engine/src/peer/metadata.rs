@@ -4,14 +4,14 @@
 //! served it waits on its connection ([`super::Handover`]) for the torrent to be added
 //! and then goes on as a data connection over the same socket and wire state.
 
-use super::driver::{self, Link, Role, READ_CHUNK};
+use super::driver::{self, Role, READ_CHUNK};
 use super::handover::{Ticket, PARK_TIME};
-use super::logic::{connection_config, Exit};
+use super::logic::Exit;
 use super::outbox::Outbox;
-use super::PeerSide;
+use super::{Opened, PeerSide};
 use crate::context::TorrentContext;
 use crate::torrent::Torrent;
-use crate::transport::{self, Connected, PeerStream};
+use crate::transport::{self, PeerStream};
 use bytes::BytesMut;
 use parking_lot::Mutex;
 use shoal_ext::{AddPeerError, DataError, MetadataFetch, MetadataMessage};
@@ -139,29 +139,18 @@ pub(crate) async fn fetch_from(
             return Ended::Lost;
         }
     };
-    let encrypted = conn.is_encrypted();
-    let Connected {
-        stream,
-        theirs,
-        cipher,
-        leftover,
-    } = conn;
-    if !theirs.supports_extensions() {
+    if !conn.theirs.supports_extensions() {
         link.fetch.lock().peer_gone(link.key);
         tracing::debug!(%addr, "metadata connection ended: {}", MetadataEnd::NoExtensions);
         return Ended::Refused;
     }
-    let (encrypt, decrypt) = match cipher {
-        Some(c) => (Some(c.encrypt), Some(c.decrypt)),
-        None => (None, None),
-    };
-    let mut io = Link::new(stream, &leftover, decrypt);
-    let outbox = Outbox::new(encrypt, io.supports_sendfile());
-    let ours = crate::handshake::ours(&ctx, info_hash);
-    let mut wire = PeerConnection::new(
-        connection_config(ctx.config(), &ours, &theirs),
-        crate::clock::now(),
-    );
+    let Opened {
+        link: mut io,
+        outbox,
+        mut wire,
+        theirs,
+        encrypted,
+    } = super::open(&ctx, info_hash, conn);
     // We have nothing and know no layout yet: `have none`, or no bitfield at all.
     wire.send_bitfield(&Bitfield::new(0));
     let mut m = std::collections::BTreeMap::new();
@@ -202,11 +191,8 @@ pub(crate) async fn fetch_from(
         promoted,
         ..
     } = role;
-    let ended = match exit {
-        Exit::Promoted => {
-            let Some(torrent) = promoted else {
-                return Ended::Lost;
-            };
+    if let Exit::Promoted = exit {
+        if let Some(torrent) = promoted {
             let peer = PeerSide {
                 addr,
                 theirs,
@@ -214,23 +200,15 @@ pub(crate) async fn fetch_from(
                 encrypted,
             };
             super::promote(torrent, io, wire, outbox, peer).await;
-            return Ended::Lost;
         }
-        Exit::Metadata(end) => {
-            let ended = end.ended();
-            tracing::debug!(%addr, reason = %end, "metadata connection ended");
-            ended
-        }
-        Exit::Misbehaved(e) => {
-            tracing::debug!(%addr, reason = %e, "metadata connection ended");
-            Ended::Refused
-        }
-        other => {
-            tracing::debug!(%addr, reason = %other, "metadata connection ended");
-            Ended::Lost
-        }
-    };
-    ended
+        return Ended::Lost;
+    }
+    tracing::debug!(%addr, reason = %exit, "metadata connection ended");
+    match exit {
+        Exit::Metadata(end) => end.ended(),
+        Exit::Misbehaved(_) => Ended::Refused,
+        _ => Ended::Lost,
+    }
 }
 
 /// What a metadata connection receives besides bytes.

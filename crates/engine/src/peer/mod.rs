@@ -15,6 +15,7 @@ pub(crate) use handover::Delivery;
 pub(crate) use handover::Handover;
 pub(crate) use metadata::{fetch_from, Ended, FetchLink, FetchNews, MAX_METADATA};
 
+use crate::context::TorrentContext;
 use crate::torrent::{ControlEvent, DisconnectReason, PeerEntry, PeerLive, Torrent};
 use crate::transport::Connected;
 use driver::Link;
@@ -51,6 +52,37 @@ pub(crate) async fn run(
     addr: SocketAddr,
     outgoing: bool,
 ) -> PeerOutcome {
+    let Opened {
+        link,
+        outbox,
+        wire,
+        theirs,
+        encrypted,
+    } = open(t.ctx(), t.info_hash(), conn);
+    let peer = PeerSide {
+        addr,
+        theirs,
+        outgoing,
+        encrypted,
+    };
+    trade(t, link, wire, outbox, peer).await
+}
+
+/// A handshaken connection taken apart for the driver.
+struct Opened {
+    /// The input side (stream, read buffer, decryption).
+    link: Link,
+    /// The output side (encryption, file ranges).
+    outbox: Outbox,
+    /// The wire state machine, not yet told the torrent's layout.
+    wire: PeerConnection,
+    theirs: Handshake,
+    encrypted: bool,
+}
+
+/// Splits `conn` into what the driver and a role need, the same for data and
+/// metadata connections.
+fn open(ctx: &TorrentContext, info_hash: [u8; 20], conn: Connected) -> Opened {
     let encrypted = conn.is_encrypted();
     let Connected {
         stream,
@@ -64,16 +96,16 @@ pub(crate) async fn run(
     };
     let link = Link::new(stream, &leftover, decrypt);
     let outbox = Outbox::new(encrypt, link.supports_sendfile());
-    let ours = crate::handshake::ours(t.ctx(), t.info_hash());
-    let config = logic::connection_config(t.ctx().config(), &ours, &theirs);
+    let ours = crate::handshake::ours(ctx, info_hash);
+    let config = logic::connection_config(ctx.config(), &ours, &theirs);
     let wire = PeerConnection::new(config, crate::clock::now());
-    let peer = PeerSide {
-        addr,
+    Opened {
+        link,
+        outbox,
+        wire,
         theirs,
-        outgoing,
         encrypted,
-    };
-    trade(t, link, wire, outbox, peer).await
+    }
 }
 
 /// Who is at the other end of a connection, as its handshake told.
