@@ -111,15 +111,22 @@ async fn a_peer_that_comes_up_late_is_dialled_again() {
     leecher.shutdown().await;
 }
 
-/// The peer that served the metadata keeps its connection: once the torrent is added
-/// (with no address to dial) the same connection trades the pieces. The seeder sees
-/// one connection from first to last, from the same address.
-#[tokio::test(start_paused = true)]
-async fn metadata_connection_goes_on_to_trade_pieces() {
+/// A seeder of a `len`-byte file and a leecher on a fresh memory network, after the
+/// leecher fetched the torrent's metadata from the seeder.
+struct Fetched {
+    dir: tempfile::TempDir,
+    meta: shoal_metainfo::Metainfo,
+    fetched: shoal_metainfo::Metainfo,
+    seeder: shoal_engine::Session,
+    seeding: shoal_engine::TorrentHandle,
+    leecher: shoal_engine::Session,
+}
+
+async fn fetched_from_seeder(len: usize, seed: u64) -> Fetched {
     init_logs();
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("seed/data.bin");
-    random_file(&src, 3_000_000, 21);
+    random_file(&src, len, seed);
     let meta = make_torrent(&src, 16 * 1024);
     let net = shoal_engine::MemoryNetwork::new();
     let seeder = memory_session(&net, "10.0.0.1").await;
@@ -133,6 +140,30 @@ async fn metadata_connection_goes_on_to_trade_pieces() {
         )
         .await
         .unwrap();
+    Fetched {
+        dir,
+        meta,
+        fetched,
+        seeder,
+        seeding,
+        leecher,
+    }
+}
+
+/// The peer that served the metadata keeps its connection: once the torrent is added
+/// (with no address to dial) the same connection trades the pieces. The seeder sees
+/// one connection from first to last, from the same address.
+#[tokio::test(start_paused = true)]
+async fn metadata_connection_goes_on_to_trade_pieces() {
+    let Fetched {
+        dir,
+        meta,
+        fetched,
+        seeder,
+        seeding,
+        leecher,
+    } = fetched_from_seeder(3_000_000, 21).await;
+    let src = dir.path().join("seed/data.bin");
     let first = seeding.peers();
     assert_eq!(first.len(), 1, "the metadata connection is open");
     let out = tempfile::tempdir().unwrap();
@@ -160,23 +191,14 @@ async fn metadata_connection_goes_on_to_trade_pieces() {
 /// peer's connection for ever: it closes once the parking time is over.
 #[tokio::test(start_paused = true)]
 async fn unclaimed_metadata_connection_closes() {
-    init_logs();
-    let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("seed/data.bin");
-    random_file(&src, 200_000, 22);
-    let meta = make_torrent(&src, 16 * 1024);
-    let net = shoal_engine::MemoryNetwork::new();
-    let seeder = memory_session(&net, "10.0.0.1").await;
-    let seeding = add(&seeder, &meta, &dir.path().join("seed"), vec![]).await;
-    let leecher = memory_session(&net, "10.0.0.2").await;
-    leecher
-        .fetch_metadata(
-            &meta.magnet(),
-            vec![seeder.local_addr()],
-            Duration::from_secs(30),
-        )
-        .await
-        .unwrap();
+    // The files stay while `_dir` lives: the seeder keeps serving.
+    let Fetched {
+        dir: _dir,
+        seeder,
+        seeding,
+        leecher,
+        ..
+    } = fetched_from_seeder(200_000, 22).await;
     let fetched_at = tokio::time::Instant::now();
     assert_eq!(seeding.peers().len(), 1);
     tokio::time::sleep(Duration::from_secs(25)).await;
