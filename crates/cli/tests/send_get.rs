@@ -80,3 +80,21 @@ fn send_single_file_to_two_receivers() {
     }
     send.expect_success();
 }
+
+/// While a magnet's metadata is fetched, `shoal get` says what it is waiting for
+/// (here: its only peer does not answer) instead of sitting silent.
+#[test]
+fn get_says_what_a_magnet_waits_for() {
+    let s = Scratch::new("get_waits");
+    let nobody = shoal_testkit::free_port();
+    let link = format!(
+        "magnet:?xt=urn:btih:{}&x.pe=127.0.0.1:{nobody}",
+        "ab".repeat(20)
+    );
+    let mut get = Command::new(shoal_bin());
+    get.args(["get", &link, "-o"]).arg(s.dir("out"));
+    local_only(&mut get, &s, "state-get");
+    let mut get = Proc::spawn(&s, "get", get);
+    get.wait_text("metadata: no connection to any of 1 known peer(s)", TIMEOUT);
+    get.stop();
+}

@@ -33,7 +33,7 @@ pub use config::{
     AddTorrentOptions, Content, DhtSettings, FilePriority, ResumeData, SessionConfig, TorrentLimits,
 };
 pub use error::{AddTorrentError, RemoveError, SessionError, StoreError, TorrentError};
-pub use magnet::MetadataError;
+pub use magnet::{FetchStatus, MetadataError};
 pub use net::{MemoryListener, MemoryNetwork, MemoryStream, Network, PIPE_CAPACITY};
 pub use session::{Session, SessionStats};
 pub use shoal_mse::EncryptionPolicy;

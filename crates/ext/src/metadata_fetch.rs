@@ -12,7 +12,7 @@
 //!   announces a false size and then stays silent must not hold the fetch; its peers
 //!   are dropped from the fetch and the newcomer's size is taken).
 //! - Pieces are spread: a peer gets at most `ceil(missing / peers)` outstanding requests
-//!   (capped by `max_in_flight`), and a piece is only asked of a second peer once every
+//!   (capped by `max_in_flight`, one by default: see [`DEFAULT_MAX_IN_FLIGHT`]), and a piece is only asked of a second peer once every
 //!   missing piece is already requested (endgame, at most two requesters per piece).
 //! - Requests older than the timeout are forgotten, so the piece is asked again (a late
 //!   answer is still taken). Data that was never asked of its sender is ignored.
@@ -30,10 +30,17 @@ use sha1::{Digest, Sha1};
 
 use crate::metadata::{check_piece, piece_count, MetadataError};
 
-/// Default time after which an unanswered request is asked again.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default cap on outstanding requests per peer.
-pub const DEFAULT_MAX_IN_FLIGHT: usize = 4;
+/// Default time after which an unanswered request is asked again. A 16 KiB piece
+/// takes 2 s even over a 64 kbit/s upload; a peer silent for longer than this is not
+/// going to answer (some clients drop requests they cannot serve at once), and a
+/// minute-long wait would leave a magnet link looking hung.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default cap on outstanding requests per peer: one. Widely deployed clients answer
+/// the first of several pipelined requests and then stop serving the connection
+/// ("can't process a new request while still having data to send"); libtorrent asks
+/// one piece at a time as well. Metadata is small, and a fetch with several peers
+/// still asks them in parallel.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 1;
 /// Most peers a single fetch tracks at once.
 pub const MAX_FETCH_PEERS: usize = 1024;
 /// Most peers asked for the same piece at once (endgame only).
@@ -202,6 +209,11 @@ impl MetadataFetch {
             u32::try_from(have).unwrap_or(u32::MAX),
             u32::try_from(total).unwrap_or(u32::MAX),
         )
+    }
+
+    /// Peers taken into the fetch (registered with the size in use, not banned).
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
     }
 
     /// Whether the metadata was assembled and verified.

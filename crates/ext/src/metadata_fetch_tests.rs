@@ -61,6 +61,22 @@ fn spreads_pieces_across_peers() {
     assert_eq!(f.next_request(99, now), None);
 }
 
+/// By default a peer has one request at a time: some clients stop serving a
+/// connection that pipelines metadata requests.
+#[test]
+fn one_request_per_peer_by_default() {
+    let now = Instant::now();
+    let (bytes, hash) = info(40_000);
+    let mut f = MetadataFetch::new(hash, MAX);
+    f.add_peer(7, 40_000).unwrap();
+    for index in 0..3 {
+        assert_eq!(f.next_request(7, now), Some(index));
+        assert_eq!(f.next_request(7, now), None, "a second request in flight");
+        let done = f.on_data(7, index, 40_000, piece(&bytes, index)).unwrap();
+        assert_eq!(done.is_some(), index == 2);
+    }
+}
+
 #[test]
 fn single_peer_pipelines_up_to_the_cap() {
     let now = Instant::now();
@@ -74,7 +90,7 @@ fn single_peer_pipelines_up_to_the_cap() {
 #[test]
 fn endgame_duplicates_only_when_all_requested() {
     let now = Instant::now();
-    let mut f = MetadataFetch::new([0; 20], MAX);
+    let mut f = MetadataFetch::new([0; 20], MAX).with_max_in_flight(4);
     f.add_peer(1, 20_000).unwrap();
     assert_eq!(f.next_request(1, now), Some(0));
     assert_eq!(f.next_request(1, now), Some(1));
@@ -186,7 +202,7 @@ fn refuses_bad_data() {
 fn sole_supplier_of_bad_data_is_banned() {
     let now = Instant::now();
     let (bytes, hash) = info(20_000);
-    let mut f = MetadataFetch::new(hash, MAX);
+    let mut f = MetadataFetch::new(hash, MAX).with_max_in_flight(4);
     f.add_peer(1, 20_000).unwrap();
     assert_eq!(f.next_request(1, now), Some(0));
     assert_eq!(f.next_request(1, now), Some(1));
@@ -214,7 +230,7 @@ fn sole_supplier_of_bad_data_is_banned() {
 fn mixed_suppliers_become_suspect_and_solo_prefers_clean_peers() {
     let now = Instant::now();
     let (bytes, hash) = info(20_000);
-    let mut f = MetadataFetch::new(hash, MAX);
+    let mut f = MetadataFetch::new(hash, MAX).with_max_in_flight(4);
     for p in 1..=3 {
         f.add_peer(p, 20_000).unwrap();
     }

@@ -8,7 +8,7 @@ use super::swarm;
 use crate::args::GetArgs;
 use crate::progress::{self, human_bytes};
 use anyhow::Context;
-use shoal_engine::{AddTorrentOptions, Content, TorrentHandle};
+use shoal_engine::{AddTorrentOptions, Content, FetchStatus, TorrentHandle};
 use shoal_metainfo::Magnet;
 use std::path::Path;
 use std::process::ExitCode;
@@ -45,9 +45,15 @@ pub async fn run(args: GetArgs, quiet: bool) -> anyhow::Result<ExitCode> {
                     peers.len()
                 );
             }
-            session
-                .fetch_metadata(magnet, peers.clone(), METADATA_TIMEOUT)
-                .await?
+            let (status, status_rx) = tokio::sync::watch::channel(FetchStatus::default());
+            let shown = (!quiet).then(|| tokio::spawn(show_fetch_status(status_rx)));
+            let fetched = session
+                .fetch_metadata_with_status(magnet, peers.clone(), METADATA_TIMEOUT, status)
+                .await;
+            if let Some(task) = shown {
+                task.abort();
+            }
+            fetched?
         }
         None => swarm::load_torrent(Path::new(source))?,
     };
@@ -102,6 +108,23 @@ pub async fn run(args: GetArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     };
     session.shutdown().await;
     Ok(code)
+}
+
+/// Prints what the metadata fetch is waiting for whenever that changes, at most once
+/// a second, until the fetch ends.
+async fn show_fetch_status(mut status: tokio::sync::watch::Receiver<FetchStatus>) {
+    let mut last = String::new();
+    loop {
+        let text = status.borrow_and_update().to_string();
+        if text != last {
+            eprintln!("metadata: {text}");
+            last = text;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if status.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 /// The name and size to report: a private share's real name and content size from its

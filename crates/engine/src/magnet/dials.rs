@@ -65,6 +65,11 @@ impl DialPlan {
         self.ready.push_back(addr);
     }
 
+    /// How many addresses the fetch knows.
+    pub(super) fn known(&self) -> usize {
+        self.known.len()
+    }
+
     /// The next address to dial now, if any; it counts as connected from here on.
     pub(super) fn next(&mut self, now: Instant) -> Option<SocketAddr> {
         let due: Vec<SocketAddr> = self

@@ -17,6 +17,9 @@
 //! be an impostor's.
 
 mod dials;
+mod status;
+
+pub use status::FetchStatus;
 
 use crate::context::TorrentContext;
 use crate::peer::{self, Delivery, Ended, FetchLink, FetchNews, Handover, MAX_METADATA};
@@ -26,12 +29,17 @@ use shoal_announce::{Announcer, AnnouncerConfig, TransferStats};
 use shoal_ext::MetadataFetch;
 use shoal_metainfo::{Magnet, Metainfo, MetainfoError};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Most metadata connections open at once.
 const MAX_CONNECTIONS: usize = 16;
+
+/// How often the status is refreshed while nothing else happens (pieces arrive on
+/// the connections' tasks).
+const STATUS_EVERY: Duration = Duration::from_millis(500);
 
 /// Fetching metadata failed.
 #[derive(Debug, thiserror::Error)]
@@ -48,13 +56,14 @@ pub enum MetadataError {
 /// Connects to `peers` (and to the magnet's trackers when the session uses trackers)
 /// and returns the verified torrent once one set of peers delivered its info dictionary.
 /// The connections of the peers that served it are parked in `handover` for the
-/// torrent to take over when it is added.
+/// torrent to take over when it is added. `status` is kept up to date meanwhile.
 pub(crate) async fn fetch(
     ctx: Arc<TorrentContext>,
     handover: &Handover,
     magnet: &Magnet,
     peers: Vec<SocketAddr>,
     timeout: Duration,
+    status: watch::Sender<FetchStatus>,
 ) -> Result<Metainfo, MetadataError> {
     let info_hash = magnet.info_hash.0;
     let shared = Arc::new(Mutex::new(MetadataFetch::new(info_hash, MAX_METADATA)));
@@ -76,6 +85,7 @@ pub(crate) async fn fetch(
     // The other ends of the live connections' tickets.
     let mut deliveries: Vec<Delivery> = Vec::new();
     let mut live = 0usize;
+    let connected = Arc::new(AtomicUsize::new(0));
     let mut next_key = 1u64;
     let result = loop {
         while live < MAX_CONNECTIONS {
@@ -91,6 +101,7 @@ pub(crate) async fn fetch(
                 complete: complete_tx.clone(),
                 news: news_rx.clone(),
                 ticket,
+                connected: connected.clone(),
             };
             next_key += 1;
             live += 1;
@@ -101,6 +112,22 @@ pub(crate) async fn fetch(
                 let _ = ended_tx.send((addr, ended));
             });
         }
+        let now_connected = connected.load(Ordering::Relaxed);
+        let current = {
+            let fetch = shared.lock();
+            FetchStatus {
+                known: plan.known(),
+                connecting: live.saturating_sub(now_connected),
+                connected: now_connected,
+                serving: fetch.peer_count(),
+                pieces: fetch.metadata_size().map(|_| fetch.progress()),
+            }
+        };
+        status.send_if_modified(|s| {
+            let changed = *s != current;
+            *s = current;
+            changed
+        });
         let retry_at = plan.poll_timeout();
         tokio::select! {
             _ = tokio::time::sleep_until(deadline) => break Err(MetadataError::TimedOut(timeout)),
@@ -124,6 +151,7 @@ pub(crate) async fn fetch(
             }
             // With every slot taken a due retry waits for a free one (no busy loop).
             _ = sleep_until_some(retry_at), if live < MAX_CONNECTIONS => {}
+            _ = tokio::time::sleep(STATUS_EVERY) => {}
         }
     };
     if result.is_ok() {

@@ -18,6 +18,7 @@ use shoal_ext::{AddPeerError, DataError, MetadataFetch, MetadataMessage};
 use shoal_wire::{Bitfield, ExtensionHandshake, PeerConnection, PeerEvent};
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
@@ -28,8 +29,10 @@ pub(crate) const UT_METADATA_ID: u8 = 2;
 /// Largest info dictionary we accept from peers.
 pub(crate) const MAX_METADATA: u64 = 32 * 1024 * 1024;
 
-/// Metadata pieces requested from one peer at a time.
-const PIPELINE: usize = 4;
+/// How long a metadata request may go unanswered before the connection is given up
+/// and the peer dialled again (the fetch asks its other peers meanwhile); the fetch
+/// re-asks a silent request after the same time.
+const REQUEST_TIMEOUT: Duration = shoal_ext::metadata_fetch::DEFAULT_REQUEST_TIMEOUT;
 
 /// How often a peer whose metadata size disagrees with the fetch's asks to join again.
 const SIZE_RETRY: Duration = Duration::from_millis(250);
@@ -58,6 +61,12 @@ pub(crate) enum MetadataEnd {
     FetchOver,
     /// The fetch completed but its torrent was not added within [`PARK_TIME`].
     NotAdopted,
+    /// The peer left a request unanswered for [`REQUEST_TIMEOUT`]: it is dialled
+    /// again, as a fresh connection often gets an answer.
+    Silent {
+        /// The metadata piece asked for.
+        piece: u32,
+    },
 }
 
 impl MetadataEnd {
@@ -75,6 +84,7 @@ impl MetadataEnd {
             MetadataEnd::NotServing
             | MetadataEnd::FetchOver
             | MetadataEnd::NotAdopted
+            | MetadataEnd::Silent { .. }
             | MetadataEnd::Join(AddPeerError::TooManyPeers(_)) => Ended::Lost,
             _ => Ended::Refused,
         }
@@ -92,6 +102,10 @@ impl fmt::Display for MetadataEnd {
             MetadataEnd::Data(e) => write!(f, "bad metadata: {e}"),
             MetadataEnd::FetchOver => f.write_str("the metadata fetch ended"),
             MetadataEnd::NotAdopted => f.write_str("the fetched torrent was not added in time"),
+            MetadataEnd::Silent { piece } => write!(
+                f,
+                "no answer to the request for metadata piece {piece} within {REQUEST_TIMEOUT:?}"
+            ),
         }
     }
 }
@@ -116,6 +130,24 @@ pub(crate) struct FetchLink {
     pub news: watch::Receiver<FetchNews>,
     /// Where the torrent arrives once it is added.
     pub ticket: Ticket,
+    /// The fetch's count of connections past the handshake.
+    pub connected: Arc<AtomicUsize>,
+}
+
+/// Counts a connection in [`FetchLink::connected`] while it lives.
+struct Counted(Arc<AtomicUsize>);
+
+impl Counted {
+    fn new(count: Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Counted(count)
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Dials `addr` for the fetch of `info_hash` and runs the connection: first as a
@@ -139,6 +171,7 @@ pub(crate) async fn fetch_from(
             return Ended::Lost;
         }
     };
+    let _counted = Counted::new(link.connected.clone());
     if !conn.theirs.supports_extensions() {
         link.fetch.lock().peer_gone(link.key);
         tracing::debug!(%addr, "metadata connection ended: {}", MetadataEnd::NoExtensions);
@@ -167,6 +200,7 @@ pub(crate) async fn fetch_from(
         complete,
         news,
         ticket,
+        connected: _,
     } = link;
     let mut role = MetadataRole {
         conn: wire,
@@ -179,7 +213,7 @@ pub(crate) async fn fetch_from(
         their_id: None,
         waiting: None,
         retry_at: None,
-        in_flight: 0,
+        asked: Vec::new(),
         parked_until: None,
         promoted: None,
     };
@@ -234,14 +268,29 @@ struct MetadataRole {
     waiting: Option<(u8, u64)>,
     /// When a waiting peer asks to join again.
     retry_at: Option<Instant>,
-    in_flight: usize,
+    /// Our unanswered requests: piece and when it was asked (as many as the fetch
+    /// lets one peer have, one by default).
+    asked: Vec<(u32, Instant)>,
     /// The fetch has its metadata: the connection waits for the torrent until then.
     parked_until: Option<Instant>,
     /// The torrent this connection was handed to.
     promoted: Option<Arc<Torrent>>,
 }
 
+/// Most unanswered requests one connection keeps (the fetch's own cap is lower).
+const MAX_ASKED: usize = 16;
+
 impl MetadataRole {
+    /// When the oldest unanswered request times out (never while parked: the
+    /// metadata is complete).
+    fn request_deadline(&self) -> Option<Instant> {
+        if self.parked_until.is_some() {
+            return None;
+        }
+        let oldest = self.asked.iter().map(|&(_, at)| at).min()?;
+        Some(oldest + REQUEST_TIMEOUT)
+    }
+
     /// Registers the peer with the fetch: true when it is in, false when its size
     /// disagrees with the one in use (it may try again later).
     fn join(&self, size: u64) -> Result<bool, Exit> {
@@ -292,7 +341,7 @@ impl MetadataRole {
                 total_size,
                 data,
             } => {
-                self.in_flight = self.in_flight.saturating_sub(1);
+                self.asked.retain(|&(p, _)| p != piece);
                 let done = self.fetch.lock().on_data(self.key, piece, total_size, data);
                 match done {
                     Ok(Some(bytes)) => {
@@ -302,13 +351,13 @@ impl MetadataRole {
                     // Several peers supplied the bad copy and this one may be honest:
                     // the fetch starts over, our earlier requests are void.
                     Err(DataError::HashMismatch { banned, .. }) if !banned.contains(&self.key) => {
-                        self.in_flight = 0;
+                        self.asked.clear();
                     }
                     Err(e) => return Err(Exit::Metadata(MetadataEnd::Data(e))),
                 }
             }
             MetadataMessage::Reject { piece } => {
-                self.in_flight = self.in_flight.saturating_sub(1);
+                self.asked.retain(|&(p, _)| p != piece);
                 self.fetch.lock().on_reject(self.key, piece);
             }
             MetadataMessage::Request { .. } => {}
@@ -320,8 +369,8 @@ impl MetadataRole {
 impl Role for MetadataRole {
     type Mail = MetadataMail;
 
-    /// Joins the fetch once the peer's size is acceptable, and keeps the peer's
-    /// request pipeline full.
+    /// Joins the fetch once the peer's size is acceptable, and asks the peer for as
+    /// many pieces as the fetch allows it (one at a time by default).
     fn after_io(&mut self) -> Result<(), Exit> {
         if self.parked_until.is_some() {
             return Ok(());
@@ -339,20 +388,22 @@ impl Role for MetadataRole {
             }
         }
         if let Some(id) = self.their_id {
-            while self.in_flight < PIPELINE {
+            // The fetch caps how many requests one peer has; this bound only guards
+            // against a fetch that keeps handing out pieces.
+            while self.asked.len() < MAX_ASKED {
                 let Some(piece) = self.fetch.lock().next_request(self.key, now) else {
                     break;
                 };
                 self.conn
                     .send_extended(id, &MetadataMessage::Request { piece }.encode());
-                self.in_flight += 1;
+                self.asked.push((piece, now));
             }
         }
         Ok(())
     }
 
     fn poll_timeout(&self) -> Instant {
-        [self.retry_at, self.parked_until]
+        [self.retry_at, self.parked_until, self.request_deadline()]
             .into_iter()
             .flatten()
             .fold(self.conn.poll_timeout(), Instant::min)
@@ -362,6 +413,10 @@ impl Role for MetadataRole {
         let now = crate::clock::now();
         if self.parked_until.is_some_and(|at| at <= now) {
             return Err(Exit::Metadata(MetadataEnd::NotAdopted));
+        }
+        if self.request_deadline().is_some_and(|at| at <= now) {
+            let piece = self.asked.first().map_or(0, |&(p, _)| p);
+            return Err(Exit::Metadata(MetadataEnd::Silent { piece }));
         }
         self.conn.handle_timeout(now)?;
         while let Some(event) = self.conn.poll_event() {

@@ -185,7 +185,22 @@ impl Session {
         peers: Vec<SocketAddr>,
         timeout: Duration,
     ) -> Result<Metainfo, crate::MetadataError> {
-        crate::magnet::fetch(self.ctx.clone(), &self.handover, magnet, peers, timeout).await
+        let (status, _) = tokio::sync::watch::channel(crate::FetchStatus::default());
+        self.fetch_metadata_with_status(magnet, peers, timeout, status)
+            .await
+    }
+
+    /// [`Session::fetch_metadata`], keeping `status` up to date while it runs: whom it
+    /// is connecting to and what it waits for, for a progress line.
+    pub async fn fetch_metadata_with_status(
+        &self,
+        magnet: &shoal_metainfo::Magnet,
+        peers: Vec<SocketAddr>,
+        timeout: Duration,
+        status: tokio::sync::watch::Sender<crate::FetchStatus>,
+    ) -> Result<Metainfo, crate::MetadataError> {
+        let handover = &self.handover;
+        crate::magnet::fetch(self.ctx.clone(), handover, magnet, peers, timeout, status).await
     }
 
     /// Stops every torrent (trackers told, files flushed) and the listener, then waits
