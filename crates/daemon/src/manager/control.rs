@@ -346,4 +346,79 @@ mod tests {
         assert!(m.session.torrents().is_empty());
         m.shutdown().await;
     }
+
+    /// A torrent still being added holds its place in the download queue: one added
+    /// after it must not start (and download) meanwhile. (Found by the whole suite
+    /// run 20 times in a row: the later torrent ran until the earlier one's check
+    /// ended, and had pieces while it showed as queued.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_torrent_being_checked_keeps_its_queue_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        let mut specs = Vec::new();
+        for (i, name) in ["first.bin", "second.bin"].into_iter().enumerate() {
+            std::fs::write(src.join(name), vec![i as u8; 1 << 18]).unwrap();
+            let meta = shoal_metainfo::create_torrent(
+                &src.join(name),
+                &shoal_metainfo::CreateOptions {
+                    piece_length: Some(16 * 1024),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            specs.push((meta.info_hash.0, meta.to_bytes()));
+        }
+        let state_root = dir.path().join("state");
+        let config = ConfigLayer {
+            listen_port: Some(0),
+            listen_bind: Some("127.0.0.1".parse().unwrap()),
+            api_addr: Some("127.0.0.1:0".parse().unwrap()),
+            download_dir: Some(dir.path().join("downloads")),
+            dht: Some(false),
+            lsd: Some(false),
+            pex: Some(false),
+            trackers: Some(false),
+            max_active_downloads: Some(1),
+            ..ConfigLayer::default()
+        }
+        .resolve(&state_root)
+        .unwrap();
+        let m = Manager::start(config, StateDir::open(&state_root).unwrap(), None)
+            .await
+            .unwrap();
+        let [(first, first_bytes), (second, second_bytes)] = <[_; 2]>::try_from(specs).unwrap();
+        m.engine_add_gate.arm();
+        m.add(AddSpec::new(AddSource::TorrentFile(first_bytes)))
+            .await
+            .unwrap();
+        m.engine_add_gate.wait_entered().await;
+        m.add(AddSpec::new(AddSource::TorrentFile(second_bytes)))
+            .await
+            .unwrap();
+        let running = |ih: &[u8; 20]| m.handle(ih).ok();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let later = loop {
+            if let Some(h) = running(&second) {
+                break h;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the second torrent never reached the engine"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        };
+        assert!(
+            later.is_paused(),
+            "started while the first was being checked"
+        );
+        m.engine_add_gate.release();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while running(&first).is_none_or(|h| h.is_paused()) {
+            assert!(Instant::now() < deadline, "the first torrent never ran");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        assert!(later.is_paused(), "the queue let both run");
+        m.shutdown().await;
+    }
 }

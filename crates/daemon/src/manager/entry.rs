@@ -37,6 +37,14 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
+    /// Whether the last resume save had every piece (false when none was saved).
+    pub(crate) fn was_complete(&self) -> bool {
+        match (&self.last_saved, &self.meta) {
+            (Some((pieces, _, _)), Some(meta)) => *pieces >= meta.info.num_pieces(),
+            _ => false,
+        }
+    }
+
     pub(crate) fn running(&self) -> Option<&TorrentHandle> {
         match &self.phase {
             Phase::Running(h) => Some(h),

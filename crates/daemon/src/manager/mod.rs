@@ -247,14 +247,19 @@ impl Manager {
         let mut reg = self.registry.lock();
         let mut candidates = Vec::new();
         for (ih, e) in &reg.entries {
-            if let Some(h) = e.running() {
-                if !e.settings.paused && h.stats().error.is_none() {
-                    candidates.push(queue::Candidate {
-                        id: *ih,
-                        order: e.settings.queue_order,
-                        complete: h.is_complete(),
-                    });
-                }
+            let complete = match &e.phase {
+                Phase::Running(h) if h.stats().error.is_none() => h.is_complete(),
+                // Still being added: it holds its place in the queue, so a torrent
+                // added after it cannot start (and download) in the meantime.
+                Phase::Checking => e.was_complete(),
+                _ => continue,
+            };
+            if !e.settings.paused {
+                candidates.push(queue::Candidate {
+                    id: *ih,
+                    order: e.settings.queue_order,
+                    complete,
+                });
             }
         }
         let run: HashSet<[u8; 20]> = queue::plan(
