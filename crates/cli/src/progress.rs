@@ -41,8 +41,18 @@ pub fn status_line(s: &TorrentStats) -> String {
         human_bytes(s.total_length),
         human_bytes(s.download_rate),
         human_bytes(s.upload_rate),
-        s.peers
+        peers(s)
     )
+}
+
+/// The peer count, and why peers refused when some did ("0 (3 peers refused: they
+/// require encryption)").
+fn peers(s: &TorrentStats) -> String {
+    if s.encryption_refusals.is_empty() {
+        s.peers.to_string()
+    } else {
+        format!("{} ({})", s.peers, s.encryption_refusals)
+    }
 }
 
 /// Reports progress until the task is aborted. Quiet mode reports nothing.
@@ -68,7 +78,7 @@ pub async fn report(handle: TorrentHandle, quiet: bool) {
                     "down {}/s up {}/s peers {}",
                     human_bytes(s.download_rate),
                     human_bytes(s.upload_rate),
-                    s.peers
+                    peers(&s)
                 ),
             });
             if s.complete {

@@ -98,3 +98,26 @@ fn get_says_what_a_magnet_waits_for() {
     get.wait_text("metadata: no connection to any of 1 known peer(s)", TIMEOUT);
     get.stop();
 }
+
+/// A receiver whose policy the sender refuses is told why it gets nowhere.
+#[test]
+fn get_says_when_the_sender_requires_encryption() {
+    let s = Scratch::new("get_refused");
+    let src = make_single(&s.dir("share"), "notes.txt");
+    let mut send = Command::new(shoal_bin());
+    send.args(["send", "--public", "--encryption", "require"])
+        .arg(&src);
+    local_only(&mut send, &s, "state-send");
+    let mut send = Proc::spawn(&s, "send", send);
+    let link = send.wait_line("magnet:", TIMEOUT);
+    let mut get = Command::new(shoal_bin());
+    get.args(["get", "--encryption", "disable"])
+        .arg(&link)
+        .arg("-o")
+        .arg(s.dir("out"));
+    local_only(&mut get, &s, "state-get");
+    let mut get = Proc::spawn(&s, "get", get);
+    get.wait_text("(1 peer refused: they require encryption)", TIMEOUT);
+    get.stop();
+    send.stop();
+}

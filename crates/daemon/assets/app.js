@@ -57,6 +57,20 @@ function setText(e, s) {
   if (e.textContent !== v) e.textContent = v;
 }
 
+// Peers whose handshakes failed on the encryption policy, as the CLI says it.
+function refusalText(refused) {
+  const r = refused || {};
+  const part = (n, why) => (n ? `${n} ${n === 1 ? 'peer' : 'peers'} refused: ${why}` : '');
+  return [part(r.require_encryption, 'they require encryption'),
+    part(r.refuse_encryption, 'they do not encrypt')].filter(Boolean).join('; ');
+}
+
+function fmtPeers(t) {
+  const r = t.refused_peers || {};
+  const n = (r.require_encryption || 0) + (r.refuse_encryption || 0);
+  return n ? `${t.peers} (${n} refused)` : String(t.peers);
+}
+
 function setWidth(e, fraction) {
   const pct = `${Math.max(0, Math.min(100, fraction * 100)).toFixed(1)}%`;
   if (e.style.width !== pct) e.style.width = pct; // CSSOM, allowed by the CSP
@@ -431,7 +445,9 @@ function updateRow(r, t) {
   r.state.dataset.state = t.state;
   setText(r.down, fmtRate(t.download_rate));
   setText(r.up, fmtRate(t.upload_rate));
-  setText(r.peers, t.peers);
+  setText(r.peers, fmtPeers(t));
+  const why = refusalText(t.refused_peers);
+  if (r.peers.title !== why) r.peers.title = why;
   setText(r.ratio, Number.isFinite(t.ratio) ? t.ratio.toFixed(2) : '—');
   setText(r.eta, fmtEta(t));
   const paused = t.state === 'paused';

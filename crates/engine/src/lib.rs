@@ -23,6 +23,7 @@ mod net;
 mod peer;
 mod pending_handshakes;
 mod ratelimit;
+mod refusals;
 mod session;
 mod store;
 mod torrent;
@@ -35,6 +36,7 @@ pub use config::{
 pub use error::{AddTorrentError, RemoveError, SessionError, StoreError, TorrentError};
 pub use magnet::{FetchStatus, MetadataError};
 pub use net::{MemoryListener, MemoryNetwork, MemoryStream, Network, PIPE_CAPACITY};
+pub use refusals::{EncryptionRefusal, EncryptionRefusals};
 pub use session::{Session, SessionStats};
 pub use shoal_mse::EncryptionPolicy;
 pub use torrent::{FileSnapshot, TorrentState, TrackerSnapshot};

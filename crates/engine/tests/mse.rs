@@ -167,7 +167,8 @@ async fn seeder_dials_out_encrypted() {
     seeder.shutdown().await;
 }
 
-/// `require` and `disable` have no common ground in either direction.
+/// `require` and `disable` have no common ground in either direction, and both sides
+/// say why: each counts the other as a peer that refused its policy.
 async fn never_connect(dialer: EncryptionPolicy, listener: EncryptionPolicy) {
     let f = fixture(9);
     let seeder = session(listener, None).await;
@@ -187,6 +188,13 @@ async fn never_connect(dialer: EncryptionPolicy, listener: EncryptionPolicy) {
     }
     assert_eq!(get.stats().have_pieces, 0);
     assert_eq!(get.stats().downloaded, 0);
+    let why = |policy| match policy {
+        Disable => "1 peer refused: they require encryption",
+        _ => "1 peer refused: they do not encrypt",
+    };
+    let refused = |h: &TorrentHandle| h.stats().encryption_refusals.to_string();
+    assert_eq!(refused(&get), why(dialer), "the dialler's count");
+    assert_eq!(refused(&seed), why(listener), "the listener's count");
     leecher.shutdown().await;
     seeder.shutdown().await;
 }
@@ -454,6 +462,45 @@ async fn malformed_handshakes_are_dropped() {
     let get = add(&leecher, &f.meta, &dl, vec![addr]).await;
     wait_complete(&get, Duration::from_secs(30)).await;
     assert!(same_bytes(&f.src, &dl.join("payload.bin")));
+    leecher.shutdown().await;
+    seeder.shutdown().await;
+}
+
+/// A magnet fetch whose only peer requires encryption, under `disable`, says so in
+/// its status instead of only "no connection". On the memory network, paused time.
+#[tokio::test(start_paused = true)]
+async fn a_magnet_fetch_reports_a_peer_that_requires_encryption() {
+    let f = fixture(10);
+    let net = shoal_engine::MemoryNetwork::new();
+    let on = |ip: &str, encryption| SessionConfig {
+        listen_addr: format!("{ip}:6881").parse().unwrap(),
+        use_trackers: false,
+        encryption,
+        ..SessionConfig::default()
+    };
+    let seeder = session_in(&net, on("10.0.30.1", Require)).await;
+    add(&seeder, &f.meta, &f.dir.path().join("seed"), vec![]).await;
+    let leecher = session_in(&net, on("10.0.30.2", Disable)).await;
+    let (status, watch) = tokio::sync::watch::channel(shoal_engine::FetchStatus::default());
+    let fetched = leecher
+        .fetch_metadata_with_status(
+            &f.meta.magnet(),
+            vec![seeder.local_addr()],
+            Duration::from_secs(10),
+            status,
+        )
+        .await;
+    assert!(matches!(
+        fetched,
+        Err(shoal_engine::MetadataError::TimedOut(_))
+    ));
+    let last = watch.borrow().clone();
+    assert_eq!(last.refused.require_encryption, 1);
+    assert!(
+        last.to_string()
+            .ends_with("(1 peer refused: they require encryption)"),
+        "{last}"
+    );
     leecher.shutdown().await;
     seeder.shutdown().await;
 }

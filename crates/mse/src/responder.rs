@@ -66,6 +66,8 @@ pub struct Responder {
     input: Vec<u8>,
     output: Vec<u8>,
     state: State,
+    /// The torrent the initiator asked for, once `HASH('req2', SKEY)` matched.
+    requested: Option<[u8; 20]>,
 }
 
 impl Responder {
@@ -99,6 +101,7 @@ impl Responder {
             input: Vec::new(),
             output: Vec::new(),
             state: State::AwaitYa,
+            requested: None,
         })
     }
 
@@ -136,6 +139,13 @@ impl Responder {
     /// the outcome's cipher.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         (!self.output.is_empty()).then(|| mem::take(&mut self.output))
+    }
+
+    /// The info-hash the initiator asked for, once known: also after a later failure
+    /// (such as [`MseError::NoCommonMethod`]), so the caller can tell which torrent a
+    /// refused peer wanted.
+    pub fn info_hash(&self) -> Option<[u8; 20]> {
+        self.requested
     }
 
     /// Whether the handshake has completed successfully.
@@ -195,6 +205,7 @@ impl Responder {
                         .find(|(h, _)| *h == req2)
                         .map(|(_, k)| *k)
                         .ok_or(MseError::UnknownInfoHash)?;
+                    self.requested = Some(info_hash);
                     let streams = Rc4Streams::new(Role::Responder, &secret, &info_hash);
                     Step::Next(State::AwaitProvide(Session { info_hash, streams }))
                 }

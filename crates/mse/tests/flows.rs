@@ -86,6 +86,8 @@ fn every_policy_pair() {
                         "{pa} -> {pb}"
                     );
                     assert!(err.is_peer_misbehaviour());
+                    // The refused peer's torrent is still known to the responder.
+                    assert_eq!(b.info_hash(), Some(HASH), "{pa} -> {pb}");
                     // The initiator just never hears back.
                     assert!(matches!(res.initiator, Ok(None)));
                 }

@@ -342,7 +342,11 @@ pub async fn info(args: IdArgs) -> anyhow::Result<ExitCode> {
         human_bytes(s.uploaded),
         s.ratio
     );
-    println!("peers:      {}", s.peers);
+    if s.refused_peers.is_empty() {
+        println!("peers:      {}", s.peers);
+    } else {
+        println!("peers:      {} ({})", s.peers, s.refused_peers);
+    }
     println!("directory:  {}", d.download_dir);
     println!(
         "limits:     down {}  up {}",

@@ -88,6 +88,10 @@ pub struct TorrentSummary {
     pub downloaded: u64,
     /// Peers connected.
     pub peers: usize,
+    /// Peers whose handshakes failed on the encryption policy, by reason (shown as
+    /// "3 peers refused: they require encryption").
+    #[serde(default)]
+    pub refused_peers: shoal_engine::EncryptionRefusals,
     /// Seconds to completion at the current rate (`None`: complete or stalled).
     pub eta_secs: Option<u64>,
     /// Uploaded over downloaded (over the size when nothing was downloaded).

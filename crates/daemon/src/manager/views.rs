@@ -48,6 +48,7 @@ impl Manager {
             uploaded: 0,
             downloaded: 0,
             peers: 0,
+            refused_peers: Default::default(),
             eta_secs: None,
             ratio: 0.0,
             error: None,
@@ -95,6 +96,7 @@ impl Manager {
                 s.uploaded = st.uploaded;
                 s.downloaded = st.downloaded;
                 s.peers = st.peers;
+                s.refused_peers = st.encryption_refusals;
                 s.eta_secs = st.eta_secs;
                 s.ratio = ratio(st.uploaded, st.downloaded, st.total_length);
                 s.error = st.error.or(st.fault);

@@ -42,6 +42,7 @@ async fn connect(t: Arc<Torrent>, addr: SocketAddr, _slot: ConnectionSlot) {
     let now = crate::clock::now();
     match result {
         Ok(conn) => {
+            t.swarm().refusing.connected(addr.ip());
             let outcome = crate::peer::run(t.clone(), conn, addr, true).await;
             let mut st = t.swarm();
             // Still complete: the seed is left alone for a while. A re-check or a new
@@ -55,7 +56,12 @@ async fn connect(t: Arc<Torrent>, addr: SocketAddr, _slot: ConnectionSlot) {
         }
         Err(e) => {
             e.log(addr, "connection attempt failed");
-            t.swarm().book.release(addr, true, now);
+            let mut st = t.swarm();
+            if let Some(why) = e.refusal() {
+                st.refusing.refused(addr.ip(), why);
+            }
+            st.book.release(addr, true, now);
+            drop(st);
         }
     }
     t.send_control(ControlEvent::PeerGone);

@@ -23,6 +23,7 @@ pub use status::FetchStatus;
 
 use crate::context::TorrentContext;
 use crate::peer::{self, Delivery, Ended, FetchLink, FetchNews, Handover, MAX_METADATA};
+use crate::refusals::RefusingPeers;
 use dials::DialPlan;
 use parking_lot::Mutex;
 use shoal_announce::{Announcer, AnnouncerConfig, TransferStats};
@@ -86,6 +87,7 @@ pub(crate) async fn fetch(
     let mut deliveries: Vec<Delivery> = Vec::new();
     let mut live = 0usize;
     let connected = Arc::new(AtomicUsize::new(0));
+    let refusing = Arc::new(Mutex::new(RefusingPeers::default()));
     let mut next_key = 1u64;
     let result = loop {
         while live < MAX_CONNECTIONS {
@@ -102,6 +104,7 @@ pub(crate) async fn fetch(
                 news: news_rx.clone(),
                 ticket,
                 connected: connected.clone(),
+                refusing: refusing.clone(),
             };
             next_key += 1;
             live += 1;
@@ -121,6 +124,7 @@ pub(crate) async fn fetch(
                 connected: now_connected,
                 serving: fetch.peer_count(),
                 pieces: fetch.metadata_size().map(|_| fetch.progress()),
+                refused: refusing.lock().counts(),
             }
         };
         status.send_if_modified(|s| {

@@ -1,6 +1,7 @@
 //! What a metadata fetch is doing, as a snapshot a front end can show while the user
 //! waits ("connected to 2 peers, none serves the metadata yet").
 
+use crate::EncryptionRefusals;
 use std::fmt;
 
 /// A snapshot of a metadata fetch, published while it runs.
@@ -18,10 +19,22 @@ pub struct FetchStatus {
     pub serving: usize,
     /// Metadata pieces received and the number of pieces, once a size is known.
     pub pieces: Option<(u32, u32)>,
+    /// Peers whose handshakes failed on the encryption policy.
+    pub refused: EncryptionRefusals,
 }
 
 impl fmt::Display for FetchStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_progress(f)?;
+        if !self.refused.is_empty() {
+            write!(f, " ({})", self.refused)?;
+        }
+        Ok(())
+    }
+}
+
+impl FetchStatus {
+    fn fmt_progress(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             FetchStatus { known: 0, .. } => {
                 f.write_str("waiting for peers (from trackers, the DHT and the LAN)")
@@ -80,6 +93,16 @@ mod tests {
         assert_eq!(
             s.to_string(),
             "1 of 3 metadata pieces received, from 1 peer(s)"
+        );
+        let mut s = FetchStatus {
+            known: 2,
+            ..FetchStatus::default()
+        };
+        s.refused.require_encryption = 2;
+        assert_eq!(
+            s.to_string(),
+            "no connection to any of 2 known peer(s); trying again \
+             (2 peers refused: they require encryption)"
         );
     }
 }

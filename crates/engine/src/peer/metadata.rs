@@ -10,6 +10,7 @@ use super::logic::Exit;
 use super::outbox::Outbox;
 use super::{Opened, PeerSide};
 use crate::context::TorrentContext;
+use crate::refusals::RefusingPeers;
 use crate::torrent::Torrent;
 use crate::transport::{self, PeerStream};
 use bytes::BytesMut;
@@ -132,6 +133,8 @@ pub(crate) struct FetchLink {
     pub ticket: Ticket,
     /// The fetch's count of connections past the handshake.
     pub connected: Arc<AtomicUsize>,
+    /// The fetch's peers that refused our encryption policy.
+    pub refusing: Arc<Mutex<RefusingPeers>>,
 }
 
 /// Counts a connection in [`FetchLink::connected`] while it lives.
@@ -168,9 +171,13 @@ pub(crate) async fn fetch_from(
         Ok(conn) => conn,
         Err(e) => {
             tracing::debug!(%addr, error = %e, "metadata connection failed");
+            if let Some(why) = e.refusal() {
+                link.refusing.lock().refused(addr.ip(), why);
+            }
             return Ended::Lost;
         }
     };
+    link.refusing.lock().connected(addr.ip());
     let _counted = Counted::new(link.connected.clone());
     if !conn.theirs.supports_extensions() {
         link.fetch.lock().peer_gone(link.key);
@@ -201,6 +208,7 @@ pub(crate) async fn fetch_from(
         news,
         ticket,
         connected: _,
+        refusing: _,
     } = link;
     let mut role = MetadataRole {
         conn: wire,

@@ -67,6 +67,15 @@ async fn incoming(
         Ok(conn) => conn,
         Err(e) => {
             e.log(addr, "incoming handshake failed");
+            if let transport::HandshakeError::PolicyMismatch {
+                refusal,
+                info_hash: Some(ih),
+            } = e
+            {
+                if let Some(torrent) = listener.registry.get(&ih) {
+                    torrent.swarm().refusing.refused(addr.ip(), refusal);
+                }
+            }
             return;
         }
     };
@@ -74,6 +83,7 @@ async fn incoming(
         tracing::debug!(%addr, "incoming connection for an unknown torrent");
         return;
     };
+    torrent.swarm().refusing.connected(addr.ip());
     drop(listener);
     if torrent.is_shutting_down() || torrent.is_paused() || !torrent.may_admit(addr) {
         return;

@@ -107,6 +107,7 @@ impl Torrent {
                 key_ips: HashMap::new(),
                 seeds_seen: HashSet::new(),
                 wishes,
+                refusing: Default::default(),
             }),
             verifier: Arc::new(PieceVerifier::new(&meta)),
             disk_events,

@@ -35,6 +35,8 @@ pub struct TorrentStats {
     pub peers: usize,
     /// Distinct peers (by peer id) seen holding the whole torrent since it was added.
     pub complete_peers: usize,
+    /// Peers that refused our encryption policy (or whose policy we refused).
+    pub encryption_refusals: crate::EncryptionRefusals,
     /// Every wanted piece is verified.
     pub complete: bool,
     /// Why the torrent stopped, if an error stopped it.
@@ -160,7 +162,7 @@ impl TorrentHandle {
     /// A snapshot of the torrent's progress and rates.
     pub fn stats(&self) -> TorrentStats {
         let t = &self.torrent;
-        let (have, peers, down_rate, up_rate, complete_peers, left, sequential) = {
+        let (have, peers, down_rate, up_rate, complete_peers, left, sequential, refusals) = {
             let st = t.swarm();
             let down = st
                 .peers
@@ -180,6 +182,7 @@ impl TorrentHandle {
                 st.seeds_seen.len(),
                 st.picker.left_bytes(),
                 st.wishes.sequential,
+                st.refusing.counts(),
             )
         };
         let status = t.status.borrow().clone();
@@ -197,6 +200,7 @@ impl TorrentHandle {
             upload_rate: up_rate,
             peers,
             complete_peers,
+            encryption_refusals: refusals,
             complete: status.complete,
             error: status.error.as_ref().map(|e| e.to_string()),
             fault: status.fault.as_ref().map(|e| {

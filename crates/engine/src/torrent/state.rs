@@ -126,6 +126,8 @@ pub(crate) struct SwarmState {
     pub(crate) seeds_seen: HashSet<[u8; 20]>,
     /// What decides the picker's wanted set and priority list (see `priority.rs`).
     pub(crate) wishes: super::priority::Wishes,
+    /// Peers whose handshakes failed on the encryption policy.
+    pub(crate) refusing: crate::refusals::RefusingPeers,
 }
 
 /// Most distinct complete peers remembered for statistics.

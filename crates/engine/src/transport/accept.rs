@@ -4,10 +4,10 @@
 
 use super::handshake_read::read_handshake;
 use super::mse;
-use super::{Cipher, Connected, HandshakeError};
+use super::{Cipher, Connected, EncryptionRefusal, HandshakeError};
 use crate::context::TorrentContext;
 use crate::net::{self as peer_stream, BoxStream};
-use shoal_mse::{is_plaintext_handshake, Responder};
+use shoal_mse::{is_plaintext_handshake, MseError, Responder, CRYPTO_RC4};
 
 /// Reads the peer's handshake (through MSE when it starts with one) within the
 /// session's `handshake_timeout`. Our own handshake is left to the caller, which first
@@ -42,10 +42,14 @@ async fn exchange(
         first.extend_from_slice(fresh);
     };
     if plain {
-        if !policy.accepts_plaintext_handshake() {
-            return Err(HandshakeError::PlaintextRefused);
-        }
         let (theirs, leftover) = read_handshake(&*stream, None, first).await?;
+        if !policy.accepts_plaintext_handshake() {
+            // Read to the end first, so the refusal is counted for its torrent.
+            return Err(HandshakeError::PolicyMismatch {
+                refusal: EncryptionRefusal::TheyRefuseEncryption,
+                info_hash: Some(theirs.info_hash),
+            });
+        }
         return Ok(Connected {
             stream,
             theirs,
@@ -54,7 +58,23 @@ async fn exchange(
         });
     }
     let mut responder = Responder::new(known_info_hashes(), policy, &mut rand::thread_rng())?;
-    let est = mse::run(&*stream, &mut responder, &first).await?;
+    let est = match mse::run(&*stream, &mut responder, &first).await {
+        Ok(est) => est,
+        Err(HandshakeError::Mse(MseError::NoCommonMethod { provided, .. })) => {
+            // They offered only what we do not allow: plaintext under `require`,
+            // RC4 under `disable`.
+            let refusal = if provided & CRYPTO_RC4 == 0 {
+                EncryptionRefusal::TheyRefuseEncryption
+            } else {
+                EncryptionRefusal::TheyRequireEncryption
+            };
+            return Err(HandshakeError::PolicyMismatch {
+                refusal,
+                info_hash: responder.info_hash(),
+            });
+        }
+        Err(e) => return Err(e),
+    };
     let mut cipher = est.cipher.map(Cipher::from_streams);
     let decrypt = cipher.as_mut().map(|c| &mut c.decrypt);
     let (theirs, leftover) = read_handshake(&*stream, decrypt, est.initial_payload).await?;

@@ -7,11 +7,12 @@
 
 use super::handshake_read::read_handshake;
 use super::mse;
-use super::{Cipher, Connected, HandshakeError};
+use super::{Cipher, Connected, EncryptionRefusal, HandshakeError};
 use crate::context::TorrentContext;
 use crate::handshake;
 use crate::net as peer_stream;
 use shoal_mse::{EncryptionPolicy, Initiator};
+use std::io::ErrorKind;
 use std::net::SocketAddr;
 
 /// Connects to `addr` for `info_hash` as the session's encryption policy says and
@@ -24,7 +25,8 @@ pub(crate) async fn dial(
     let policy = ctx.config().encryption;
     let prefer = policy == EncryptionPolicy::Prefer;
     if !policy.initiates_mse() || (prefer && ctx.needs_plaintext(addr)) {
-        return attempt(ctx, addr, info_hash, None).await;
+        let plain = attempt(ctx, addr, info_hash, None).await;
+        return plain.map_err(|e| as_refusal(policy, info_hash, e));
     }
     match attempt(ctx, addr, info_hash, Some(policy)).await {
         Err(e) if prefer && e.plaintext_may_help() => {
@@ -33,7 +35,37 @@ pub(crate) async fn dial(
             ctx.remember_plaintext(addr);
             Ok(connected)
         }
-        other => other,
+        other => other.map_err(|e| as_refusal(policy, info_hash, e)),
+    }
+}
+
+/// A peer that hangs up before answering a handshake that our policy allows in one
+/// form only (plaintext under `disable`, MSE under `require`) refuses that form, as
+/// far as we can tell (see `crate::refusals`). Under `prefer` nothing is refused.
+fn as_refusal(policy: EncryptionPolicy, info_hash: [u8; 20], e: HandshakeError) -> HandshakeError {
+    let refusal = match policy {
+        EncryptionPolicy::Disable => EncryptionRefusal::TheyRequireEncryption,
+        EncryptionPolicy::Require => EncryptionRefusal::TheyRefuseEncryption,
+        _ => return e,
+    };
+    let hung_up = match &e {
+        HandshakeError::Closed => true,
+        HandshakeError::Io(io) => matches!(
+            io.kind(),
+            ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted
+                | ErrorKind::BrokenPipe
+                | ErrorKind::UnexpectedEof
+        ),
+        _ => false,
+    };
+    if hung_up {
+        HandshakeError::PolicyMismatch {
+            refusal,
+            info_hash: Some(info_hash),
+        }
+    } else {
+        e
     }
 }
 

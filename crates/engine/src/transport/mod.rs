@@ -21,6 +21,7 @@ pub(crate) use crate::net::{readable, writable, BoxStream, PeerStream};
 pub(crate) use accept::accept;
 pub(crate) use dial::dial;
 
+pub(crate) use crate::refusals::EncryptionRefusal;
 use shoal_mse::{MseError, Rc4Stream, Rc4Streams};
 use shoal_wire::Handshake;
 use std::io;
@@ -96,8 +97,13 @@ pub(crate) enum HandshakeError {
     BadHandshake(#[from] shoal_wire::HandshakeError),
     #[error("peer answered with another info-hash")]
     WrongInfoHash,
-    #[error("unencrypted handshake refused (encryption is required)")]
-    PlaintextRefused,
+    /// The peer's encryption policy and ours have nothing in common. `info_hash` is
+    /// the torrent it was for, when the handshake got far enough to name it.
+    #[error("{refusal}")]
+    PolicyMismatch {
+        refusal: EncryptionRefusal,
+        info_hash: Option<[u8; 20]>,
+    },
 }
 
 impl HandshakeError {
@@ -115,6 +121,14 @@ impl HandshakeError {
             ),
             HandshakeError::BadHandshake(_) | HandshakeError::WrongInfoHash => true,
             _ => false,
+        }
+    }
+
+    /// How the handshake failed on the encryption policy, if it did.
+    pub(crate) fn refusal(&self) -> Option<EncryptionRefusal> {
+        match self {
+            HandshakeError::PolicyMismatch { refusal, .. } => Some(*refusal),
+            _ => None,
         }
     }
 
@@ -150,7 +164,16 @@ mod tests {
         assert!(HandshakeError::Mse(MseError::BadVc).is_peer_misbehaviour());
         assert!(HandshakeError::WrongInfoHash.is_peer_misbehaviour());
         assert!(!HandshakeError::Mse(MseError::UnknownInfoHash).is_peer_misbehaviour());
-        assert!(!HandshakeError::PlaintextRefused.is_peer_misbehaviour());
+        let mismatch = HandshakeError::PolicyMismatch {
+            refusal: EncryptionRefusal::TheyRefuseEncryption,
+            info_hash: None,
+        };
+        assert!(!mismatch.is_peer_misbehaviour());
+        assert!(!mismatch.plaintext_may_help());
+        assert_eq!(
+            mismatch.refusal(),
+            Some(EncryptionRefusal::TheyRefuseEncryption)
+        );
         assert!(!HandshakeError::Closed.is_peer_misbehaviour());
         assert!(HandshakeError::Closed.plaintext_may_help());
         assert!(HandshakeError::TimedOut.plaintext_may_help());
