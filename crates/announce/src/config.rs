@@ -1,6 +1,18 @@
 //! Configuration of an [`Announcer`](crate::Announcer) and the transfer counters it reports.
 
+use std::net::IpAddr;
 use std::time::Duration;
+
+/// Where announces leave from: every HTTP and UDP tracker request uses it.
+/// Fields are public: two independent settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceBinding {
+    /// The local address requests come from (`None`: the kernel picks per route). A
+    /// tracker of the other address family cannot be reached from it.
+    pub ip: Option<IpAddr>,
+    /// The network device requests are bound to (Linux's `SO_BINDTODEVICE`).
+    pub interface: Option<String>,
+}
 
 /// Byte counters sent with every announce; the engine keeps them current through a
 /// `tokio::sync::watch` channel.
@@ -49,6 +61,8 @@ pub struct AnnouncerConfig {
     pub udp_retransmit_base: Duration,
     /// UDP retransmissions before a tracker counts as failed (default 2: 5 + 10 + 20 s).
     pub udp_max_retries: u32,
+    /// Where requests leave from (default: anywhere).
+    pub source: SourceBinding,
 }
 
 impl AnnouncerConfig {
@@ -68,6 +82,7 @@ impl AnnouncerConfig {
             retry_max: Duration::from_secs(30 * 60),
             udp_retransmit_base: Duration::from_secs(5),
             udp_max_retries: 2,
+            source: SourceBinding::default(),
         }
     }
 }

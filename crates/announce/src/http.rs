@@ -17,7 +17,14 @@ pub(crate) struct HttpTransport {
 
 impl HttpTransport {
     pub(crate) fn new(cfg: &AnnouncerConfig) -> Self {
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(ip) = cfg.source.ip {
+            builder = builder.local_address(ip);
+        }
+        if let Some(device) = &cfg.source.interface {
+            builder = builder.interface(device);
+        }
+        let client = builder
             .user_agent(cfg.user_agent.clone())
             .timeout(cfg.request_timeout)
             .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))

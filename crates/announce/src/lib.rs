@@ -24,7 +24,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-pub use config::{AnnouncerConfig, TransferStats};
+pub use config::{AnnouncerConfig, SourceBinding, TransferStats};
 pub use error::AnnounceError;
 pub use http::MAX_REPLY;
 pub use status::TrackerStatus;
@@ -53,7 +53,11 @@ impl Announcer {
     ) -> Announcer {
         let transports = Transports {
             http: http::HttpTransport::new(&cfg),
-            udp: udp::UdpHandle::spawn(cfg.udp_retransmit_base, cfg.udp_max_retries),
+            udp: udp::UdpHandle::spawn(
+                cfg.udp_retransmit_base,
+                cfg.udp_max_retries,
+                cfg.source.clone(),
+            ),
             resolve_timeout: cfg.request_timeout,
         };
         let status = Arc::new(Mutex::new(Vec::new()));

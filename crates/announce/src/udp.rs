@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use shoal_tracker::udp::{UdpConfig, UdpEvent, UdpTracker};
@@ -13,7 +13,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use crate::AnnounceError;
+use crate::{AnnounceError, SourceBinding};
 
 type Reply = oneshot::Sender<Result<AnnounceResponse, AnnounceError>>;
 
@@ -31,10 +31,15 @@ pub(crate) struct UdpHandle {
 
 impl UdpHandle {
     /// Spawns the UDP task on the current runtime. Sockets are bound on first use.
-    pub(crate) fn spawn(retransmit_base: Duration, max_retries: u32) -> Self {
+    pub(crate) fn spawn(
+        retransmit_base: Duration,
+        max_retries: u32,
+        source: SourceBinding,
+    ) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let task = UdpTask {
             rx,
+            source,
             v4: None,
             v6: None,
             trackers: HashMap::new(),
@@ -67,6 +72,8 @@ struct Entry {
 
 struct UdpTask {
     rx: mpsc::UnboundedReceiver<Job>,
+    /// Where the sockets are bound.
+    source: SourceBinding,
     v4: Option<UdpSocket>,
     v6: Option<UdpSocket>,
     trackers: HashMap<SocketAddr, Entry>,
@@ -82,12 +89,32 @@ async fn recv_opt(sock: &Option<UdpSocket>, buf: &mut [u8]) -> io::Result<(usize
     }
 }
 
-async fn bind(ipv6: bool) -> io::Result<UdpSocket> {
-    if ipv6 {
-        UdpSocket::bind((Ipv6Addr::UNSPECIFIED, 0)).await
-    } else {
-        UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).await
+/// The socket of one family, bound to the source address and device. With a bound
+/// address of the other family there is none: such trackers are out of reach.
+async fn bind(ipv6: bool, source: &SourceBinding) -> io::Result<UdpSocket> {
+    let ip = match source.ip {
+        Some(ip) if ip.is_ipv6() != ipv6 => {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrNotAvailable,
+                OtherFamily { bound: ip },
+            ))
+        }
+        Some(ip) => ip,
+        None if ipv6 => Ipv6Addr::UNSPECIFIED.into(),
+        None => Ipv4Addr::UNSPECIFIED.into(),
+    };
+    let socket = UdpSocket::bind((ip, 0)).await?;
+    if let Some(device) = &source.interface {
+        socket.bind_device(Some(device.as_bytes()))?;
     }
+    Ok(socket)
+}
+
+/// A tracker of the other address family than the bound address.
+#[derive(Debug, thiserror::Error)]
+#[error("bound to {bound}: cannot reach a tracker of the other address family")]
+struct OtherFamily {
+    bound: IpAddr,
 }
 
 impl UdpTask {
@@ -123,7 +150,7 @@ impl UdpTask {
         let ipv6 = job.addr.is_ipv6();
         let slot = if ipv6 { &mut self.v6 } else { &mut self.v4 };
         if slot.is_none() {
-            match bind(ipv6).await {
+            match bind(ipv6, &self.source).await {
                 Ok(s) => *slot = Some(s),
                 Err(e) => {
                     let _ = job.reply.send(Err(e.into()));

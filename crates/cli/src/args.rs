@@ -83,9 +83,14 @@ pub struct NetArgs {
     /// Port to accept peers on (0 picks a free port).
     #[arg(long, default_value_t = 6881)]
     pub port: u16,
-    /// Address to listen on.
+    /// Address to listen on. Unless it is 0.0.0.0, every connection and request
+    /// (peers, trackers, DHT, LAN discovery) leaves from it too.
     #[arg(long, default_value = "0.0.0.0")]
     pub bind: IpAddr,
+    /// Network interface to bind every socket to (e.g. a VPN's `wg0`): nothing
+    /// leaves through another interface, even if the routes change. Linux only.
+    #[arg(long, value_name = "NAME")]
+    pub interface: Option<String>,
     /// A peer to connect to (HOST:PORT); repeat for more.
     #[arg(long = "peer", value_name = "HOST:PORT")]
     pub peers: Vec<String>,

@@ -20,8 +20,11 @@ pub const DEFAULT_API_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LO
 pub struct ConfigLayer {
     /// Port to accept peers on (0 = any free port).
     pub listen_port: Option<u16>,
-    /// Address to accept peers on.
+    /// Address to accept peers on (and that every socket leaves from, unless it is
+    /// the unspecified address).
     pub listen_bind: Option<IpAddr>,
+    /// Network device every socket is bound to.
+    pub interface: Option<String>,
     /// Address of the HTTP API and web UI (port 0 = any free port).
     pub api_addr: Option<SocketAddr>,
     /// Default directory for new downloads.
@@ -68,6 +71,8 @@ pub struct DaemonConfig {
     pub listen_port: u16,
     /// Default `0.0.0.0`: peers anywhere may connect.
     pub listen_bind: IpAddr,
+    /// Default none: sockets use whichever interface the routes pick.
+    pub interface: Option<String>,
     /// Default [`DEFAULT_API_ADDR`] (loopback only: the API controls the machine's disk).
     pub api_addr: SocketAddr,
     /// Default `STATE_DIR/downloads`.
@@ -163,6 +168,7 @@ impl ConfigLayer {
         pick!(
             listen_port,
             listen_bind,
+            interface,
             api_addr,
             download_dir,
             upload_limit,
@@ -216,6 +222,7 @@ impl ConfigLayer {
             listen_bind: self
                 .listen_bind
                 .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            interface: self.interface.filter(|i| !i.is_empty()),
             api_addr: self.api_addr.unwrap_or(DEFAULT_API_ADDR),
             download_dir: self
                 .download_dir

@@ -30,6 +30,9 @@ pub struct DhtNetConfig {
     /// Address of the UDP socket; its family is the family of the whole node (run two
     /// nodes for IPv4 and IPv6, as BEP 32 suggests).
     pub bind: SocketAddr,
+    /// The network device the socket is bound to (Linux's `SO_BINDTODEVICE`): no
+    /// datagram leaves through another interface. `None`: any.
+    pub interface: Option<String>,
     /// `"HOST:PORT"` entries, resolved at spawn with `tokio::net::lookup_host`; entries
     /// that do not resolve (or only to the other family) are logged and skipped.
     pub bootstrap: Vec<String>,
@@ -47,6 +50,7 @@ impl DhtNetConfig {
     pub fn new(bind: SocketAddr) -> DhtNetConfig {
         DhtNetConfig {
             bind,
+            interface: None,
             bootstrap: Vec::new(),
             state_file: None,
             dht: DhtConfig::default(),

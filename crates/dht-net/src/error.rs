@@ -18,6 +18,15 @@ pub enum DhtNetError {
         #[source]
         source: io::Error,
     },
+    /// The socket could not be bound to the network device asked for.
+    #[error("cannot bind the DHT socket to device {device}: {source}")]
+    Device {
+        /// The device asked for.
+        device: String,
+        /// Why binding failed.
+        #[source]
+        source: io::Error,
+    },
     /// The bound socket cannot report its address.
     #[error("cannot read the DHT socket's local address: {0}")]
     LocalAddr(#[source] io::Error),

@@ -40,6 +40,14 @@ impl DhtNode {
                 addr: cfg.bind,
                 source,
             })?;
+        if let Some(device) = &cfg.interface {
+            socket
+                .bind_device(Some(device.as_bytes()))
+                .map_err(|source| DhtNetError::Device {
+                    device: device.clone(),
+                    source,
+                })?;
+        }
         let local_addr = socket.local_addr().map_err(DhtNetError::LocalAddr)?;
         let v6 = local_addr.is_ipv6();
 

@@ -11,8 +11,15 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
     /// Where to accept peer connections. Port 0 picks a free port (see
-    /// [`crate::Session::local_addr`]).
+    /// [`crate::Session::local_addr`]). Unless its address is the unspecified one,
+    /// every other socket of the session leaves from it too: peer connections,
+    /// tracker requests, the DHT and LSD (a tracker or peer of the other address
+    /// family is then out of reach rather than reached from another address).
     pub listen_addr: SocketAddr,
+    /// The network device every socket of the session is bound to (Linux's
+    /// `SO_BINDTODEVICE`, like qBittorrent's "network interface"): nothing leaves
+    /// through another interface, even if the routes change. `None`: any.
+    pub interface: Option<String>,
     /// Our peer id; [`crate::generate_peer_id`] by default.
     pub peer_id: [u8; 20],
     /// Connections per torrent. 80 keeps enough sources busy without wasting sockets.
@@ -77,6 +84,7 @@ impl Default for SessionConfig {
     fn default() -> Self {
         SessionConfig {
             listen_addr: SocketAddr::from(([0, 0, 0, 0], 6881)),
+            interface: None,
             peer_id: crate::generate_peer_id(),
             max_peers_per_torrent: 80,
             upload_rate_limit: None,

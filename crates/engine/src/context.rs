@@ -8,6 +8,7 @@ use crate::config::SessionConfig;
 use crate::connection_count::ConnectionCount;
 use crate::discovery::Discovery;
 use crate::disk::DiskPool;
+use crate::net::SourceBinding;
 use crate::ratelimit::RateLimiter;
 use parking_lot::Mutex;
 use shoal_storage::FilePool;
@@ -25,6 +26,8 @@ const MAX_PLAINTEXT_PEERS: usize = 4096;
 pub(crate) struct TorrentContext {
     config: SessionConfig,
     local_addr: SocketAddr,
+    /// Where every socket of the session leaves from.
+    source: SourceBinding,
     upload_limiter: RateLimiter,
     download_limiter: RateLimiter,
     connections: ConnectionCount,
@@ -48,6 +51,7 @@ impl TorrentContext {
     ) -> Self {
         TorrentContext {
             local_addr,
+            source: SourceBinding::new(config.listen_addr.ip(), config.interface.clone()),
             upload_limiter: RateLimiter::new(config.upload_rate_limit),
             download_limiter: RateLimiter::new(config.download_rate_limit),
             connections: ConnectionCount::new(config.max_connections),
@@ -62,6 +66,11 @@ impl TorrentContext {
 
     pub(crate) fn config(&self) -> &SessionConfig {
         &self.config
+    }
+
+    /// Where the session's sockets leave from (bound address and device).
+    pub(crate) fn source(&self) -> &SourceBinding {
+        &self.source
     }
 
     /// Our BitTorrent listening port (told to trackers, the DHT and peers).

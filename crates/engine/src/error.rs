@@ -17,6 +17,14 @@ pub enum SessionError {
         /// Why binding failed.
         source: io::Error,
     },
+    /// The network device to bind to is unusable (absent, or not a device name).
+    #[error("cannot use network interface {name:?}: {source}")]
+    Interface {
+        /// The device asked for.
+        name: String,
+        /// Why it cannot be used.
+        source: io::Error,
+    },
     /// The disk worker threads could not be started.
     #[error("cannot start disk threads: {0}")]
     Threads(#[source] io::Error),

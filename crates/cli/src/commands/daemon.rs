@@ -18,7 +18,8 @@ use std::process::ExitCode;
 pub struct DaemonArgs {
     #[command(subcommand)]
     pub action: Option<DaemonAction>,
-    /// Config file (TOML) with any of: listen_port, listen_bind, api_addr, download_dir,
+    /// Config file (TOML) with any of: listen_port, listen_bind, interface, api_addr,
+    /// download_dir,
     /// upload_limit, download_limit, max_active_downloads, max_active_seeds,
     /// max_connections, max_peers_per_torrent, dht, dht_bootstrap, lsd, pex, encryption,
     /// trackers, allowed_hosts, cors_origins, seed_ratio, seed_time_secs. Flags override
@@ -32,9 +33,14 @@ pub struct DaemonArgs {
     /// Port to accept peers on (0 picks a free port). Default 6881.
     #[arg(long)]
     pub port: Option<u16>,
-    /// Address to accept peers on. Default 0.0.0.0.
+    /// Address to accept peers on; unless it is 0.0.0.0, every connection and
+    /// request leaves from it too. Default 0.0.0.0.
     #[arg(long)]
     pub bind: Option<IpAddr>,
+    /// Network interface to bind every peer, tracker and DHT socket to (nothing
+    /// leaves through another interface). Linux only. Default: any.
+    #[arg(long, value_name = "NAME")]
+    pub interface: Option<String>,
     /// Address of the API and web UI (port 0 picks a free port). Default 127.0.0.1:9091.
     #[arg(long, value_name = "ADDR")]
     pub api: Option<SocketAddr>,
@@ -113,6 +119,7 @@ impl DaemonArgs {
         ConfigLayer {
             listen_port: self.port,
             listen_bind: self.bind,
+            interface: self.interface.clone(),
             api_addr: self.api,
             download_dir: self.download_dir.as_deref().map(absolute),
             upload_limit: self.upload_limit,

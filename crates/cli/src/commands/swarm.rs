@@ -45,6 +45,7 @@ fn session_config(net: &NetArgs) -> anyhow::Result<SessionConfig> {
     };
     Ok(SessionConfig {
         listen_addr: SocketAddr::new(net.bind, net.port),
+        interface: net.interface.clone(),
         upload_rate_limit: net.upload_limit,
         use_trackers: !net.no_trackers,
         pex: !net.no_pex,

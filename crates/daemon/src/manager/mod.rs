@@ -135,6 +135,7 @@ impl Manager {
         });
         let session = Session::new(SessionConfig {
             listen_addr: SocketAddr::new(config.listen_bind, config.listen_port),
+            interface: config.interface.clone(),
             max_peers_per_torrent: config.max_peers_per_torrent,
             upload_rate_limit: config.upload_limit,
             download_rate_limit: config.download_limit,

@@ -75,6 +75,7 @@ fn start_announcer(
     announce_cfg.user_agent = crate::CLIENT_NAME.to_string();
     announce_cfg.min_interval_floor = cfg.min_announce_interval;
     announce_cfg.retry_base = cfg.min_announce_interval.min(Duration::from_secs(30));
+    announce_cfg.source = t.ctx().source().for_announces();
     let announcer = Announcer::spawn(announce_cfg, stats_rx, peers_tx);
     Some((announcer, stats_tx))
 }

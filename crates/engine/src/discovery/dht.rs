@@ -24,10 +24,12 @@ const BOOTSTRAP_WAIT: Duration = Duration::from_secs(15);
 /// (peers learn it from the PORT message either way).
 pub(super) async fn start(
     listen: SocketAddr,
+    source: &crate::net::SourceBinding,
     settings: &DhtSettings,
 ) -> Result<DhtNode, crate::SessionError> {
     let config = |bind| DhtNetConfig {
         bind,
+        interface: source.device().map(str::to_owned),
         bootstrap: settings.bootstrap.clone(),
         state_file: settings.state_file.clone(),
         dht: shoal_dht::DhtConfig {

@@ -55,6 +55,7 @@ impl LsdService {
     /// the session runs without it.
     pub(super) fn start(
         listen: SocketAddr,
+        source: &crate::net::SourceBinding,
         sinks: Arc<Mutex<Sinks>>,
         tasks: &TaskTracker,
     ) -> Option<LsdService> {
@@ -62,7 +63,7 @@ impl LsdService {
             tracing::info!("local service discovery is IPv4 only here; off");
             return None;
         }
-        let socket = match open_socket() {
+        let socket = match open_socket(source) {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(error = %e, "local service discovery off");
@@ -92,13 +93,24 @@ impl LsdService {
     }
 }
 
-fn open_socket() -> std::io::Result<UdpSocket> {
+/// The multicast socket: it receives the group's datagrams on every interface (or on
+/// the bound device only), and sends from the bound address when there is one.
+fn open_socket(source: &crate::net::SourceBinding) -> std::io::Result<UdpSocket> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
     socket.set_reuse_address(true)?;
     socket.set_reuse_port(true)?;
+    source.bind_device(&socket)?;
     socket.bind(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, LSD_PORT).into())?;
-    socket.join_multicast_v4(&LSD_GROUP_V4, &Ipv4Addr::UNSPECIFIED)?;
+    let interface = match source.ip() {
+        Some(std::net::IpAddr::V4(ip)) => ip,
+        _ => Ipv4Addr::UNSPECIFIED,
+    };
+    socket.join_multicast_v4(&LSD_GROUP_V4, &interface)?;
+    if !interface.is_unspecified() {
+        // Announces leave from the bound address's interface, with it as source.
+        socket.set_multicast_if_v4(&interface)?;
+    }
     socket.set_multicast_loop_v4(true)?;
     socket.set_multicast_ttl_v4(1)?;
     socket.set_nonblocking(true)?;

@@ -113,17 +113,18 @@ impl Discovery {
     /// the DHT binds the same IP and, when free, the same port number.
     pub(crate) async fn start(
         listen: SocketAddr,
+        source: &crate::net::SourceBinding,
         lsd: bool,
         dht: Option<&DhtSettings>,
         tasks: TaskTracker,
     ) -> Result<Discovery, crate::SessionError> {
         let sinks = Arc::new(Mutex::new(Sinks::default()));
         let lsd = match lsd {
-            true => lsd::LsdService::start(listen, sinks.clone(), &tasks),
+            true => lsd::LsdService::start(listen, source, sinks.clone(), &tasks),
             false => None,
         };
         let dht = match dht {
-            Some(settings) => Some(dht::start(listen, settings).await?),
+            Some(settings) => Some(dht::start(listen, source, settings).await?),
             None => None,
         };
         Ok(Discovery {

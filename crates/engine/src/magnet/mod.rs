@@ -195,6 +195,7 @@ fn start_announcer(
         ctx.listen_port(),
     );
     cfg.user_agent = crate::CLIENT_NAME.to_string();
+    cfg.source = ctx.source().for_announces();
     // `left` is unknown before we have the metadata; any non-zero value says "leecher".
     let (_stats_tx, stats_rx) = watch::channel(TransferStats {
         uploaded: 0,

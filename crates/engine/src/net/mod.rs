@@ -4,10 +4,12 @@
 //! connections on either. Nothing here knows BitTorrent; `transport` runs the
 //! handshakes on top, uTP will be one more `PeerStream`.
 
+mod bind;
 mod memory;
 mod network;
 mod peer_stream;
 
+pub(crate) use bind::{check_device, SourceBinding};
 pub use memory::{MemoryListener, MemoryNetwork, MemoryStream, PIPE_CAPACITY};
 pub use network::Network;
 pub(crate) use network::{connect, Listener};

@@ -2,11 +2,12 @@
 //! in-memory one (tests, simulation). The listener and `connect` here are the only
 //! places that tell them apart; above, a connection is a [`BoxStream`].
 
+use super::bind::SourceBinding;
 use super::memory::{MemoryListener, MemoryNetwork};
 use super::peer_stream::BoxStream;
 use std::io;
 use std::net::SocketAddr;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 /// Where peer connections go.
 #[derive(Debug, Clone, Default)]
@@ -26,9 +27,13 @@ pub(crate) enum Listener {
 }
 
 impl Listener {
-    pub(crate) async fn bind(network: &Network, addr: SocketAddr) -> io::Result<Listener> {
+    pub(crate) fn bind(
+        network: &Network,
+        addr: SocketAddr,
+        source: &SourceBinding,
+    ) -> io::Result<Listener> {
         match network {
-            Network::Tcp => Ok(Listener::Tcp(TcpListener::bind(addr).await?)),
+            Network::Tcp => Ok(Listener::Tcp(source.tcp_listener(addr)?)),
             Network::Memory(net) => Ok(Listener::Memory(net.listen(addr)?)),
         }
     }
@@ -56,16 +61,17 @@ impl Listener {
     }
 }
 
-/// Opens a connection to `addr`; `local` is our listening address (on the memory
-/// network the connection comes from its IP).
+/// Opens a connection to `addr` from `source`; `local` is our listening address (on
+/// the memory network the connection comes from its IP).
 pub(crate) async fn connect(
     network: &Network,
+    source: &SourceBinding,
     local: SocketAddr,
     addr: SocketAddr,
 ) -> io::Result<BoxStream> {
     match network {
         Network::Tcp => {
-            let stream = TcpStream::connect(addr).await?;
+            let stream = source.tcp_for(addr)?.connect(addr).await?;
             let _ = stream.set_nodelay(true);
             Ok(Box::new(stream))
         }

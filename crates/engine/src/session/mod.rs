@@ -63,8 +63,14 @@ impl Session {
         {
             return Err(SessionError::UdpOnMemoryNetwork);
         }
-        let socket = net::Listener::bind(&config.network, config.listen_addr)
-            .await
+        let source = net::SourceBinding::new(config.listen_addr.ip(), config.interface.clone());
+        if let Some(name) = source.device() {
+            net::check_device(name).map_err(|source| SessionError::Interface {
+                name: name.to_owned(),
+                source,
+            })?;
+        }
+        let socket = net::Listener::bind(&config.network, config.listen_addr, &source)
             .map_err(listen_error)?;
         let local_addr = socket.local_addr().map_err(listen_error)?;
         let tasks = TaskTracker::new();
@@ -72,8 +78,14 @@ impl Session {
             .disk_threads
             .unwrap_or(config.hash_threads.clamp(1, 8));
         let disk = DiskPool::new(disk_threads).map_err(SessionError::Threads)?;
-        let discovery =
-            Discovery::start(local_addr, config.lsd, config.dht.as_ref(), tasks.clone()).await?;
+        let discovery = Discovery::start(
+            local_addr,
+            &source,
+            config.lsd,
+            config.dht.as_ref(),
+            tasks.clone(),
+        )
+        .await?;
         let ctx = Arc::new(TorrentContext::new(
             config, local_addr, disk, discovery, tasks,
         ));

@@ -78,7 +78,7 @@ async fn attempt(
 ) -> Result<Connected, HandshakeError> {
     let timeout = ctx.config().connect_timeout;
     let network = &ctx.config().network;
-    let connecting = crate::net::connect(network, ctx.advertised_addr(), addr);
+    let connecting = crate::net::connect(network, ctx.source(), ctx.advertised_addr(), addr);
     let stream = match tokio::time::timeout(timeout, connecting).await {
         Err(_) => return Err(HandshakeError::ConnectTimeout),
         Ok(Err(e)) => return Err(HandshakeError::Connect(e)),
