@@ -262,7 +262,8 @@ mod tests {
     #[test]
     fn flags_override_file_and_defaults_fill_the_rest() {
         let file = ConfigLayer::from_toml(
-            "listen_port = 7000\nupload_limit = 1000\nlsd = false\nallowed_hosts = [\"box.lan\"]\n",
+            "listen_port = 7000\nupload_limit = 1000\nlsd = false\nallowed_hosts = [\"box.lan\"]\n\
+             interface = \"wg0\"\n",
             Path::new("c.toml"),
         )
         .unwrap();
@@ -278,6 +279,7 @@ mod tests {
         assert_eq!(cfg.allowed_hosts, vec!["box.lan".to_string()]);
         assert_eq!(cfg.download_dir, Path::new("/s/downloads"));
         assert_eq!(cfg.api_addr, DEFAULT_API_ADDR);
+        assert_eq!(cfg.interface.as_deref(), Some("wg0"));
     }
 
     #[test]

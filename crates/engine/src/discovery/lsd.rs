@@ -106,7 +106,15 @@ fn open_socket(source: &crate::net::SourceBinding) -> std::io::Result<UdpSocket>
         Some(std::net::IpAddr::V4(ip)) => ip,
         _ => Ipv4Addr::UNSPECIFIED,
     };
-    socket.join_multicast_v4(&LSD_GROUP_V4, &interface)?;
+    match source.device_index()? {
+        // Joined on the device itself: with no multicast route the kernel could not
+        // pick an interface for the unspecified one.
+        Some(index) => socket.join_multicast_v4_n(
+            &LSD_GROUP_V4,
+            &socket2::InterfaceIndexOrAddress::Index(index),
+        )?,
+        None => socket.join_multicast_v4(&LSD_GROUP_V4, &interface)?,
+    }
     if !interface.is_unspecified() {
         // Announces leave from the bound address's interface, with it as source.
         socket.set_multicast_if_v4(&interface)?;

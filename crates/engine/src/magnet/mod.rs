@@ -72,7 +72,6 @@ pub(crate) async fn fetch(
     let (complete_tx, mut complete_rx) = mpsc::unbounded_channel();
     let (ended_tx, mut ended_rx) = mpsc::unbounded_channel::<(SocketAddr, Ended)>();
     let (peer_tx, mut peer_rx) = mpsc::channel::<Vec<SocketAddr>>(16);
-    let _ = peer_tx.try_send(peers);
     let announcer = start_announcer(&ctx, magnet, peer_tx.clone());
     let (found_tx, mut found_rx) = mpsc::unbounded_channel();
     let interest = crate::discovery::Interest {
@@ -83,6 +82,12 @@ pub(crate) async fn fetch(
     let _discovery = ctx.discovery().subscribe(interest, found_tx);
     let deadline = tokio::time::Instant::now() + timeout;
     let mut plan = DialPlan::default();
+    // Known from the start, so the first status counts them.
+    for addr in peers {
+        if addr != ctx.advertised_addr() {
+            plan.add(addr);
+        }
+    }
     // The other ends of the live connections' tickets.
     let mut deliveries: Vec<Delivery> = Vec::new();
     let mut live = 0usize;

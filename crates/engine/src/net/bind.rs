@@ -67,6 +67,21 @@ impl SourceBinding {
         Ok(socket)
     }
 
+    /// The kernel's index of the device, if one is named.
+    pub(crate) fn device_index(&self) -> io::Result<Option<u32>> {
+        let Some(device) = &self.device else {
+            return Ok(None);
+        };
+        let path = std::path::Path::new("/sys/class/net")
+            .join(device)
+            .join("ifindex");
+        let text = std::fs::read_to_string(path)?;
+        text.trim()
+            .parse()
+            .map(Some)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    }
+
     /// The same binding for the announcer's HTTP and UDP sockets.
     pub(crate) fn for_announces(&self) -> shoal_announce::SourceBinding {
         shoal_announce::SourceBinding {
