@@ -270,6 +270,31 @@ mod tests {
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
+    /// A manager on loopback with no discovery and its state under `root/state`;
+    /// `extra` sets anything else.
+    async fn local_manager(
+        root: &std::path::Path,
+        download_dir: std::path::PathBuf,
+        extra: ConfigLayer,
+    ) -> Arc<Manager> {
+        let state_root = root.join("state");
+        let local = ConfigLayer {
+            listen_port: Some(0),
+            listen_bind: Some("127.0.0.1".parse().unwrap()),
+            api_addr: Some("127.0.0.1:0".parse().unwrap()),
+            download_dir: Some(download_dir),
+            dht: Some(false),
+            lsd: Some(false),
+            pex: Some(false),
+            trackers: Some(false),
+            ..ConfigLayer::default()
+        };
+        let config = extra.over(local).resolve(&state_root).unwrap();
+        Manager::start(config, StateDir::open(&state_root).unwrap(), None)
+            .await
+            .unwrap()
+    }
+
     /// Adds until the daemon accepts (a re-add is refused while a stale one ends; the
     /// engine may take its full 15 s stop timeout to drop a torrent stopped right
     /// after it was added).
@@ -304,23 +329,7 @@ mod tests {
             },
         )
         .unwrap();
-        let state_root = dir.path().join("state");
-        let config = ConfigLayer {
-            listen_port: Some(0),
-            listen_bind: Some("127.0.0.1".parse().unwrap()),
-            api_addr: Some("127.0.0.1:0".parse().unwrap()),
-            download_dir: Some(src.clone()),
-            dht: Some(false),
-            lsd: Some(false),
-            pex: Some(false),
-            trackers: Some(false),
-            ..ConfigLayer::default()
-        }
-        .resolve(&state_root)
-        .unwrap();
-        let m = Manager::start(config, StateDir::open(&state_root).unwrap(), None)
-            .await
-            .unwrap();
+        let m = local_manager(dir.path(), src.clone(), ConfigLayer::default()).await;
         let req = AddSpec::new(AddSource::TorrentFile(meta.to_bytes()));
         let ih = meta.info_hash.0;
         // Hold the start task just before its engine add, then remove the torrent.
@@ -369,24 +378,11 @@ mod tests {
             .unwrap();
             specs.push((meta.info_hash.0, meta.to_bytes()));
         }
-        let state_root = dir.path().join("state");
-        let config = ConfigLayer {
-            listen_port: Some(0),
-            listen_bind: Some("127.0.0.1".parse().unwrap()),
-            api_addr: Some("127.0.0.1:0".parse().unwrap()),
-            download_dir: Some(dir.path().join("downloads")),
-            dht: Some(false),
-            lsd: Some(false),
-            pex: Some(false),
-            trackers: Some(false),
+        let one_at_a_time = ConfigLayer {
             max_active_downloads: Some(1),
             ..ConfigLayer::default()
-        }
-        .resolve(&state_root)
-        .unwrap();
-        let m = Manager::start(config, StateDir::open(&state_root).unwrap(), None)
-            .await
-            .unwrap();
+        };
+        let m = local_manager(dir.path(), dir.path().join("downloads"), one_at_a_time).await;
         let [(first, first_bytes), (second, second_bytes)] = <[_; 2]>::try_from(specs).unwrap();
         m.engine_add_gate.arm();
         m.add(AddSpec::new(AddSource::TorrentFile(first_bytes)))
