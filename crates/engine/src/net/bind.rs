@@ -62,6 +62,14 @@ impl SourceBinding {
                     FamilyMismatch { bound: ip, peer },
                 ));
             }
+            // The port is picked at connect (by the 4-tuple, from connect's half of the
+            // range) rather than reserved for good at bind: bound dials then use no
+            // more ports than unbound ones and do not take ports others bind to.
+            let _ = nix::sys::socket::setsockopt(
+                &socket,
+                nix::sys::socket::sockopt::IpBindAddressNoPort,
+                &true,
+            );
             socket.bind(SocketAddr::new(ip, 0))?;
         }
         Ok(socket)
@@ -175,7 +183,11 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let to = listener.local_addr().unwrap();
         let bound = SourceBinding::new("127.0.0.3".parse().unwrap(), None);
-        let _stream = bound.tcp_for(to).unwrap().connect(to).await.unwrap();
+        let socket = bound.tcp_for(to).unwrap();
+        let deferred =
+            nix::sys::socket::getsockopt(&socket, nix::sys::socket::sockopt::IpBindAddressNoPort);
+        assert_eq!(deferred.ok(), Some(true), "the port is reserved at bind");
+        let _stream = socket.connect(to).await.unwrap();
         let (_s, from) = listener.accept().await.unwrap();
         assert_eq!(from.ip(), "127.0.0.3".parse::<IpAddr>().unwrap());
         let v6 = "[::1]:6881".parse().unwrap();
