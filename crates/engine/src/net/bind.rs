@@ -44,7 +44,7 @@ impl SourceBinding {
     pub(crate) fn tcp_listener(&self, addr: SocketAddr) -> io::Result<TcpListener> {
         let socket = new_tcp(addr)?;
         socket.set_reuseaddr(true)?;
-        self.apply_device(&socket)?;
+        self.bind_device(&socket)?;
         socket.bind(addr)?;
         socket.listen(LISTEN_BACKLOG)
     }
@@ -54,7 +54,7 @@ impl SourceBinding {
     /// reached from it: an error, not a connection from another address.
     pub(crate) fn tcp_for(&self, peer: SocketAddr) -> io::Result<TcpSocket> {
         let socket = new_tcp(peer)?;
-        self.apply_device(&socket)?;
+        self.bind_device(&socket)?;
         if let Some(ip) = self.ip {
             if ip.is_ipv4() != peer.is_ipv4() {
                 return Err(io::Error::new(
@@ -99,16 +99,9 @@ impl SourceBinding {
     }
 
     /// Binds `socket` to the device, if one is named.
-    pub(crate) fn bind_device(&self, socket: &socket2::Socket) -> io::Result<()> {
+    pub(crate) fn bind_device(&self, socket: &impl std::os::fd::AsFd) -> io::Result<()> {
         match &self.device {
-            Some(device) => socket.bind_device(Some(device.as_bytes())),
-            None => Ok(()),
-        }
-    }
-
-    fn apply_device(&self, socket: &TcpSocket) -> io::Result<()> {
-        match &self.device {
-            Some(device) => socket.bind_device(Some(device.as_bytes())),
+            Some(device) => socket2::SockRef::from(socket).bind_device(Some(device.as_bytes())),
             None => Ok(()),
         }
     }
